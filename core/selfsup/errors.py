@@ -1,0 +1,99 @@
+"""One error family for selfsup.
+
+Every message names the culprit (plugin, distribution and version where one is
+involved) and gives one concrete fix. The CLI prints ``SelfsupError`` messages
+without a traceback; any other exception is a bug.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+__all__ = [
+    "SelfsupError",
+    "PluginError",
+    "PluginLoadError",
+    "PluginValidationError",
+    "RegistrationError",
+    "PluginConflictError",
+    "UnknownComponentError",
+    "IncompatibleComponentsError",
+    "MissingDependencyError",
+    "ConfigError",
+    "ComponentError",
+    "DatasetError",
+    "CheckpointError",
+    "NonFiniteLossError",
+    "did_you_mean",
+]
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    """Return ``" Did you mean 'x'?"`` for the closest candidate, or ``""``."""
+    matches = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    return f" Did you mean '{matches[0]}'?" if matches else ""
+
+
+class SelfsupError(Exception):
+    """Base of every error selfsup raises on purpose."""
+
+
+class PluginError(SelfsupError):
+    """A plugin could not be used as it is."""
+
+
+class PluginLoadError(PluginError):
+    """An entry point failed to import."""
+
+
+class PluginValidationError(PluginError):
+    """A plugin's hook implementations do not match the hookspecs."""
+
+
+class RegistrationError(PluginError):
+    """A ``register_*`` hook raised or returned something other than specs."""
+
+
+class PluginConflictError(PluginError):
+    """Two providers registered the same component key."""
+
+
+class UnknownComponentError(PluginError, KeyError):
+    """A name given by the user matches no registered component."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class IncompatibleComponentsError(PluginError):
+    """The chosen components cannot be combined (e.g. objective vs modality)."""
+
+
+class MissingDependencyError(PluginError, ImportError):
+    """A component needs an optional package that is not installed."""
+
+
+class ConfigError(SelfsupError):
+    """A configuration key or value is invalid."""
+
+
+class ComponentError(SelfsupError):
+    """An expected runtime problem inside a component (plugins subclass this)."""
+
+
+class DatasetError(ComponentError):
+    """A dataset is missing, empty or malformed."""
+
+
+class CheckpointError(SelfsupError):
+    """A checkpoint cannot be written, found or read."""
+
+
+class NonFiniteLossError(SelfsupError):
+    """The training loss became NaN or infinite."""
+
+    def __init__(self, message: str, *, step: int, checkpoint: str | None) -> None:
+        super().__init__(message)
+        self.step = step
+        self.checkpoint = checkpoint

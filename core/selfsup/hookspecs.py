@@ -1,0 +1,90 @@
+"""The hooks a selfsup plugin implements.
+
+Every hook is named ``register_<things>``, takes no arguments and returns an
+iterable of spec objects (``selfsup.specs``). Built-in components are
+registered through these same hooks. Hooks aggregate: every plugin's specs are
+collected, and two providers of the same key are an error, never last-wins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pluggy
+
+from .specs import DatasetSpec, EncoderSpec, EvaluatorSpec, ModalitySpec, ObjectiveSpec
+
+__all__ = ["hookimpl", "hookspec", "PROJECT_NAME"]
+
+PROJECT_NAME = "selfsup"
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+@hookspec
+def register_modalities() -> Iterable[ModalitySpec]:
+    """Return the modalities this plugin defines, with their default components.
+
+    Keyed by ``name``. Example::
+
+        @hookimpl
+        def register_modalities():
+            return [ModalitySpec(name="tabular", default_encoder="ft-transformer",
+                                 default_objective="t-jepa", default_dataset="adult-sample")]
+    """
+
+
+@hookspec
+def register_encoders() -> Iterable[EncoderSpec]:
+    """Return encoder specs; ``factory(config, data_info)`` builds an ``nn.Module``
+    with an ``embed_dim`` attribute whose ``forward(batch)`` returns ``[rows, embed_dim]``.
+
+    Keyed by ``(modality, name)``. Example::
+
+        @hookimpl
+        def register_encoders():
+            return [EncoderSpec(name="mlp", modality="tabular",
+                                factory="my_plugin.encoders:build_mlp", config_cls=MLPConfig)]
+    """
+
+
+@hookspec
+def register_objectives() -> Iterable[ObjectiveSpec]:
+    """Return objective specs; ``factory(config, encoder, data_info)`` builds a
+    ``selfsup.Objective``.
+
+    Keyed by ``name``; ``modalities=None`` means the objective fits any modality.
+    Example::
+
+        @hookimpl
+        def register_objectives():
+            return [ObjectiveSpec(name="my-loss", modalities=frozenset({"tabular"}),
+                                  factory="my_plugin.objectives:MyObjective")]
+    """
+
+
+@hookspec
+def register_evaluators() -> Iterable[EvaluatorSpec]:
+    """Return evaluator specs; ``factory(config)`` builds a ``selfsup.Evaluator``.
+
+    Keyed by ``name``. Example::
+
+        @hookimpl
+        def register_evaluators():
+            return [EvaluatorSpec(name="anomaly-auroc", modalities=frozenset({"tabular"}),
+                                  factory="my_plugin.evaluation:AnomalyAUROC")]
+    """
+
+
+@hookspec
+def register_datasets() -> Iterable[DatasetSpec]:
+    """Return dataset specs; ``factory(config)`` builds a ``selfsup.DataSource``.
+
+    Keyed by ``(modality, name)``; the config usually has a ``root`` folder.
+    Example::
+
+        @hookimpl
+        def register_datasets():
+            return [DatasetSpec(name="adult", modality="tabular",
+                                factory="my_plugin.datasets:Adult", config_cls=AdultConfig)]
+    """

@@ -1,0 +1,158 @@
+"""What an encoder, objective, data source and evaluator must provide.
+
+The batch contract is one dict of tensors per step. Conventional keys:
+
+* ``"label"``: one target per embedding row (class index or regression value);
+* ``"eval_mask"``: a boolean row mask selecting the rows that belong to the
+  split being evaluated (used by full-batch node-level graphs, where every
+  split is the same graph).
+
+Everything else is the modality's own business.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import torch
+from torch import nn
+
+__all__ = [
+    "Batch",
+    "DataInfo",
+    "DataSource",
+    "Encoder",
+    "Evaluator",
+    "Objective",
+    "Phase",
+    "StepOutput",
+    "identity_collate",
+]
+
+#: One batch: a dict of tensors (and, rarely, other objects such as graph batches).
+Batch = dict[str, Any]
+#: JSON-serialisable facts about the data that encoders and objectives are
+#: built from (``num_classes``, ``task``, feature cardinalities, fitted
+#: preprocessing). Saved as ``run_dir/data_info.json`` so that an encoder can be
+#: rebuilt without the data.
+DataInfo = Mapping[str, Any]
+#: What ``Objective.training_step`` returns: ``"loss"`` plus any scalar tensors
+#: to log. Values stay on the device; the engine reads them without a
+#: host-device sync per step.
+StepOutput = dict[str, torch.Tensor]
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    """``encoder(batch) -> Tensor[rows, embed_dim]``: the frozen representation probes read."""
+
+    embed_dim: int
+
+    def __call__(self, batch: Batch) -> torch.Tensor: ...
+
+
+class DataSource:
+    """A dataset with named splits; returned by a ``DatasetSpec`` factory.
+
+    Subclasses set ``info`` and implement :meth:`split`. Items of a split are
+    dicts of tensors. A split dataset may define ``__getitems__(indices)``
+    returning an already collated batch (the vectorised path; set
+    ``collate`` to :func:`selfsup.interfaces.identity_collate` then).
+
+    ``full_batch=True`` means each split holds exactly one item (say, one graph
+    with all its nodes) and every training step uses that whole item.
+    """
+
+    #: Split names this source provides; ``"train"`` is required.
+    splits: tuple[str, ...] = ("train", "val", "test")
+    #: See the class docstring.
+    full_batch: bool = False
+    #: JSON-serialisable facts about the data (see ``DataInfo``).
+    info: dict[str, Any]
+
+    def split(self, name: str) -> torch.utils.data.Dataset:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def collate(self, items: Sequence[Batch] | Batch) -> Batch:
+        """Turn a list of items (or a pre-collated ``__getitems__`` batch) into a batch."""
+        if isinstance(items, dict):
+            return items
+        return torch.utils.data.default_collate(list(items))
+
+
+@dataclass
+class Phase:
+    """One optimiser and the parameters it updates.
+
+    Most objectives have one phase. A GAN has two (``"discriminator"`` with
+    ``repeats=n_critic`` and ``"generator"``), each with its own optimiser
+    settings; the engine runs the phases of a step in order.
+    """
+
+    name: str
+    parameters: list[nn.Parameter]
+    #: Run this phase this many times per step (e.g. discriminator steps per generator step).
+    repeats: int = 1
+    #: Overrides of ``trainer.optimizer``/``lr``/``weight_decay``/``betas``/``momentum``
+    #: for this phase only.
+    optimizer: dict[str, Any] = field(default_factory=dict)
+
+
+class Objective(nn.Module):
+    """A pretraining objective. It owns the encoder and every other network.
+
+    Subclasses implement :meth:`training_step`; multi-network methods override
+    :meth:`phases`; EMA targets update in :meth:`on_step_end`. All state that a
+    resumed run needs (EMA targets, queues) must be parameters or buffers, so
+    that ``state_dict()`` carries it into checkpoints.
+    """
+
+    #: Whether the loss needs embeddings from every rank (global negatives);
+    #: the engine then gathers them with gradients under torch.distributed.
+    needs_gather: bool = False
+
+    def __init__(self, encoder: nn.Module) -> None:
+        super().__init__()
+        self.encoder = encoder
+
+    def training_step(self, batch: Batch, *, step: int, phase: str) -> StepOutput:  # pragma: no cover
+        raise NotImplementedError
+
+    def phases(self) -> list[Phase]:
+        """The optimiser phases; by default one over every trainable parameter."""
+        return [Phase("main", [p for p in self.parameters() if p.requires_grad])]
+
+    def on_step_end(self, *, step: int, max_steps: int) -> None:
+        """Called after every optimiser step (``step`` counts from 1); EMA updates go here."""
+
+    def trainable_parameters(self) -> Iterator[nn.Parameter]:
+        for phase in self.phases():
+            yield from phase.parameters
+
+
+class Evaluator:
+    """Scores an encoder on a data source; returned by an ``EvaluatorSpec`` factory.
+
+    ``evaluate`` returns a flat ``{metric: value}`` dict; the caller records the
+    evaluator's name, ``settings()``, the split, the seed and the dataset beside it.
+    """
+
+    #: The split scored (``"test"`` by default); recorded with every number.
+    split: str = "test"
+
+    def settings(self) -> dict[str, Any]:
+        """The protocol's settings, recorded beside its numbers."""
+        return {}
+
+    def evaluate(
+        self, encoder: nn.Module, data: DataSource, *, device: torch.device, seed: int
+    ) -> dict[str, float]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def identity_collate(items: Any) -> Any:
+    """Collate for datasets whose ``__getitems__`` already returns a batch."""
+    return items
+

@@ -1,0 +1,210 @@
+"""Spec objects: what every ``register_*`` hook returns.
+
+A spec is a frozen description of one component: its name, a lazy factory, a
+config dataclass holding its hyper-parameters, a description and what it needs.
+The registry stamps each spec with the plugin, distribution and version that
+provided it (``plugin``, ``distribution``, ``version``); those three fields are
+not constructor arguments.
+
+Factories are either callables or lazy ``"package.module:attribute"`` strings,
+so that registering a component never imports its heavy dependencies.
+Their signatures:
+
+=================  ===============================================================
+spec               factory signature
+=================  ===============================================================
+``EncoderSpec``    ``factory(config, data_info) -> torch.nn.Module`` with ``embed_dim``
+``ObjectiveSpec``  ``factory(config, encoder, data_info) -> selfsup.Objective``
+``DatasetSpec``    ``factory(config) -> selfsup.DataSource``
+``EvaluatorSpec``  ``factory(config) -> selfsup.Evaluator``
+=================  ===============================================================
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import importlib.util
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from .errors import MissingDependencyError, RegistrationError
+
+__all__ = [
+    "ComponentSpec",
+    "ModalitySpec",
+    "EncoderSpec",
+    "ObjectiveSpec",
+    "EvaluatorSpec",
+    "DatasetSpec",
+    "EmptyConfig",
+    "Factory",
+    "NAME_PATTERN",
+]
+
+#: A component factory: a callable, or a lazy ``"package.module:attribute"`` path.
+Factory = Callable[..., Any] | str
+
+#: Component names are lower case: letters, digits, ``-``, ``_`` and ``.``.
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.\-]*$")
+
+
+@dataclass(frozen=True)
+class EmptyConfig:
+    """The config of a component without hyper-parameters."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ComponentSpec:
+    """Fields shared by every spec."""
+
+    #: The component's key, lower case with hyphens (``"t-jepa"``).
+    name: str
+    #: One line for ``selfsup list`` and ``selfsup info``.
+    description: str = ""
+    #: Other names the component answers to.
+    aliases: tuple[str, ...] = ()
+    #: Distribution requirements checked before the factory is imported,
+    #: e.g. ``("torchaudio>=2.2",)``; the import name is the part before any
+    #: version specifier with ``-`` replaced by ``_``.
+    requires: tuple[str, ...] = ()
+    #: Filled in by the registry: the plugin's name, distribution and version.
+    plugin: str = field(default="", init=False, compare=False)
+    distribution: str = field(default="", init=False, compare=False)
+    version: str = field(default="", init=False, compare=False)
+
+    kind: ClassVar[str] = "component"
+
+    def __post_init__(self) -> None:
+        name = self.name.strip().lower()
+        if not NAME_PATTERN.match(name):
+            raise RegistrationError(
+                f"Invalid {self.kind} name {self.name!r}: names are lower case letters, digits, "
+                f"'-', '_' and '.'. Rename it, e.g. {re.sub(r'[^a-z0-9_.-]+', '-', name)!r}."
+            )
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "aliases", tuple(a.strip().lower() for a in self.aliases))
+
+    @property
+    def provider(self) -> str:
+        """``"distribution version"`` (or the plugin name for in-process plugins)."""
+        if self.distribution:
+            return f"{self.distribution} {self.version}".strip()
+        return f"plugin '{self.plugin}'" if self.plugin else "an unregistered spec"
+
+    def stamped(self, plugin: str, distribution: str, version: str) -> ComponentSpec:
+        """Return a copy carrying its provenance (used by the registry)."""
+        clone = dataclasses.replace(self)
+        object.__setattr__(clone, "plugin", plugin)
+        object.__setattr__(clone, "distribution", distribution)
+        object.__setattr__(clone, "version", version)
+        return clone
+
+
+@dataclass(frozen=True, kw_only=True)
+class _BuildableSpec(ComponentSpec):
+    #: A callable or a lazy ``"package.module:attribute"`` path.
+    factory: Factory
+    #: A dataclass whose fields are the component's hyper-parameters.
+    config_cls: type = EmptyConfig
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not dataclasses.is_dataclass(self.config_cls):
+            raise RegistrationError(
+                f"{self.kind.capitalize()} '{self.name}': config_cls={self.config_cls!r} is not a "
+                "dataclass. Decorate it with @dataclasses.dataclass, or leave config_cls out."
+            )
+
+    def resolve_factory(self) -> Callable[..., Any]:
+        """Import a lazy factory (checking ``requires`` first) and return the callable."""
+        _check_requirements(self)
+        if callable(self.factory):
+            return self.factory
+        module_name, _, attribute = self.factory.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise MissingDependencyError(
+                f"{self.kind.capitalize()} '{self.name}' ({self.provider}) could not import "
+                f"{module_name!r}: {exc}. Install the missing package or reinstall {self.provider}."
+            ) from exc
+        try:
+            return getattr(module, attribute) if attribute else module
+        except AttributeError as exc:
+            raise RegistrationError(
+                f"{self.kind.capitalize()} '{self.name}' ({self.provider}) names factory "
+                f"{self.factory!r}, but {module_name} has no attribute {attribute!r}. "
+                "Please report this to the plugin author."
+            ) from exc
+
+    def default_config(self) -> Any:
+        return self.config_cls()
+
+
+def _check_requirements(spec: ComponentSpec) -> None:
+    for requirement in spec.requires:
+        import_name = re.split(r"[<>=!~;\[ ]", requirement, maxsplit=1)[0].replace("-", "_")
+        if importlib.util.find_spec(import_name) is None:
+            raise MissingDependencyError(
+                f"{spec.kind.capitalize()} '{spec.name}' ({spec.provider}) needs "
+                f"'{requirement}' (not installed). Install it: pip install '{requirement}'."
+            )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModalitySpec(ComponentSpec):
+    """A modality and the components ``pretrain(modality=...)`` picks by default."""
+
+    default_encoder: str
+    default_objective: str
+    default_dataset: str
+    default_evaluators: tuple[str, ...] = ("linear-probe", "knn")
+    #: Config values this modality prefers over component defaults, as a nested
+    #: mapping (``{"trainer": {"max_steps": 300}}``); user overrides win.
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    kind: ClassVar[str] = "modality"
+
+
+@dataclass(frozen=True, kw_only=True)
+class EncoderSpec(_BuildableSpec):
+    """A network mapping a batch to embeddings of width ``embed_dim``."""
+
+    modality: str
+    kind: ClassVar[str] = "encoder"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ObjectiveSpec(_BuildableSpec):
+    """A pretraining objective: owns heads, predictors, EMA targets and losses."""
+
+    #: Modalities it supports; ``None`` means any modality.
+    modalities: frozenset[str] | None = None
+    #: Trainer settings the method's paper uses, e.g. ``{"lr": 3.66e-4}``;
+    #: modality defaults and user overrides win over these.
+    trainer_defaults: Mapping[str, Any] = field(default_factory=dict)
+    kind: ClassVar[str] = "objective"
+
+    def supports(self, modality: str) -> bool:
+        return self.modalities is None or modality in self.modalities
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvaluatorSpec(_BuildableSpec):
+    """A protocol that scores a frozen (or fine-tuned) encoder on labelled data."""
+
+    modalities: frozenset[str] | None = None
+    kind: ClassVar[str] = "evaluator"
+
+    def supports(self, modality: str) -> bool:
+        return self.modalities is None or modality in self.modalities
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatasetSpec(_BuildableSpec):
+    """A dataset reader; its config usually has a ``root``."""
+
+    modality: str
+    kind: ClassVar[str] = "dataset"
