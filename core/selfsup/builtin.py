@@ -1,0 +1,59 @@
+"""The core's built-in plugin: the evaluators every modality can use.
+
+Registered through the same hooks as any third-party plugin.
+"""
+
+from __future__ import annotations
+
+from .evaluation.clustering import ClusteringConfig
+from .evaluation.embedding_stats import EmbeddingStatsConfig
+from .evaluation.knn import KNNConfig
+from .evaluation.linear_probe import LinearProbeConfig
+from .evaluation.mlp_probe import MLPProbeConfig
+from .evaluation.regression_probe import RegressionProbeConfig
+from .hookspecs import hookimpl
+from .specs import EvaluatorSpec
+
+__all__ = ["register_evaluators"]
+
+
+@hookimpl
+def register_evaluators() -> list[EvaluatorSpec]:
+    return [
+        EvaluatorSpec(
+            name="linear-probe",
+            factory="selfsup.evaluation.linear_probe:LinearProbe",
+            config_cls=LinearProbeConfig,
+            description="Logistic regression on frozen features; L2 chosen on the validation split.",
+        ),
+        EvaluatorSpec(
+            name="knn",
+            factory="selfsup.evaluation.knn:KNN",
+            config_cls=KNNConfig,
+            description="Weighted k-nearest-neighbour classifier on cosine similarity.",
+        ),
+        EvaluatorSpec(
+            name="clustering",
+            factory="selfsup.evaluation.clustering:Clustering",
+            config_cls=ClusteringConfig,
+            description="k-means on features: ACC (Hungarian), NMI, ARI, macro-F1.",
+        ),
+        EvaluatorSpec(
+            name="regression-probe",
+            factory="selfsup.evaluation.regression_probe:RegressionProbe",
+            config_cls=RegressionProbeConfig,
+            description="Ridge regression on frozen features; R² and RMSE.",
+        ),
+        EvaluatorSpec(
+            name="mlp-probe",
+            factory="selfsup.evaluation.mlp_probe:MLPProbe",
+            config_cls=MLPProbeConfig,
+            description="MLP classifier on frozen features, early-stopped on validation accuracy.",
+        ),
+        EvaluatorSpec(
+            name="embedding-stats",
+            factory="selfsup.evaluation.embedding_stats:EmbeddingStats",
+            config_cls=EmbeddingStatsConfig,
+            description="Collapse diagnostics: embedding std, effective rank, RankMe.",
+        ),
+    ]

@@ -1,0 +1,183 @@
+"""The ``selfsup`` command.
+
+    selfsup pretrain [--config FILE] [--print-config] key=value ...
+    selfsup evaluate run_dir=DIR [evaluators=[...]] [key=value ...]
+    selfsup list [modalities|encoders|objectives|evaluators|datasets] [--modality M]
+    selfsup info NAME [--kind KIND] [--modality M]
+    selfsup plugins
+
+Errors of the ``SelfsupError`` family are printed as one line, without a traceback,
+and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from omegaconf import OmegaConf
+
+from .errors import ConfigError, SelfsupError
+
+__all__ = ["main"]
+
+LIST_KINDS = ("modalities", "encoders", "objectives", "evaluators", "datasets")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="selfsup", description="Self-supervised pretraining across modalities.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    pretrain = sub.add_parser("pretrain", help="pretrain an encoder and evaluate it")
+    pretrain.add_argument("--config", help="a YAML config, e.g. an earlier run's config.yaml")
+    pretrain.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
+    pretrain.add_argument("overrides", nargs="*", metavar="key=value")
+    evaluate = sub.add_parser("evaluate", help="evaluate a finished run again")
+    evaluate.add_argument("overrides", nargs="*", metavar="key=value", help="run_dir=DIR and config overrides")
+    listing = sub.add_parser("list", help="list installed components")
+    listing.add_argument("kind", nargs="?", choices=LIST_KINDS)
+    listing.add_argument("--modality")
+    info = sub.add_parser("info", help="describe one component: provider, description, config defaults")
+    info.add_argument("name")
+    info.add_argument("--kind", choices=[k[:-1] if k != "modalities" else "modality" for k in LIST_KINDS])
+    info.add_argument("--modality")
+    sub.add_parser("plugins", help="list plugins with distribution, version and status")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return {
+            "pretrain": _pretrain,
+            "evaluate": _evaluate,
+            "list": _list,
+            "info": _info,
+            "plugins": _plugins,
+        }[args.command](args)
+    except SelfsupError as exc:
+        print(f"selfsup: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _pretrain(args: argparse.Namespace) -> int:
+    from .config import load_user_config, parse_dotlist, resolve
+    from .outputs import format_table
+    from .registry import get_registry
+    from .run import run_resolved
+
+    layers = [load_user_config(args.config)] if args.config else []
+    layers.append(parse_dotlist(args.overrides))
+    user = OmegaConf.merge(*layers)
+    resolved = resolve(user, get_registry())
+    if args.print_config:
+        print(OmegaConf.to_yaml(resolved.config), end="")
+        return 0
+    result = run_resolved(resolved)
+    cfg = resolved.config
+    print(f"\nselfsup: {cfg.objective} on {cfg.dataset} ({cfg.modality}, encoder {cfg.encoder}, seed {cfg.seed})")
+    print(format_table(result.metrics, result.random_init_metrics))
+    print(f"\nrun saved in {result.run_dir}")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from .config import parse_dotlist
+    from .outputs import format_table
+    from .run import evaluate
+
+    overrides = OmegaConf.to_container(parse_dotlist(args.overrides))
+    assert isinstance(overrides, dict)
+    run_dir = overrides.pop("run_dir", None)
+    if not run_dir:
+        raise ConfigError("selfsup evaluate needs run_dir=<folder of a finished run>.")
+    evaluators = overrides.pop("evaluators", None)
+    results = evaluate(run_dir, evaluators, **overrides)
+    pretrained = {f"{n}/{k}": v for n, e in results.items() for k, v in e["pretrained"].items()}
+    baseline = {f"{n}/{k}": v for n, e in results.items() for k, v in e["random_init"].items()}
+    print(format_table(pretrained, baseline))
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from .registry import get_registry
+
+    registry = get_registry()
+    kinds = [args.kind] if args.kind else list(LIST_KINDS)
+    for kind in kinds:
+        specs = registry.list(kind, args.modality)
+        print(f"{kind}:")
+        for spec in specs:
+            where = f"{spec.modality}/" if hasattr(spec, "modality") else ""
+            scope = ""
+            if getattr(spec, "modalities", None):
+                scope = f" [{', '.join(sorted(spec.modalities))}]"
+            print(f"  {where}{spec.name}{scope}  ({spec.provider})  {spec.description}")
+        if not specs:
+            print("  (none)")
+    return 0
+
+
+def _info(args: argparse.Namespace) -> int:
+    from .config import dataclass_defaults
+    from .errors import UnknownComponentError
+    from .registry import KINDS, get_registry
+
+    registry = get_registry()
+    kinds = [args.kind] if args.kind else list(KINDS)
+    found = []
+    for kind in kinds:
+        for spec in registry.list(kind):
+            if spec.name == args.name.lower() or args.name.lower() in spec.aliases:
+                if args.modality and getattr(spec, "modality", args.modality) != args.modality:
+                    continue
+                found.append((kind, spec))
+    if not found:
+        names = sorted({s.name for k in KINDS for s in registry.list(k)})
+        from .errors import did_you_mean
+
+        raise UnknownComponentError(
+            f"No component named '{args.name}'.{did_you_mean(args.name, names)} Run 'selfsup list' to see them all."
+        )
+    for kind, spec in found:
+        print(f"{kind} {spec.name}" + (f" (modality {spec.modality})" if hasattr(spec, "modality") else ""))
+        print(f"  provider: {spec.provider} (plugin '{spec.plugin}')")
+        if spec.description:
+            print(f"  description: {spec.description}")
+        if kind == "modality":
+            print(
+                f"  defaults: encoder={spec.default_encoder} objective={spec.default_objective} "
+                f"dataset={spec.default_dataset} evaluators={list(spec.default_evaluators)}"
+            )
+            if spec.overrides:
+                print(f"  config overrides: {json.dumps(dict(spec.overrides))}")
+        if getattr(spec, "modalities", None):
+            print(f"  modalities: {', '.join(sorted(spec.modalities))}")
+        if hasattr(spec, "config_cls"):
+            print("  config defaults:")
+            defaults = dataclass_defaults(spec.config_cls)
+            for line in (OmegaConf.to_yaml(OmegaConf.create(defaults)).splitlines() if defaults else ["{}"]):
+                print(f"    {line}")
+        if getattr(spec, "trainer_defaults", None):
+            print(f"  trainer defaults: {json.dumps(dict(spec.trainer_defaults))}")
+    return 0
+
+
+def _plugins(args: argparse.Namespace) -> int:
+    from .plugins import list_plugins
+
+    rows = [("name", "distribution", "version", "status", "hooks")]
+    for status in list_plugins():
+        rows.append((status.name, status.distribution or "-", status.version or "-", status.status, ",".join(h.removeprefix("register_") for h in status.hooks)))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+    for status in list_plugins():
+        if status.error:
+            print(f"\n{status.name}: {status.error}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

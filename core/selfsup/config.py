@@ -1,0 +1,277 @@
+"""Structured run configs and their merge order.
+
+Merge order, lowest first: component defaults (each spec's ``config_cls`` and
+the objective's ``trainer_defaults``) < modality defaults
+(``ModalitySpec.overrides``) < user overrides (config file < keyword arguments
+< CLI dotlist). An unknown or mistyped key is a :class:`ConfigError` naming the
+key and the closest valid one.
+
+Public keys: ``modality``, ``objective``, ``encoder``, ``dataset``,
+``evaluators``, ``run_dir``, ``seed``, ``data.*`` (the dataset's config),
+``encoder_config.*``, ``objective_config.*``, ``evaluator_config.<name>.*`` and
+``trainer.*`` (:class:`TrainerConfig`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from .errors import ConfigError, did_you_mean
+
+__all__ = [
+    "TrainerConfig",
+    "RunConfig",
+    "ResolvedRun",
+    "CHOICE_KEYS",
+    "load_user_config",
+    "parse_dotlist",
+    "resolve",
+    "to_container",
+    "dataclass_defaults",
+]
+
+#: Keys that choose components (resolved before the schema is known).
+CHOICE_KEYS = ("modality", "objective", "encoder", "dataset", "evaluators")
+
+
+@dataclass
+class TrainerConfig:
+    """The engine's settings; the same for every modality."""
+
+    #: Optimiser steps; when unset, ``max_epochs`` decides.
+    max_steps: Optional[int] = None
+    max_epochs: Optional[int] = None
+    batch_size: int = 256
+    lr: float = 1e-3
+    #: ``adamw``, ``adam``, ``sgd`` or ``lars``.
+    optimizer: str = "adamw"
+    weight_decay: float = 0.0
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
+    momentum: float = 0.9
+    #: Biases and other 1-D parameters get no weight decay.
+    exclude_bias_and_norm_from_weight_decay: bool = True
+    #: ``cosine`` (linear warm-up then cosine) or ``constant`` (warm-up then flat).
+    schedule: str = "cosine"
+    warmup_steps: Optional[int] = None
+    warmup_fraction: float = 0.05
+    #: The cosine ends at ``lr * min_lr_ratio``.
+    min_lr_ratio: float = 0.0
+    grad_clip_norm: Optional[float] = None
+    grad_clip_value: Optional[float] = None
+    accumulate_grad_batches: int = 1
+    #: ``auto`` (CUDA if available, else CPU), ``cpu``, ``cuda``, ``cuda:1``, ``mps``.
+    device: str = "auto"
+    #: ``fp32``, ``bf16``, ``fp16`` or ``auto`` (bf16 on CUDA that supports it, else fp32).
+    precision: str = "fp32"
+    #: Wrap the objective's training step with ``torch.compile``.
+    compile: bool = False
+    #: Save a checkpoint every N steps (0: only at the end).
+    checkpoint_every: int = 0
+    keep_checkpoints: int = 2
+    #: Continue the run in ``run_dir`` from its last checkpoint.
+    resume: bool = False
+    #: Steps between flushes of the per-step log (one host-device sync per flush).
+    log_every: int = 10
+    num_workers: int = 0
+    drop_last: bool = True
+    #: ``auto`` (a bar when stderr is a TTY), ``on`` or ``off``.
+    progress: str = "auto"
+    #: Also log scalars to TensorBoard (when it is installed).
+    tensorboard: bool = False
+    #: Batch size used by evaluators when embedding data.
+    eval_batch_size: int = 1024
+
+
+@dataclass
+class RunConfig:
+    """One pretraining run. ``data``, ``encoder_config``, ``objective_config`` and
+    ``evaluator_config`` take the schema of the chosen components."""
+
+    modality: Optional[str] = None
+    objective: Optional[str] = None
+    encoder: Optional[str] = None
+    dataset: Optional[str] = None
+    evaluators: Optional[list[str]] = None
+    run_dir: Optional[str] = None
+    seed: int = 0
+    data: Any = None
+    encoder_config: Any = None
+    objective_config: Any = None
+    evaluator_config: Any = None
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+
+
+@dataclass
+class ResolvedRun:
+    """A validated config plus the specs it names."""
+
+    config: DictConfig
+    modality: Any
+    encoder: Any
+    objective: Any
+    dataset: Any
+    evaluators: list[Any]
+
+    def component_config(self, key: str) -> Any:
+        """The config object (a dataclass instance) of ``data``/``encoder_config``/...."""
+        return OmegaConf.to_object(self.config[key])
+
+    def evaluator_config(self, name: str) -> Any:
+        return OmegaConf.to_object(self.config.evaluator_config[name])
+
+
+def parse_dotlist(items: Sequence[str]) -> DictConfig:
+    """``["trainer.lr=0.1", "evaluators=[knn]"]`` -> a nested config."""
+    for item in items:
+        if "=" not in item:
+            raise ConfigError(
+                f"Argument {item!r} is not key=value. Write it as e.g. trainer.max_steps=100."
+            )
+    try:
+        return OmegaConf.from_dotlist(list(items))
+    except OmegaConfBaseException as exc:
+        raise ConfigError(f"Could not parse {list(items)}: {exc}. Quote values with spaces.") from exc
+
+
+def load_user_config(path: str | Path) -> DictConfig:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"Config file {str(path)!r} not found. Give the path to a run's config.yaml.")
+    try:
+        loaded = OmegaConf.load(path)
+    except Exception as exc:  # yaml errors
+        raise ConfigError(f"Config file {str(path)!r} is not valid YAML: {exc}. Fix the file.") from exc
+    if not isinstance(loaded, DictConfig):
+        raise ConfigError(f"Config file {str(path)!r} must hold a mapping of keys, not a list.")
+    return loaded
+
+
+def to_container(config: Any) -> Any:
+    if isinstance(config, (DictConfig, ListConfig)):
+        return OmegaConf.to_container(config, resolve=True)
+    return config
+
+
+def resolve(user: Mapping[str, Any] | DictConfig, registry: Any) -> ResolvedRun:
+    """Validate ``user`` overrides against the chosen components' schemas and merge.
+
+    ``registry`` is a :class:`selfsup.registry.Registry`.
+    """
+    user_cfg = user if isinstance(user, DictConfig) else OmegaConf.create(dict(user))
+    _check_keys(user_cfg, _top_level_schema(), "")
+    modality_name = user_cfg.get("modality")
+    if not modality_name:
+        installed = ", ".join(s.name for s in registry.list("modality")) or "none installed"
+        raise ConfigError(f"No modality given. Pass modality=<name> (installed: {installed}).")
+    modality = registry.get("modality", str(modality_name))
+    objective = registry.get("objective", str(user_cfg.get("objective") or modality.default_objective), modality=modality.name)
+    encoder = registry.get("encoder", str(user_cfg.get("encoder") or modality.default_encoder), modality=modality.name)
+    dataset = registry.get("dataset", str(user_cfg.get("dataset") or modality.default_dataset), modality=modality.name)
+    evaluator_names = user_cfg.get("evaluators")
+    if evaluator_names is None:
+        evaluator_names = list(modality.default_evaluators)
+    if isinstance(evaluator_names, str):
+        evaluator_names = [evaluator_names]
+    evaluators = [registry.get("evaluator", str(n), modality=modality.name) for n in evaluator_names]
+
+    schema = OmegaConf.structured(RunConfig)
+    OmegaConf.set_struct(schema, False)
+    schema.data = _schema(dataset.config_cls)
+    schema.encoder_config = _schema(encoder.config_cls)
+    schema.objective_config = _schema(objective.config_cls)
+    schema.evaluator_config = OmegaConf.create({spec.name: _schema(spec.config_cls) for spec in evaluators})
+    OmegaConf.set_struct(schema, True)
+    layers = [
+        OmegaConf.create({"trainer": dict(objective.trainer_defaults)}),
+        OmegaConf.create(dict(modality.overrides)),
+        user_cfg,
+    ]
+    for layer in layers:
+        _check_keys(layer, schema, "")
+    choices = {
+        "modality": modality.name,
+        "objective": _qualified(objective, user_cfg.get("objective")),
+        "encoder": _qualified(encoder, user_cfg.get("encoder")),
+        "dataset": _qualified(dataset, user_cfg.get("dataset")),
+        "evaluators": [_qualified(s, n) for s, n in zip(evaluators, evaluator_names)],
+    }
+    try:
+        merged = OmegaConf.merge(schema, *layers, choices)
+    except OmegaConfBaseException as exc:
+        raise ConfigError(_describe(exc)) from exc
+    _check_values(merged)
+    return ResolvedRun(merged, modality, encoder, objective, dataset, evaluators)
+
+
+def _schema(config_cls: type) -> DictConfig:
+    """A component's structured config, writable even when its dataclass is frozen."""
+    node = OmegaConf.structured(config_cls)
+    OmegaConf.set_readonly(node, False)
+    return node
+
+
+def _qualified(spec: Any, given: Any) -> str:
+    """Keep ``plugin:name`` when the user gave it, so a saved config stays unambiguous."""
+    return str(given) if given and ":" in str(given) else spec.name
+
+
+def _top_level_schema() -> DictConfig:
+    schema = OmegaConf.structured(RunConfig)
+    return schema
+
+
+def _check_keys(layer: DictConfig, schema: DictConfig, prefix: str) -> None:
+    for key in layer.keys():
+        dotted = f"{prefix}{key}"
+        if key not in schema:
+            valid = [f"{prefix}{k}" for k in schema.keys()]
+            hint = did_you_mean(dotted, valid)
+            raise ConfigError(
+                f"Unknown config key '{dotted}'.{hint or ' Valid keys here: ' + ', '.join(valid) + '.'}"
+                + (" Remove or rename it." if hint else "")
+            )
+        value, expected = layer[key], schema[key]
+        if isinstance(value, DictConfig) and isinstance(expected, DictConfig):
+            _check_keys(value, expected, dotted + ".")
+        elif isinstance(value, DictConfig) and expected is not None and not isinstance(expected, DictConfig):
+            raise ConfigError(f"Config key '{dotted}' takes a single value, not a mapping. Write {dotted}=<value>.")
+
+
+def _describe(exc: OmegaConfBaseException) -> str:
+    key = getattr(exc, "full_key", "") or ""
+    message = str(exc).splitlines()[0]
+    return f"Invalid value for config key '{key}': {message}. Give a value of the expected type."
+
+
+def _check_values(config: DictConfig) -> None:
+    trainer = config.trainer
+    if trainer.precision not in {"fp32", "bf16", "fp16", "auto"}:
+        raise ConfigError(
+            f"trainer.precision={trainer.precision!r} is not one of fp32, bf16, fp16, auto. "
+            "Use trainer.precision=bf16 for mixed precision."
+        )
+    if trainer.optimizer not in {"adamw", "adam", "sgd", "lars"}:
+        raise ConfigError(
+            f"trainer.optimizer={trainer.optimizer!r} is not one of adamw, adam, sgd, lars.{did_you_mean(trainer.optimizer, ['adamw', 'adam', 'sgd', 'lars'])}"
+        )
+    if trainer.schedule not in {"cosine", "constant"}:
+        raise ConfigError(f"trainer.schedule={trainer.schedule!r} is not 'cosine' or 'constant'.")
+    for key in ("batch_size", "accumulate_grad_batches"):
+        if trainer[key] < 1:
+            raise ConfigError(f"trainer.{key} must be at least 1, got {trainer[key]}.")
+    if trainer.max_steps is not None and trainer.max_steps < 1:
+        raise ConfigError(f"trainer.max_steps must be at least 1, got {trainer.max_steps}.")
+    if trainer.max_steps is None and trainer.max_epochs is None:
+        raise ConfigError("Neither trainer.max_steps nor trainer.max_epochs is set. Set one, e.g. trainer.max_steps=1000.")
+
+
+def dataclass_defaults(config_cls: type) -> dict[str, Any]:
+    """The default values of a config dataclass, as a plain dict (for ``selfsup info``)."""
+    return OmegaConf.to_container(OmegaConf.structured(config_cls)) if dataclasses.is_dataclass(config_cls) else {}

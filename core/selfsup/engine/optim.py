@@ -1,0 +1,107 @@
+"""Optimisers, parameter groups and learning-rate schedules."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+from torch import nn
+
+__all__ = ["LARS", "build_optimizer", "build_scheduler", "lr_factor", "parameter_groups"]
+
+
+class LARS(torch.optim.Optimizer):
+    """SGD with momentum and layer-wise adaptive rate scaling (You et al., 2017).
+
+    For each parameter with ``ndim > 1``: g ← g + wd·w, then
+    g ← g · η·‖w‖/‖g‖ (when both norms are positive), then momentum SGD.
+    1-D parameters (biases, norms) skip the adaptation, as in BYOL/SimCLR.
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float,
+        momentum: float = 0.9,
+        weight_decay: float = 0.0,
+        trust_coefficient: float = 0.001,
+    ) -> None:
+        defaults = dict(lr=lr, momentum=momentum, weight_decay=weight_decay, trust_coefficient=trust_coefficient)
+        super().__init__(params, defaults)
+
+    @torch.no_grad()
+    def step(self, closure: Any = None) -> Any:
+        loss = closure() if closure is not None else None
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                grad = p.grad
+                if p.ndim > 1:
+                    grad = grad.add(p, alpha=group["weight_decay"])
+                    w_norm = torch.linalg.vector_norm(p)
+                    g_norm = torch.linalg.vector_norm(grad)
+                    ratio = torch.where(
+                        (w_norm > 0) & (g_norm > 0),
+                        group["trust_coefficient"] * w_norm / g_norm.clamp_min(1e-12),
+                        torch.ones_like(w_norm),
+                    )
+                    grad = grad.mul(ratio)
+                state = self.state[p]
+                if "momentum_buffer" not in state:
+                    state["momentum_buffer"] = grad.clone()
+                else:
+                    state["momentum_buffer"].mul_(group["momentum"]).add_(grad)
+                p.add_(state["momentum_buffer"], alpha=-group["lr"])
+        return loss
+
+
+def parameter_groups(parameters: Iterable[nn.Parameter], weight_decay: float, exclude_1d: bool) -> list[dict[str, Any]]:
+    """Split parameters into decayed and non-decayed (biases, norm weights) groups."""
+    decay, no_decay = [], []
+    for p in parameters:
+        (no_decay if exclude_1d and p.ndim <= 1 else decay).append(p)
+    groups = [{"params": decay, "weight_decay": weight_decay}]
+    if no_decay:
+        groups.append({"params": no_decay, "weight_decay": 0.0})
+    return [g for g in groups if g["params"]]
+
+
+def build_optimizer(
+    parameters: list[nn.Parameter], settings: dict[str, Any], *, device: torch.device
+) -> torch.optim.Optimizer:
+    """Build ``settings["optimizer"]`` over ``parameters`` (fused kernels on CUDA)."""
+    name = settings["optimizer"]
+    groups = parameter_groups(parameters, settings["weight_decay"], settings["exclude_bias_and_norm_from_weight_decay"])
+    lr = settings["lr"]
+    fused = {"fused": True} if device.type == "cuda" else {}
+    if name in ("adamw", "adam"):
+        cls = torch.optim.AdamW if name == "adamw" else torch.optim.Adam
+        return cls(groups, lr=lr, betas=tuple(settings["betas"]), **fused)
+    if name == "sgd":
+        return torch.optim.SGD(groups, lr=lr, momentum=settings["momentum"], **fused)
+    if name == "lars":
+        return LARS(groups, lr=lr, momentum=settings["momentum"])
+    raise ValueError(f"unknown optimizer {name!r}")
+
+
+def lr_factor(step: int, *, total_steps: int, warmup_steps: int, schedule: str, min_ratio: float) -> float:
+    """Multiplier of the peak lr at 0-based ``step``: linear warm-up, then cosine or flat."""
+    if warmup_steps > 0 and step < warmup_steps:
+        return (step + 1) / warmup_steps
+    if schedule == "constant":
+        return 1.0
+    progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+    progress = min(max(progress, 0.0), 1.0)
+    return min_ratio + (1.0 - min_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def build_scheduler(
+    optimizer: torch.optim.Optimizer, *, total_steps: int, warmup_steps: int, schedule: str, min_ratio: float
+) -> torch.optim.lr_scheduler.LambdaLR:
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer,
+        lambda step: lr_factor(step, total_steps=total_steps, warmup_steps=warmup_steps, schedule=schedule, min_ratio=min_ratio),
+    )

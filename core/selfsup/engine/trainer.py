@@ -1,0 +1,390 @@
+"""The training loop: the same for every modality and objective.
+
+One *step* is one update of every phase of the objective (``Objective.phases``):
+for each phase and each of its repeats, the engine runs
+``training_step(batch, step=..., phase=...)`` on ``accumulate_grad_batches``
+micro-batches, back-propagates, unscales/clips, and steps that phase's
+optimiser and schedule. Then ``objective.on_step_end`` (EMA updates).
+
+No host-device synchronisation happens inside a step: losses and logged values
+stay on the device and are read in one transfer every ``log_every`` steps (the
+non-finite-loss check happens then, and always before a checkpoint is written).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from ..config import TrainerConfig
+from ..errors import CheckpointError, ConfigError, DatasetError, NonFiniteLossError
+from ..interfaces import Batch, DataSource, Objective, Phase
+from .checkpoint import capture_rng, latest_checkpoint, load_checkpoint, restore_rng, save_checkpoint
+from .device import autocast_context, move_to_device, resolve_device, resolve_precision
+from .optim import build_optimizer, build_scheduler
+
+__all__ = ["Trainer", "EpochBatchSampler"]
+
+
+class EpochBatchSampler:
+    """Seeded per-epoch permutations, resumable at any batch.
+
+    Epoch ``e`` uses ``randperm(n)`` from a generator seeded with ``(seed, e)``;
+    the global RNG is never touched, so data order does not depend on what the
+    objective samples.
+    """
+
+    def __init__(self, size: int, batch_size: int, *, seed: int, drop_last: bool) -> None:
+        self.size, self.batch_size, self.seed, self.drop_last = size, batch_size, seed, drop_last
+        self.epoch, self.position = 0, 0
+
+    def batches_per_epoch(self) -> int:
+        return self.size // self.batch_size if self.drop_last else math.ceil(self.size / self.batch_size)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        while True:
+            generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+            order = torch.randperm(self.size, generator=generator)
+            for index in range(self.position, self.batches_per_epoch()):
+                self.position = index + 1
+                yield order[index * self.batch_size : (index + 1) * self.batch_size].tolist()
+            self.epoch, self.position = self.epoch + 1, 0
+
+    def state_dict(self) -> dict[str, int]:
+        return {"epoch": self.epoch, "position": self.position}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        self.epoch, self.position = state["epoch"], state["position"]
+
+
+@dataclass
+class _PhaseState:
+    phase: Phase
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    scaler: torch.amp.GradScaler | None
+
+
+class Trainer:
+    """Fits an :class:`~selfsup.interfaces.Objective` on a :class:`~selfsup.interfaces.DataSource`."""
+
+    def __init__(self, config: TrainerConfig | DictConfig, *, run_dir: str | Path | None = None, seed: int = 0) -> None:
+        if isinstance(config, DictConfig):
+            config = OmegaConf.to_object(config)  # type: ignore[assignment]
+        assert isinstance(config, TrainerConfig)
+        self.config = config
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.seed = seed
+        self.device = resolve_device(config.device)
+        self.dtype = resolve_precision(config.precision, self.device)
+        self.history: list[dict[str, float]] = []
+        self.last_checkpoint: Path | None = None
+
+    # -- set-up -------------------------------------------------------------
+
+    def _total_steps(self, batches_per_epoch: int) -> int:
+        if self.config.max_steps is not None:
+            return self.config.max_steps
+        assert self.config.max_epochs is not None
+        return max(1, self.config.max_epochs * max(1, batches_per_epoch // self.config.accumulate_grad_batches))
+
+    def _build_phases(self, objective: Objective, total_steps: int) -> list[_PhaseState]:
+        phases = objective.phases()
+        if not phases or not any(p.parameters for p in phases):
+            raise ConfigError(
+                f"Objective {type(objective).__name__} has no trainable parameters. "
+                "Check that its networks are registered as sub-modules and not frozen."
+            )
+        warmup = self.config.warmup_steps
+        if warmup is None:
+            warmup = int(round(self.config.warmup_fraction * total_steps))
+        states = []
+        base = dataclasses.asdict(self.config)
+        for phase in phases:
+            unknown = set(phase.optimizer) - set(base)
+            if unknown:
+                raise ConfigError(
+                    f"Phase '{phase.name}' of {type(objective).__name__} overrides unknown optimiser "
+                    f"settings {sorted(unknown)}. Use keys of TrainerConfig such as lr, betas, weight_decay."
+                )
+            settings = {**base, **phase.optimizer}
+            optimizer = build_optimizer(phase.parameters, settings, device=self.device)
+            scheduler = build_scheduler(
+                optimizer,
+                total_steps=total_steps,
+                warmup_steps=warmup,
+                schedule=settings["schedule"],
+                min_ratio=settings["min_lr_ratio"],
+            )
+            scaler = torch.amp.GradScaler(self.device.type) if self.dtype == torch.float16 else None
+            states.append(_PhaseState(phase, optimizer, scheduler, scaler))
+        return states
+
+    # -- the loop -------------------------------------------------------------
+
+    def fit(self, objective: Objective, data: DataSource) -> list[dict[str, float]]:
+        """Train ``objective`` on ``data.split("train")``; return the per-step log."""
+        config = self.config
+        train = data.split("train")
+        if len(train) == 0:  # type: ignore[arg-type]
+            raise DatasetError(
+                f"The train split of {type(data).__name__} is empty. Point data.root at a folder with data."
+            )
+        objective.to(self.device)
+        objective.train()
+        if data.full_batch:
+            sampler = None
+            batches_per_epoch = 1
+            full_batch = move_to_device(data.collate([train[0]]), self.device)
+        else:
+            batch_size = min(config.batch_size, len(train))  # type: ignore[arg-type]
+            sampler = EpochBatchSampler(len(train), batch_size, seed=self.seed, drop_last=config.drop_last)  # type: ignore[arg-type]
+            batches_per_epoch = sampler.batches_per_epoch()
+        total_steps = self._total_steps(batches_per_epoch)
+        phases = self._build_phases(objective, total_steps)
+        start_step = self._maybe_resume(objective, phases, sampler)
+        step_fn = torch.compile(objective.training_step) if config.compile else objective.training_step
+
+        loader_iter: Iterator[Batch] | None = None
+        if sampler is not None:
+            loader = torch.utils.data.DataLoader(
+                train,
+                batch_sampler=sampler,
+                collate_fn=data.collate,
+                num_workers=config.num_workers,
+                pin_memory=self.device.type == "cuda",
+                generator=torch.Generator().manual_seed(self.seed),
+                persistent_workers=config.num_workers > 0,
+            )
+            loader_iter = iter(loader)
+
+        def next_batch() -> Batch:
+            if loader_iter is None:
+                return full_batch
+            return move_to_device(next(loader_iter), self.device, non_blocking=True)
+
+        logger = _StepLogger(self, total_steps, start_step)
+        multi_phase = len(phases) > 1
+        try:
+            for step in range(start_step + 1, total_steps + 1):
+                micro_batches = [next_batch() for _ in range(config.accumulate_grad_batches)]
+                record: dict[str, torch.Tensor | float] = {}
+                for state in phases:
+                    for _ in range(state.phase.repeats):
+                        outputs = self._phase_update(step_fn, state, micro_batches, step)
+                    suffix = f"/{state.phase.name}" if multi_phase else ""
+                    for key, value in outputs.items():
+                        record[key + suffix if key in ("loss", "grad_norm") else key] = value
+                    record["lr" + suffix] = state.optimizer.param_groups[0]["lr"]
+                    state.scheduler.step()
+                objective.on_step_end(step=step, max_steps=total_steps)
+                logger.add(step, record, samples=sum(_batch_rows(b) for b in micro_batches))
+                if config.checkpoint_every and step % config.checkpoint_every == 0 and step < total_steps:
+                    logger.flush()
+                    self._save(objective, phases, sampler, step)
+            logger.flush()
+            if self.run_dir is not None:
+                self._save(objective, phases, sampler, total_steps)
+        finally:
+            logger.close()
+        objective.eval()
+        return self.history
+
+    def _phase_update(
+        self, step_fn: Any, state: _PhaseState, micro_batches: list[Batch], step: int
+    ) -> dict[str, torch.Tensor]:
+        config = self.config
+        state.optimizer.zero_grad(set_to_none=True)
+        totals: dict[str, torch.Tensor] = {}
+        for batch in micro_batches:
+            with autocast_context(self.device, self.dtype):
+                outputs = step_fn(batch, step=step, phase=state.phase.name)
+            if "loss" not in outputs:
+                raise ConfigError(
+                    f"training_step of phase '{state.phase.name}' returned keys {sorted(outputs)}; "
+                    "it must return a dict with a scalar 'loss'."
+                )
+            loss = outputs["loss"] / len(micro_batches)
+            (state.scaler.scale(loss) if state.scaler else loss).backward()
+            for key, value in outputs.items():
+                value = value.detach().float() / len(micro_batches)
+                totals[key] = totals[key] + value if key in totals else value
+        if state.scaler:
+            state.scaler.unscale_(state.optimizer)
+        parameters = [p for p in state.phase.parameters if p.grad is not None]
+        if config.grad_clip_value is not None:
+            torch.nn.utils.clip_grad_value_(parameters, config.grad_clip_value)
+        if config.grad_clip_norm is not None:
+            grad_norm = torch.nn.utils.clip_grad_norm_(parameters, config.grad_clip_norm, foreach=True)
+        else:
+            grad_norm = torch.nn.utils.get_total_norm([p.grad for p in parameters], foreach=True)
+        if state.scaler:
+            state.scaler.step(state.optimizer)
+            state.scaler.update()
+        else:
+            state.optimizer.step()
+        totals["grad_norm"] = grad_norm.detach().float()
+        return totals
+
+    # -- checkpoints ------------------------------------------------------------
+
+    def _checkpoint_dir(self) -> Path | None:
+        return self.run_dir / "checkpoints" if self.run_dir is not None else None
+
+    def _save(self, objective: Objective, phases: list[_PhaseState], sampler: EpochBatchSampler | None, step: int) -> None:
+        directory = self._checkpoint_dir()
+        if directory is None:
+            return
+        state = {
+            "step": step,
+            "objective": objective.state_dict(),
+            "phases": {
+                s.phase.name: {
+                    "optimizer": s.optimizer.state_dict(),
+                    "scheduler": s.scheduler.state_dict(),
+                    "scaler": s.scaler.state_dict() if s.scaler else None,
+                }
+                for s in phases
+            },
+            "sampler": sampler.state_dict() if sampler else None,
+            "rng": capture_rng(),
+            "seed": self.seed,
+        }
+        self.last_checkpoint = save_checkpoint(state, directory, step, self.config.keep_checkpoints)
+
+    def _maybe_resume(self, objective: Objective, phases: list[_PhaseState], sampler: EpochBatchSampler | None) -> int:
+        if not self.config.resume:
+            return 0
+        directory = self._checkpoint_dir()
+        path = latest_checkpoint(directory) if directory else None
+        if path is None:
+            raise CheckpointError(
+                f"trainer.resume=true but {directory} holds no checkpoint. "
+                "Start without trainer.resume, or point run_dir at the run to continue."
+            )
+        state = load_checkpoint(path)
+        objective.load_state_dict(state["objective"])
+        for phase_state in phases:
+            saved = state["phases"].get(phase_state.phase.name)
+            if saved is None:
+                raise CheckpointError(
+                    f"Checkpoint {path} has no state for phase '{phase_state.phase.name}' "
+                    f"(it has {sorted(state['phases'])}). Resume with the objective that wrote it."
+                )
+            phase_state.optimizer.load_state_dict(saved["optimizer"])
+            phase_state.scheduler.load_state_dict(saved["scheduler"])
+            if phase_state.scaler and saved["scaler"]:
+                phase_state.scaler.load_state_dict(saved["scaler"])
+        if sampler is not None and state["sampler"] is not None:
+            sampler.load_state_dict(state["sampler"])
+        restore_rng(state["rng"])
+        self.last_checkpoint = path
+        step = int(state["step"])
+        _truncate_log(self.run_dir / "log.jsonl" if self.run_dir else None, step)
+        return step
+
+
+def _batch_rows(batch: Batch) -> int:
+    for value in batch.values():
+        if isinstance(value, torch.Tensor) and value.ndim > 0:
+            return int(value.shape[0])
+    return 1
+
+
+def _truncate_log(path: Path | None, step: int) -> None:
+    """Drop log lines written after the checkpoint a run resumes from."""
+    if path is None or not path.exists():
+        return
+    kept = [line for line in path.read_text().splitlines() if line and json.loads(line).get("step", 0) <= step]
+    path.write_text("".join(line + "\n" for line in kept))
+
+
+class _StepLogger:
+    """Buffers per-step values on the device; one transfer per flush."""
+
+    def __init__(self, trainer: Trainer, total_steps: int, start_step: int) -> None:
+        self.trainer = trainer
+        self.pending: list[tuple[int, dict[str, Any], int]] = []
+        self.window_start = time.perf_counter()
+        path = trainer.run_dir / "log.jsonl" if trainer.run_dir else None
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        self.file = path.open("a") if path is not None else None
+        show = trainer.config.progress == "on" or (trainer.config.progress == "auto" and sys.stderr.isatty())
+        self.bar = None
+        if show:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total_steps, initial=start_step, desc="pretrain", dynamic_ncols=True)
+        self.tensorboard = None
+        if trainer.config.tensorboard and path is not None:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+            except ImportError:
+                print("trainer.tensorboard=true but tensorboard is not installed; skipping it.", file=sys.stderr)
+            else:
+                self.tensorboard = SummaryWriter(str(path.parent / "tensorboard"))
+
+    def add(self, step: int, record: dict[str, Any], samples: int) -> None:
+        self.pending.append((step, record, samples))
+        if len(self.pending) >= self.trainer.config.log_every:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        keys = sorted({k for _, r, _ in self.pending for k, v in r.items() if isinstance(v, torch.Tensor)})
+        stacked = torch.stack(
+            [torch.stack([r.get(k, torch.full((), math.nan, device=self.trainer.device)).reshape(()) for k in keys]) for _, r, _ in self.pending]
+        ).cpu().tolist()  # the one host-device sync of the window
+        elapsed = max(time.perf_counter() - self.window_start, 1e-9)
+        samples_per_s = sum(s for _, _, s in self.pending) / elapsed
+        for (step, record, _), values in zip(self.pending, stacked, strict=True):
+            line: dict[str, Any] = {"step": step}
+            line.update({k: v for k, v in zip(keys, values, strict=True)})
+            line.update({k: v for k, v in record.items() if not isinstance(v, torch.Tensor)})
+            line["samples_per_s"] = samples_per_s
+            for key in keys:
+                if key.startswith("loss") and not math.isfinite(line[key]):
+                    self.pending.clear()
+                    checkpoint = self.trainer.last_checkpoint
+                    raise NonFiniteLossError(
+                        f"The loss became {line[key]} at step {step}. Last good checkpoint: "
+                        f"{checkpoint if checkpoint else 'none'}. Lower trainer.lr or set trainer.grad_clip_norm"
+                        + (", then continue with trainer.resume=true." if checkpoint else "."),
+                        step=step,
+                        checkpoint=str(checkpoint) if checkpoint else None,
+                    )
+            self.trainer.history.append(line)
+            if self.file is not None:
+                self.file.write(json.dumps(line) + "\n")
+            if self.tensorboard is not None:
+                for key, value in line.items():
+                    if key != "step":
+                        self.tensorboard.add_scalar(key, value, step)
+        if self.file is not None:
+            self.file.flush()
+        if self.bar is not None:
+            last = self.trainer.history[-1]
+            self.bar.set_postfix(loss=f"{last.get('loss', math.nan):.4f}", samples_per_s=f"{samples_per_s:.0f}")
+            self.bar.update(len(self.pending))
+        self.pending.clear()
+        self.window_start = time.perf_counter()
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
+        if self.bar is not None:
+            self.bar.close()
+        if self.tensorboard is not None:
+            self.tensorboard.close()

@@ -1,0 +1,277 @@
+"""The public entry points: ``pretrain``, ``evaluate`` and ``load_encoder``."""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+from torch import nn
+
+from .config import ResolvedRun, load_user_config, resolve, to_container
+from .engine.checkpoint import atomic_save
+from .engine.device import resolve_device, seed_everything
+from .engine.trainer import Trainer
+from .errors import CheckpointError, ConfigError, DatasetError
+from .interfaces import DataSource
+from .registry import get_registry
+
+__all__ = ["PretrainResult", "pretrain", "evaluate", "load_encoder", "build_run"]
+
+ENCODER_FILE = "encoder.safetensors"
+DATA_INFO_FILE = "data_info.json"
+
+
+@dataclass
+class PretrainResult:
+    """What :func:`pretrain` returns."""
+
+    #: The pretrained encoder (on CPU, in eval mode).
+    encoder: nn.Module
+    #: ``{"<evaluator>/<metric>": value}`` for the pretrained encoder.
+    metrics: dict[str, float]
+    #: The same metrics for the random-init encoder of the same architecture and seed.
+    random_init_metrics: dict[str, float]
+    run_dir: Path
+    #: The per-step training log (loss, lr, grad_norm, samples_per_s, ...).
+    history: list[dict[str, float]] = field(default_factory=list)
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+def _user_overrides(
+    config: str | Path | Mapping[str, Any] | None, choices: Mapping[str, Any], overrides: Mapping[str, Any]
+) -> DictConfig:
+    layers: list[DictConfig] = []
+    if config is not None:
+        layers.append(load_user_config(config) if isinstance(config, (str, Path)) else OmegaConf.create(dict(config)))
+    layers.append(OmegaConf.create({k: v for k, v in choices.items() if v is not None}))
+    dotted = {k: v for k, v in overrides.items() if "." in k}
+    nested = {k: v for k, v in overrides.items() if "." not in k}
+    layers.append(OmegaConf.create(nested))
+    if dotted:
+        layers.append(OmegaConf.from_dotlist([f"{k}={json.dumps(v) if not isinstance(v, str) else v}" for k, v in dotted.items()]))
+    return OmegaConf.merge(*layers) if layers else OmegaConf.create()
+
+
+def _prepare_run_dir(resolved: ResolvedRun) -> Path:
+    cfg = resolved.config
+    if cfg.run_dir is None:
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+        cfg.run_dir = str(Path("runs") / f"{cfg.modality}-{resolved.objective.name}-{stamp}")
+    run_dir = Path(cfg.run_dir)
+    holds_run = (run_dir / "config.yaml").exists()
+    if holds_run and not cfg.trainer.resume:
+        raise ConfigError(
+            f"run_dir {str(run_dir)!r} already holds a run. Continue it with trainer.resume=true, "
+            "or choose another run_dir."
+        )
+    if cfg.trainer.resume and not holds_run:
+        raise CheckpointError(
+            f"trainer.resume=true but {str(run_dir)!r} holds no run. Point run_dir at an earlier run's folder."
+        )
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return run_dir
+
+
+def build_run(resolved: ResolvedRun) -> tuple[DataSource, nn.Module, nn.Module, Any]:
+    """Build the data source, the encoder, its random-init twin and the objective."""
+    cfg = resolved.config
+    seed_everything(cfg.seed)
+    data = resolved.dataset.resolve_factory()(resolved.component_config("data"))
+    if "train" not in data.splits:
+        raise DatasetError(f"Dataset '{resolved.dataset.name}' has no 'train' split (it has {data.splits}).")
+    encoder = _build_encoder(resolved.encoder, resolved.component_config("encoder_config"), data.info, cfg.seed)
+    random_init = copy.deepcopy(encoder)
+    objective = resolved.objective.resolve_factory()(resolved.component_config("objective_config"), encoder, data.info)
+    return data, encoder, random_init, objective
+
+
+def _build_encoder(spec: Any, config: Any, data_info: Mapping[str, Any], seed: int) -> nn.Module:
+    torch.manual_seed(seed)  # the random-init baseline is reproducible from the seed alone
+    encoder = spec.resolve_factory()(config, data_info)
+    if not isinstance(getattr(encoder, "embed_dim", None), int):
+        raise ConfigError(
+            f"Encoder '{spec.name}' ({spec.provider}) has no integer 'embed_dim' attribute. "
+            "Please report this to the plugin author."
+        )
+    return encoder
+
+
+def pretrain(
+    modality: str | None = None,
+    objective: str | None = None,
+    encoder: str | None = None,
+    dataset: str | None = None,
+    evaluators: Sequence[str] | None = None,
+    run_dir: str | Path | None = None,
+    seed: int | None = None,
+    plugins: Sequence[Any] | None = None,
+    config: str | Path | Mapping[str, Any] | None = None,
+    **overrides: Any,
+) -> PretrainResult:
+    """Pretrain an encoder, evaluate it beside its random-init twin, and save the run.
+
+    Missing choices come from the modality's defaults. ``overrides`` are config
+    keys, nested (``trainer={"max_steps": 100}``) or dotted as a dict
+    (``**{"trainer.max_steps": 100}``). ``config`` is a YAML file (e.g. an
+    earlier run's ``config.yaml``) or mapping applied beneath the arguments.
+    """
+    registry = get_registry(plugins or ())
+    choices = {
+        "modality": modality,
+        "objective": objective,
+        "encoder": encoder,
+        "dataset": dataset,
+        "evaluators": list(evaluators) if evaluators is not None else None,
+        "run_dir": str(run_dir) if run_dir is not None else None,
+        "seed": seed,
+    }
+    resolved = resolve(_user_overrides(config, choices, overrides), registry)
+    return run_resolved(resolved)
+
+
+def run_resolved(resolved: ResolvedRun) -> PretrainResult:
+    """Run a resolved config (what ``pretrain`` and the CLI do after resolving)."""
+    from .outputs import save_plots, write_metrics
+
+    cfg = resolved.config
+    run_dir = _prepare_run_dir(resolved)
+    if not cfg.trainer.resume:
+        OmegaConf.save(cfg, run_dir / "config.yaml")
+    data, encoder, random_init, objective = build_run(resolved)
+    _write_json(run_dir / DATA_INFO_FILE, data.info)
+    trainer = Trainer(cfg.trainer, run_dir=run_dir, seed=cfg.seed)
+    history = trainer.fit(objective, data)
+    encoder = encoder.cpu().eval()
+    save_encoder(encoder, run_dir / ENCODER_FILE)
+    results = run_evaluators(resolved, data, {"pretrained": encoder, "random_init": random_init}, trainer.device)
+    metrics, baseline = write_metrics(run_dir, resolved, results)
+    save_plots(run_dir, history, encoder, data, cfg.trainer.eval_batch_size)
+    return PretrainResult(
+        encoder=encoder,
+        metrics=metrics,
+        random_init_metrics=baseline,
+        run_dir=run_dir,
+        history=history,
+        config=to_container(cfg),
+    )
+
+
+def run_evaluators(
+    resolved: ResolvedRun, data: DataSource, encoders: Mapping[str, nn.Module], device: torch.device
+) -> dict[str, dict[str, Any]]:
+    """``{evaluator: {"settings": ..., "split": ..., "pretrained": {...}, "random_init": {...}}}``."""
+    results: dict[str, dict[str, Any]] = {}
+    seed = int(resolved.config.seed)
+    for spec in resolved.evaluators:
+        evaluator = spec.resolve_factory()(resolved.evaluator_config(spec.name))
+        entry: dict[str, Any] = {
+            "evaluator": spec.name,
+            "provider": spec.provider,
+            "settings": _jsonable(evaluator.settings()),
+            "split": getattr(evaluator, "split", "test"),
+            "seed": seed,
+            "dataset": resolved.dataset.name,
+            "data": to_container(resolved.config.data),
+        }
+        for label, encoder in encoders.items():
+            encoder.to(device)
+            entry[label] = {k: float(v) for k, v in evaluator.evaluate(encoder, data, device=device, seed=seed).items()}
+            encoder.cpu()
+        results[spec.name] = entry
+    return results
+
+
+def save_encoder(encoder: nn.Module, path: Path) -> None:
+    """Write the encoder's weights as safetensors, atomically."""
+    from safetensors.torch import save_file
+
+    tmp = path.with_name(f".{path.name}.tmp")
+    state = {k: v.detach().contiguous().cpu() for k, v in encoder.state_dict().items()}
+    save_file(state, str(tmp))
+    os.replace(tmp, path)
+
+
+def _write_json(path: Path, payload: Any) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(_jsonable(payload), indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, torch.Tensor):
+        return value.tolist()
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def _resolve_saved(run_dir: Path, overrides: Mapping[str, Any], plugins: Sequence[Any]) -> ResolvedRun:
+    config_path = run_dir / "config.yaml"
+    if not config_path.exists():
+        raise CheckpointError(f"{str(run_dir)!r} holds no config.yaml. Give the folder of a finished pretrain run.")
+    saved = load_user_config(config_path)
+    merged = OmegaConf.merge(saved, OmegaConf.create(dict(overrides)))
+    return resolve(merged, get_registry(plugins))
+
+
+def load_encoder(run_dir: str | Path, *, plugins: Sequence[Any] = ()) -> nn.Module:
+    """Rebuild a run's encoder from ``config.yaml`` and ``data_info.json`` and load its weights."""
+    from safetensors.torch import load_file
+
+    run_dir = Path(run_dir)
+    resolved = _resolve_saved(run_dir, {}, plugins)
+    weights = run_dir / ENCODER_FILE
+    info_path = run_dir / DATA_INFO_FILE
+    if not weights.exists() or not info_path.exists():
+        raise CheckpointError(
+            f"{str(run_dir)!r} has no {ENCODER_FILE} or {DATA_INFO_FILE}: the run did not finish. "
+            "Resume it with trainer.resume=true."
+        )
+    data_info = json.loads(info_path.read_text())
+    encoder = _build_encoder(resolved.encoder, resolved.component_config("encoder_config"), data_info, resolved.config.seed)
+    encoder.load_state_dict(load_file(str(weights)))
+    return encoder.eval()
+
+
+def evaluate(
+    run_dir: str | Path,
+    evaluators: Sequence[str] | None = None,
+    *,
+    plugins: Sequence[Any] = (),
+    write: bool = True,
+    **overrides: Any,
+) -> dict[str, dict[str, Any]]:
+    """Evaluate a finished run's encoder (and its random-init twin) again.
+
+    ``evaluators`` replaces the run's list; ``overrides`` change config keys
+    (e.g. ``data={"root": ...}``, ``evaluator_config={...}``). With ``write``,
+    ``metrics.json`` is rewritten.
+    """
+    from .outputs import write_metrics
+
+    run_dir = Path(run_dir)
+    if evaluators is not None:
+        overrides = {**overrides, "evaluators": list(evaluators)}
+    resolved = _resolve_saved(run_dir, overrides, plugins)
+    cfg = resolved.config
+    seed_everything(cfg.seed)
+    data = resolved.dataset.resolve_factory()(resolved.component_config("data"))
+    encoder = load_encoder(run_dir, plugins=plugins)
+    random_init = _build_encoder(resolved.encoder, resolved.component_config("encoder_config"), data.info, cfg.seed)
+    device = resolve_device(cfg.trainer.device)
+    results = run_evaluators(resolved, data, {"pretrained": encoder, "random_init": random_init}, device)
+    if write:
+        write_metrics(run_dir, resolved, results)
+    return results

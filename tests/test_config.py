@@ -1,0 +1,72 @@
+"""Config composition: merge order, unknown keys, types."""
+
+from __future__ import annotations
+
+import pytest
+from omegaconf import OmegaConf
+
+from selfsup.config import parse_dotlist, resolve
+from selfsup.errors import ConfigError
+from selfsup.registry import get_registry
+
+
+def _resolve(**user):
+    return resolve(OmegaConf.create(user), get_registry())
+
+
+def test_merge_order_component_then_modality_then_user(toy):
+    resolved = _resolve(modality="toy")
+    assert resolved.config.trainer.lr == 0.01  # objective's trainer_defaults
+    assert resolved.config.trainer.max_steps == 20  # modality override
+    assert resolved.config.trainer.batch_size == 32
+    resolved = _resolve(modality="toy", trainer={"max_steps": 5, "lr": 0.5})
+    assert resolved.config.trainer.max_steps == 5 and resolved.config.trainer.lr == 0.5
+
+
+def test_modality_defaults_fill_missing_choices(toy):
+    resolved = _resolve(modality="toy")
+    assert (resolved.config.objective, resolved.config.encoder, resolved.config.dataset) == ("denoise", "mlp", "blobs")
+    assert list(resolved.config.evaluators) == ["linear-probe"]
+
+
+def test_component_configs_take_their_schema(toy):
+    resolved = _resolve(modality="toy", data={"num_samples": 99}, encoder_config={"hidden": 7})
+    assert resolved.component_config("data").num_samples == 99
+    assert resolved.component_config("encoder_config").hidden == 7
+    assert resolved.evaluator_config("linear-probe").split == "test"
+
+
+def test_unknown_nested_key_suggests_closest(toy):
+    with pytest.raises(ConfigError, match="Unknown config key 'trainer.max_step'. Did you mean 'trainer.max_steps'"):
+        _resolve(modality="toy", trainer={"max_step": 3})
+
+
+def test_unknown_top_level_key(toy):
+    with pytest.raises(ConfigError, match="Unknown config key 'modalty'. Did you mean 'modality'"):
+        _resolve(modalty="toy")
+
+
+def test_unknown_component_key(toy):
+    with pytest.raises(ConfigError, match="Unknown config key 'data.num_sample'. Did you mean 'data.num_samples'"):
+        _resolve(modality="toy", data={"num_sample": 3})
+
+
+def test_mistyped_value_names_the_key(toy):
+    with pytest.raises(ConfigError, match="trainer.max_steps"):
+        _resolve(modality="toy", trainer={"max_steps": "many"})
+
+
+def test_invalid_precision(toy):
+    with pytest.raises(ConfigError, match="trainer.precision='fp8'"):
+        _resolve(modality="toy", trainer={"precision": "fp8"})
+
+
+def test_missing_modality(toy):
+    with pytest.raises(ConfigError, match="No modality given. Pass modality=<name> \\(installed: toy\\)"):
+        _resolve()
+
+
+def test_dotlist_needs_equals():
+    with pytest.raises(ConfigError, match="is not key=value"):
+        parse_dotlist(["trainer.max_steps"])
+    assert parse_dotlist(["trainer.max_steps=3", "evaluators=[knn]"]).trainer.max_steps == 3

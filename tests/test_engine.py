@@ -1,0 +1,172 @@
+"""The training loop: schedules, accumulation, phases, checkpoints, exact resume, NaN."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch
+
+from selfsup.config import TrainerConfig
+from selfsup.engine.checkpoint import atomic_save, latest_checkpoint
+from selfsup.engine.optim import LARS, lr_factor
+from selfsup.engine.trainer import EpochBatchSampler, Trainer
+from selfsup.errors import CheckpointError, NonFiniteLossError
+
+SUPPORT = Path(__file__).parent / "support"
+
+
+def _toy(objective="denoise", **objective_kwargs):
+    import selfsup_toy
+
+    data = selfsup_toy.Blobs(selfsup_toy.BlobsConfig())
+    torch.manual_seed(0)
+    encoder = selfsup_toy.MLPEncoder(selfsup_toy.MLPConfig(), data.info)
+    cls = {"denoise": selfsup_toy.Denoise, "two-player": selfsup_toy.TwoPlayer}[objective]
+    return data, cls(selfsup_toy.DenoiseConfig(**objective_kwargs), encoder, data.info)
+
+
+def test_warmup_then_cosine():
+    kw = dict(total_steps=110, warmup_steps=10, schedule="cosine", min_ratio=0.1)
+    assert lr_factor(0, **kw) == pytest.approx(0.1)
+    assert lr_factor(9, **kw) == pytest.approx(1.0)
+    assert lr_factor(60, **kw) == pytest.approx(0.1 + 0.9 * 0.5)
+    assert lr_factor(110, **kw) == pytest.approx(0.1)
+    assert lr_factor(50, total_steps=110, warmup_steps=10, schedule="constant", min_ratio=0.0) == 1.0
+
+
+def test_sampler_resumes_mid_epoch():
+    full = EpochBatchSampler(10, 3, seed=1, drop_last=True)
+    it = iter(full)
+    order = [next(it) for _ in range(7)]
+    resumed = EpochBatchSampler(10, 3, seed=1, drop_last=True)
+    it = iter(resumed)
+    [next(it) for _ in range(4)]
+    state = resumed.state_dict()
+    again = EpochBatchSampler(10, 3, seed=1, drop_last=True)
+    again.load_state_dict(state)
+    it = iter(again)
+    assert [next(it) for _ in range(3)] == order[4:]
+
+
+def test_gradient_accumulation_matches_one_large_batch():
+    data, objective = _toy(noise=0.0)
+    batch = data.split("train").__getitems__(list(range(32)))
+    halves = [{k: v[:16] for k, v in batch.items()}, {k: v[16:] for k, v in batch.items()}]
+    grads = []
+    for micro in ([batch], halves):
+        trainer = Trainer(TrainerConfig(max_steps=1, lr=0.0))
+        state = trainer._build_phases(objective, 1)[0]
+        trainer._phase_update(objective.training_step, state, micro, 1)
+        grads.append([p.grad.clone() for p in objective.parameters()])
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_two_phases_have_their_own_optimisers_and_repeats(tmp_path):
+    data, objective = _toy("two-player")
+    trainer = Trainer(TrainerConfig(max_steps=4, batch_size=16, log_every=2), run_dir=tmp_path)
+    history = trainer.fit(objective, data)
+    assert {"loss/critic", "loss/encoder", "lr/critic", "lr/encoder", "grad_norm/critic"} <= set(history[-1])
+    state = torch.load(latest_checkpoint(tmp_path / "checkpoints"), weights_only=False)
+    assert set(state["phases"]) == {"critic", "encoder"}
+    critic_state = state["phases"]["critic"]["optimizer"]["state"]
+    assert int(critic_state[0]["step"]) == 8  # 2 repeats x 4 steps
+    assert state["phases"]["critic"]["optimizer"]["param_groups"][0]["betas"] == (0.0, 0.9)
+
+
+def test_log_has_one_line_per_step(tmp_path):
+    data, objective = _toy()
+    Trainer(TrainerConfig(max_steps=7, batch_size=16, log_every=3), run_dir=tmp_path).fit(objective, data)
+    lines = [json.loads(l) for l in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert [l["step"] for l in lines] == list(range(1, 8))
+    assert {"loss", "lr", "grad_norm", "samples_per_s"} <= set(lines[0])
+
+
+def test_nan_loss_names_step_and_last_checkpoint(tmp_path):
+    data, objective = _toy(nan_at_step=6)
+    trainer = Trainer(TrainerConfig(max_steps=10, batch_size=16, checkpoint_every=4, log_every=1), run_dir=tmp_path)
+    with pytest.raises(NonFiniteLossError) as info:
+        trainer.fit(objective, data)
+    assert info.value.step == 6
+    assert info.value.checkpoint.endswith("step-00000004.pt")
+    assert "at step 6" in str(info.value) and "trainer.resume=true" in str(info.value)
+
+
+def test_resume_without_checkpoint_is_an_error(tmp_path):
+    data, objective = _toy()
+    with pytest.raises(CheckpointError, match="holds no checkpoint"):
+        Trainer(TrainerConfig(max_steps=2, resume=True), run_dir=tmp_path).fit(objective, data)
+
+
+def test_atomic_save_keeps_the_old_file_on_failure(tmp_path):
+    path = tmp_path / "x.pt"
+    atomic_save({"a": 1}, path)
+
+    class Unpicklable:
+        def __reduce__(self):
+            raise RuntimeError("cannot pickle")
+
+    with pytest.raises(RuntimeError):
+        atomic_save({"a": Unpicklable()}, path)
+    assert torch.load(path) == {"a": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["x.pt"]
+
+
+def test_bf16_autocast_runs_on_cpu(tmp_path):
+    data, objective = _toy()
+    history = Trainer(TrainerConfig(max_steps=3, batch_size=16, precision="bf16")).fit(objective, data)
+    assert len(history) == 3 and all(h["loss"] == h["loss"] for h in history)
+
+
+def test_lars_adapts_the_step_to_the_weight_norm():
+    w = torch.nn.Parameter(torch.ones(2, 2))
+    opt = LARS([w], lr=1.0, momentum=0.0, trust_coefficient=0.1)
+    w.grad = torch.full((2, 2), 10.0)
+    opt.step()
+    # ‖w‖ = 2, ‖g‖ = 20: the step is lr · 0.1 · 2/20 · g = 0.01 · 10 = 0.1
+    torch.testing.assert_close(w.detach(), torch.full((2, 2), 0.9))
+
+
+_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    import selfsup_toy
+    from selfsup import pretrain
+    run_dir, kill_at, resume = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1"
+    pretrain(modality="toy", run_dir=run_dir, evaluators=[], plugins=[selfsup_toy],
+             objective_config={"kill_at_step": kill_at},
+             trainer={"max_steps": 24, "checkpoint_every": 5, "batch_size": 32, "resume": resume, "log_every": 1})
+    """
+)
+
+
+def _run(script: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(SUPPORT), "SELFSUP_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    return subprocess.run([sys.executable, str(script), *args], env=env, capture_output=True, text=True)
+
+
+def test_sigkilled_run_resumes_bit_identically(tmp_path):
+    from safetensors.torch import load_file
+
+    script = tmp_path / "run.py"
+    script.write_text(_SCRIPT)
+    straight = _run(script, str(tmp_path / "straight"), "0", "0")
+    assert straight.returncode == 0, straight.stderr
+    killed = _run(script, str(tmp_path / "killed"), "13", "0")
+    assert killed.returncode == -9  # SIGKILL inside step 13, after the step-10 checkpoint
+    assert latest_checkpoint(tmp_path / "killed" / "checkpoints").name == "step-00000010.pt"
+    resumed = _run(script, str(tmp_path / "killed"), "0", "1")
+    assert resumed.returncode == 0, resumed.stderr
+    a = load_file(str(tmp_path / "straight" / "encoder.safetensors"))
+    b = load_file(str(tmp_path / "killed" / "encoder.safetensors"))
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+    steps = [json.loads(l)["step"] for l in (tmp_path / "killed" / "log.jsonl").read_text().splitlines()]
+    assert steps == list(range(1, 25))

@@ -1,0 +1,76 @@
+"""pretrain(), evaluate() and load_encoder() end to end on the toy plugin."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+from selfsup import evaluate, load_encoder, pretrain
+from selfsup.errors import ConfigError, DatasetError
+
+
+@pytest.fixture
+def finished_run(toy, tmp_path):
+    return pretrain(modality="toy", run_dir=tmp_path / "run", evaluators=["linear-probe", "knn"], seed=3)
+
+
+def test_run_directory_holds_every_artefact(finished_run):
+    run_dir = finished_run.run_dir
+    for name in ("config.yaml", "metrics.json", "log.jsonl", "encoder.safetensors", "data_info.json", "plots/loss.png", "plots/embedding.png"):
+        assert (run_dir / name).exists(), name
+    assert list((run_dir / "checkpoints").glob("step-*.pt"))
+
+
+def test_metrics_json_records_protocol_beside_each_number(finished_run):
+    payload = json.loads((finished_run.run_dir / "metrics.json").read_text())
+    entry = payload["evaluations"]["linear-probe"]
+    assert set(entry) >= {"evaluator", "provider", "settings", "split", "seed", "dataset", "pretrained", "random_init"}
+    assert entry["seed"] == 3 and entry["dataset"] == "blobs" and entry["split"] == "test"
+    assert 0.0 <= entry["pretrained"]["accuracy"] <= 1.0
+    assert finished_run.metrics["linear-probe/accuracy"] == entry["pretrained"]["accuracy"]
+    assert finished_run.random_init_metrics["knn/accuracy"] == payload["evaluations"]["knn"]["random_init"]["accuracy"]
+
+
+def test_load_encoder_restores_the_weights(finished_run):
+    encoder = load_encoder(finished_run.run_dir)
+    x = {"x": torch.randn(5, 8)}
+    with torch.no_grad():
+        assert torch.equal(encoder(x), finished_run.encoder(x))
+
+
+def test_evaluate_reproduces_the_metrics(finished_run):
+    results = evaluate(finished_run.run_dir, write=False)
+    assert results["linear-probe"]["pretrained"] == pytest.approx(
+        {k.split("/")[1]: v for k, v in finished_run.metrics.items() if k.startswith("linear-probe/")}
+    )
+    assert results["knn"]["random_init"]["accuracy"] == finished_run.random_init_metrics["knn/accuracy"]
+
+
+def test_saved_config_reproduces_the_run(finished_run, tmp_path):
+    again = pretrain(config=finished_run.run_dir / "config.yaml", run_dir=tmp_path / "again")
+    assert again.metrics == finished_run.metrics
+    saved = OmegaConf.load(finished_run.run_dir / "config.yaml")
+    assert saved.seed == 3 and saved.trainer.max_steps == 20
+
+
+def test_existing_run_dir_is_not_overwritten(finished_run):
+    with pytest.raises(ConfigError, match="already holds a run. Continue it with trainer.resume=true"):
+        pretrain(modality="toy", run_dir=finished_run.run_dir)
+
+
+def test_dotted_overrides(toy, tmp_path):
+    result = pretrain(modality="toy", run_dir=tmp_path / "r", evaluators=[], **{"trainer.max_steps": 3})
+    assert len(result.history) == 3
+
+
+def test_empty_dataset_is_a_named_error(toy, tmp_path):
+    with pytest.raises(DatasetError, match="train split of Blobs is empty"):
+        pretrain(modality="toy", run_dir=tmp_path / "r", data={"num_samples": 0}, evaluators=[])
+
+
+def test_pretraining_beats_random_init_on_blobs(toy, tmp_path):
+    result = pretrain(modality="toy", run_dir=tmp_path / "r", evaluators=["embedding-stats"], trainer={"max_steps": 60})
+    assert result.history[-1]["loss"] < result.history[0]["loss"]
