@@ -1,0 +1,312 @@
+"""FT-Transformer feature-token encoder, as used by T-JEPA.
+
+Each of the ``d`` columns of a row becomes one token of width ``h``
+(Gorishniy et al. 2021, "Revisiting Deep Learning Models for Tabular Data"):
+
+* numerical column j:   t_j = x_j · W_j + b_j
+* categorical column j: t_j = Emb_j[x_j] + b_j   (index 0 = missing/unseen has its own row)
+* ``n_reg`` "regularization" tokens are prepended; each is r_k = W_reg,k · 1 with no bias.
+
+Token order: ``[reg_1..reg_R, num_1..num_n, cat_1..cat_c]``; sequence length
+``L = R + d``. A sinusoidal positional encoding over the ``L`` positions is
+added (interleaved sin/cos with base 100, i.e. ``PE[p, 2i] = sin(p / 100^(2i/h))``,
+``PE[p, 2i+1] = cos(...)``). The tokens then pass a post-norm transformer
+(ReLU feed-forward) and the output head Dropout → LayerNorm → Linear(h, h) →
+Dropout → LayerNorm.
+
+Facts from the official T-JEPA code (jose-melo/t-jepa @ 98dda99):
+
+* tokenizer, reg tokens with zero bias, kaiming-uniform(a=√5) token weights:
+  ``src/encoder.py`` (``Tokenizer``);
+* positional encoding with ``log(100)``: ``src/utils/train_utils.py`` (``PositionalEncoding``);
+* post-norm layers and the output head: ``src/encoder.py`` (``TabularEncoder``),
+  ``src/tjepa_transformer.py`` (PyTorch layer, ``norm_first=False``);
+* trunc-normal(0.02) init of Linear/Embedding, LayerNorm 1/0:
+  ``src/utils/train_utils.py`` (``init_weights``), ``scripts/launch_tjepa.sh`` (``INIT_TYPE``);
+* downstream input ``linear_flatten`` (all output tokens, reg tokens included,
+  concatenated): ``src/models/linear_probing.py``, ``src/train.py``.
+
+Deviation: the released code builds its layer stack with ``deepcopy`` so every
+layer starts with the same attention in-projection; here each layer is
+initialised independently.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from selfsup.errors import ConfigError
+
+from .._model_utils import TabularLayout, category_offsets, require_choice, rows_in
+
+__all__ = [
+    "FTTransformerConfig",
+    "FTTransformer",
+    "FeatureTokenizer",
+    "PostNormTransformer",
+    "build_ft_transformer",
+    "sinusoidal_positions",
+    "init_trunc_normal_",
+]
+
+POSITIONAL_CHOICES = ("sinusoidal", "none")
+POOLING_CHOICES = ("flatten", "mean", "reg")
+ACTIVATION_CHOICES = ("relu", "gelu")
+INIT_CHOICES = ("trunc_normal", "torch_default")
+
+
+@dataclass
+class FTTransformerConfig:
+    """Hyper-parameters of :class:`FTTransformer`.
+
+    Defaults follow ``scripts/launch_tjepa.sh`` (the released T-JEPA recipe:
+    h=64, 2 heads, FF 64, 1 reg token, trunc-normal init, dropout ≈ 0.0019 → 0)
+    except the depth: 16 layers there, 2 here so that Adult pretrains in minutes
+    on 2 CPU cores (the Adult sweep ``scripts/tjepa_tuning/config_tjepa_linear_adult.yaml``
+    searches 1-8 and 16 layers).
+    """
+
+    #: Token width h.
+    d_token: int = 64
+    #: Transformer layers.
+    n_layers: int = 2
+    #: Attention heads (must divide ``d_token``).
+    n_heads: int = 2
+    #: Feed-forward width of each layer.
+    d_ffn: int = 64
+    #: Dropout in the layers and in the output head.
+    dropout: float = 0.0
+    #: Prepended regularization ([CLS]-like) tokens; the T-JEPA authors call them
+    #: critical against collapse.
+    n_reg_tokens: int = 1
+    #: ``sinusoidal`` (T-JEPA, base 100) or ``none``.
+    positional: str = "sinusoidal"
+    #: Base of the sinusoidal encoding (100 in T-JEPA, 10000 in Vaswani et al.).
+    positional_base: float = 100.0
+    #: What ``forward`` returns: ``flatten`` (all L output tokens concatenated,
+    #: T-JEPA's ``linear_flatten``; embed_dim = L·h), ``mean`` (mean over the L
+    #: tokens; h) or ``reg`` (the reg tokens concatenated; n_reg·h).
+    pooling: str = "flatten"
+    #: Feed-forward activation: ``relu`` (T-JEPA ``model_act_func``) or ``gelu``.
+    activation: str = "relu"
+    layer_norm_eps: float = 1e-5
+    #: ``trunc_normal`` (std 0.02 for Linear/Embedding, T-JEPA) or ``torch_default``.
+    init: str = "trunc_normal"
+
+
+def sinusoidal_positions(length: int, dim: int, base: float = 100.0) -> torch.Tensor:
+    """Interleaved sin/cos encoding ``[length, dim]``: PE[p, 2i] = sin(p·ω_i), PE[p, 2i+1] = cos(p·ω_i).
+
+    ω_i = base^(−2i/dim); T-JEPA uses base 100 (``src/utils/train_utils.py``).
+    """
+    if dim % 2:
+        raise ConfigError(f"A sinusoidal positional encoding needs an even width, got {dim}.")
+    position = torch.arange(length, dtype=torch.float64)[:, None]
+    frequency = torch.exp(torch.arange(0, dim, 2, dtype=torch.float64) * (-math.log(base) / dim))
+    encoding = torch.zeros(length, dim, dtype=torch.float64)
+    encoding[:, 0::2] = torch.sin(position * frequency)
+    encoding[:, 1::2] = torch.cos(position * frequency)
+    return encoding.float()
+
+
+def init_trunc_normal_(module: nn.Module, std: float = 0.02) -> None:
+    """T-JEPA's ``trunc_normal`` init: Linear/Embedding weights ~ N(0, std²) truncated to
+    [−2, 2], Linear biases 0, LayerNorm weight 1 and bias 0 (``init_weights``)."""
+    for sub in module.modules():
+        if isinstance(sub, nn.Linear):
+            nn.init.trunc_normal_(sub.weight, std=std, a=-2.0, b=2.0)
+            if sub.bias is not None:
+                nn.init.zeros_(sub.bias)
+        elif isinstance(sub, nn.Embedding):
+            nn.init.trunc_normal_(sub.weight, std=std, a=-2.0, b=2.0)
+        elif isinstance(sub, nn.LayerNorm):
+            if sub.weight is not None:
+                nn.init.ones_(sub.weight)
+            if sub.bias is not None:
+                nn.init.zeros_(sub.bias)
+
+
+class FeatureTokenizer(nn.Module):
+    """Row → ``[B, n_reg + d, h]`` tokens (no positional encoding)."""
+
+    def __init__(self, layout: TabularLayout, d_token: int, n_reg_tokens: int) -> None:
+        super().__init__()
+        self.layout = layout
+        self.n_reg_tokens = n_reg_tokens
+        self.reg_weight = nn.Parameter(torch.empty(n_reg_tokens, d_token))
+        self.numerical_weight = nn.Parameter(torch.empty(layout.num_numerical, d_token))
+        self.feature_bias = nn.Parameter(torch.empty(layout.num_features, d_token))
+        self.category_embeddings: nn.Embedding | None = None
+        if layout.num_categorical:
+            self.category_embeddings = nn.Embedding(sum(layout.cardinalities), d_token)
+        self.register_buffer("category_offsets", category_offsets(layout.cardinalities), persistent=False)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        # Same distribution as T-JEPA's kaiming_uniform_(a=√5) on [n, h] tensors: U(±1/√h).
+        for weight in (self.reg_weight, self.numerical_weight, self.feature_bias):
+            if weight.numel():
+                nn.init.kaiming_uniform_(weight, a=math.sqrt(5))
+        if self.category_embeddings is not None:
+            self.category_embeddings.reset_parameters()
+
+    def forward(self, batch: Mapping[str, Any]) -> torch.Tensor:
+        rows = rows_in(batch)
+        num_numerical = self.layout.num_numerical
+        parts: list[torch.Tensor] = []
+        if self.n_reg_tokens:
+            parts.append(self.reg_weight.unsqueeze(0).expand(rows, -1, -1))
+        if num_numerical:
+            numerical = batch["numerical"]
+            parts.append(numerical.unsqueeze(-1) * self.numerical_weight + self.feature_bias[:num_numerical])
+        if self.category_embeddings is not None:
+            categorical = batch["categorical"].long()
+            embedded = self.category_embeddings(categorical + self.category_offsets)
+            parts.append(embedded + self.feature_bias[num_numerical:])
+        return torch.cat(parts, dim=1)
+
+
+class PostNormTransformer(nn.Module):
+    """Post-norm transformer layers, then Dropout → LayerNorm → Linear → Dropout → LayerNorm.
+
+    T-JEPA's ``TabularEncoder`` (``src/encoder.py``); its predictor reuses it at
+    the predictor width.
+    """
+
+    def __init__(
+        self,
+        d_model: int,
+        n_layers: int,
+        n_heads: int,
+        d_ffn: int,
+        dropout: float,
+        activation: str = "relu",
+        layer_norm_eps: float = 1e-5,
+    ) -> None:
+        super().__init__()
+        if n_layers < 1:
+            raise ConfigError(f"A transformer needs at least one layer, got n_layers={n_layers}.")
+        if d_model % n_heads:
+            raise ConfigError(
+                f"The token width {d_model} is not divisible by n_heads={n_heads}; pick heads that divide it."
+            )
+        self.layers = nn.ModuleList(
+            nn.TransformerEncoderLayer(
+                d_model,
+                n_heads,
+                dim_feedforward=d_ffn,
+                dropout=dropout,
+                activation=activation,
+                layer_norm_eps=layer_norm_eps,
+                batch_first=True,
+                norm_first=False,
+            )
+            for _ in range(n_layers)
+        )
+        self.head = nn.Sequential(
+            nn.Dropout(dropout),
+            nn.LayerNorm(d_model, eps=layer_norm_eps),
+            nn.Linear(d_model, d_model),
+            nn.Dropout(dropout),
+            nn.LayerNorm(d_model, eps=layer_norm_eps),
+        )
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        hidden = tokens
+        for layer in self.layers:
+            hidden = layer(hidden)
+        return self.head(hidden)
+
+
+class FTTransformer(nn.Module):
+    """FT-Transformer encoder: ``forward(batch) -> [B, embed_dim]``.
+
+    The JEPA objectives use the two halves separately:
+
+    * :meth:`tokens` ``(batch) -> [B, n_reg + d, h]``: tokenizer + positional encoding;
+    * :meth:`encode` ``(tokens) -> [B, L', h]``: transformer + output head on any
+      subset of those tokens (a context) or on all of them.
+
+    Feature ``j`` (numerical first, then categorical, in ``data_info`` order) sits
+    at token position ``n_reg_tokens + j``.
+    """
+
+    def __init__(self, config: FTTransformerConfig, data_info: Mapping[str, Any]) -> None:
+        super().__init__()
+        require_choice("ft-transformer", "positional", config.positional, POSITIONAL_CHOICES)
+        require_choice("ft-transformer", "pooling", config.pooling, POOLING_CHOICES)
+        require_choice("ft-transformer", "activation", config.activation, ACTIVATION_CHOICES)
+        require_choice("ft-transformer", "init", config.init, INIT_CHOICES)
+        if config.d_token < 1 or config.n_reg_tokens < 0:
+            raise ConfigError(
+                f"ft-transformer: d_token={config.d_token} must be >= 1 and n_reg_tokens="
+                f"{config.n_reg_tokens} >= 0."
+            )
+        if config.pooling == "reg" and config.n_reg_tokens == 0:
+            raise ConfigError("ft-transformer: pooling='reg' needs n_reg_tokens >= 1; set n_reg_tokens=1.")
+        self.config = config
+        self.layout = TabularLayout.from_data_info(data_info, component="Encoder 'ft-transformer'")
+        self.d_token = config.d_token
+        self.n_reg_tokens = config.n_reg_tokens
+        self.num_features = self.layout.num_features
+        self.sequence_length = self.n_reg_tokens + self.num_features
+
+        self.tokenizer = FeatureTokenizer(self.layout, config.d_token, config.n_reg_tokens)
+        if config.positional == "sinusoidal":
+            positions = sinusoidal_positions(self.sequence_length, config.d_token, config.positional_base)
+        else:
+            positions = torch.zeros(self.sequence_length, config.d_token)
+        self.register_buffer("positional_encoding", positions, persistent=False)
+        self.backbone = PostNormTransformer(
+            config.d_token,
+            config.n_layers,
+            config.n_heads,
+            config.d_ffn,
+            config.dropout,
+            config.activation,
+            config.layer_norm_eps,
+        )
+        if config.init == "trunc_normal":
+            init_trunc_normal_(self.backbone)
+            if self.tokenizer.category_embeddings is not None:
+                init_trunc_normal_(self.tokenizer.category_embeddings)
+
+        if config.pooling == "flatten":
+            self.embed_dim = self.sequence_length * config.d_token
+        elif config.pooling == "mean":
+            self.embed_dim = config.d_token
+        else:
+            self.embed_dim = self.n_reg_tokens * config.d_token
+
+    def tokens(self, batch: Mapping[str, Any]) -> torch.Tensor:
+        """``[B, n_reg + d, h]``: feature tokens with the positional encoding added."""
+        tokens = self.tokenizer(batch)
+        if self.config.positional != "none":
+            tokens = tokens + self.positional_encoding.to(tokens.dtype)
+        return tokens
+
+    def encode(self, tokens: torch.Tensor) -> torch.Tensor:
+        """``[B, L', h] -> [B, L', h]``: the transformer and its output head."""
+        return self.backbone(tokens)
+
+    def pool(self, encoded: torch.Tensor) -> torch.Tensor:
+        """``[B, L, h] -> [B, embed_dim]`` per ``config.pooling``."""
+        if self.config.pooling == "flatten":
+            return encoded.flatten(1)
+        if self.config.pooling == "mean":
+            return encoded.mean(dim=1)
+        return encoded[:, : self.n_reg_tokens].flatten(1)
+
+    def forward(self, batch: Mapping[str, Any]) -> torch.Tensor:
+        return self.pool(self.encode(self.tokens(batch)))
+
+
+def build_ft_transformer(config: FTTransformerConfig, data_info: Mapping[str, Any]) -> FTTransformer:
+    """Encoder factory: ``build_ft_transformer(config, data_info) -> FTTransformer``."""
+    return FTTransformer(config, data_info)
