@@ -64,6 +64,8 @@ class _Table(Generic[SpecT]):
             for spec in specs:
                 if modality is not None and self.keyed_by_modality and key_modality != modality:
                     continue
+                if modality is not None and self.kind == "modality" and spec.name != modality:
+                    continue
                 if modality is not None and not self.keyed_by_modality and hasattr(spec, "supports"):
                     if not spec.supports(modality):  # type: ignore[attr-defined]
                         continue
