@@ -26,112 +26,132 @@ def toy(register_plugin):
     return selfsup_toy
 
 
+
 # --------------------------------------------------------------------------- evaluation helpers
-# In-memory data source and identity encoder for tests/test_evaluation_*.py.
+# An in-memory data source and an identity encoder for tests/test_evaluation_*.py
+# (fixtures, because tests are imported with --import-mode=importlib).
 
 
-class _RowsDataset(torch.utils.data.Dataset):
-    """Items ``{key: tensor[i]}`` over same-length tensors; optionally a vectorised ``__getitems__``."""
+def _eval_source_class():
+    import torch
 
-    def __init__(self, tensors: dict[str, torch.Tensor], vectorised: bool = False) -> None:
-        self.tensors = tensors
-        if vectorised:
-            self.__getitems__ = self._getitems  # instance attribute: DataLoader checks hasattr
-
-    def __len__(self) -> int:
-        return len(next(iter(self.tensors.values())))
-
-    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        return {key: value[index] for key, value in self.tensors.items()}
-
-    def _getitems(self, indices: list[int]) -> dict[str, torch.Tensor]:
-        index = torch.as_tensor(indices)
-        return {key: value[index] for key, value in self.tensors.items()}
-
-
-class _WholeDataset(torch.utils.data.Dataset):
-    """One item holding every row (a full-batch source, like one graph)."""
-
-    def __init__(self, item: dict[str, torch.Tensor]) -> None:
-        self.item = item
-
-    def __len__(self) -> int:
-        return 1
-
-    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        if index != 0:
-            raise IndexError(index)
-        return self.item
-
-
-class InMemorySource:
-    """A ``selfsup.interfaces.DataSource`` over in-memory tensors (built by ``make_eval_source``)."""
-
-
-@pytest.fixture
-def make_eval_source():
-    """Factory: ``make_eval_source({"train": (x, y), "test": (x, y), ...}, **options) -> DataSource``.
-
-    ``y=None`` makes a split unlabelled. Options: ``info`` (dict), ``vectorised``
-    (datasets define ``__getitems__`` and collate is ``identity_collate``),
-    ``full_batch`` (every split is the same single item with all rows of all
-    splits and a per-split ``eval_mask``).
-    """
     from selfsup.interfaces import DataSource, identity_collate
 
-    class Source(DataSource):
+    class RowsDataset(torch.utils.data.Dataset):
+        """Items ``{key: tensor[i]}``; optionally a vectorised ``__getitems__``."""
+
+        def __init__(self, tensors, vectorised=False):
+            self.tensors = tensors
+            if vectorised:
+                self.__getitems__ = self.getitems  # DataLoader looks the attribute up
+
+        def __len__(self):
+            return len(self.tensors["x"])
+
+        def __getitem__(self, index):
+            return {key: value[index] for key, value in self.tensors.items()}
+
+        def getitems(self, indices):
+            index = torch.as_tensor(indices)
+            return {key: value[index] for key, value in self.tensors.items()}
+
+    class WholeDataset(torch.utils.data.Dataset):
+        """One item holding every row (a full-batch source, like one graph)."""
+
+        def __init__(self, item):
+            self.item = item
+
+        def __len__(self):
+            return 1
+
+        def __getitem__(self, index):
+            if index != 0:
+                raise IndexError(index)
+            return self.item
+
+    class InMemorySource(DataSource):
         def __init__(self, splits, *, info=None, vectorised=False, full_batch=False, name="in-memory"):
             self.name = name
             self.splits = tuple(splits)
             self.info = dict(info or {})
             self.full_batch = full_batch
-            self._vectorised = vectorised
-            self._data = {
-                split: {"x": x, **({"label": y} if y is not None else {})} for split, (x, y) in splits.items()
-            }
+            self.vectorised = vectorised
+            self.data = {split: {"x": x, **({"label": y} if y is not None else {})} for split, (x, y) in splits.items()}
             if full_batch:
                 names = list(splits)
-                self._all = {key: torch.cat([self._data[s][key] for s in names]) for key in self._data[names[0]]}
-                sizes = [len(self._data[s]["x"]) for s in names]
-                self._offsets = dict(zip(names, torch.tensor([0, *sizes]).cumsum(0).tolist(), strict=False))
-                self._sizes = dict(zip(names, sizes, strict=True))
+                self.all = {key: torch.cat([self.data[s][key] for s in names]) for key in self.data[names[0]]}
+                start = 0
+                self.ranges = {}
+                for s in names:
+                    self.ranges[s] = (start, start + len(self.data[s]["x"]))
+                    start += len(self.data[s]["x"])
             if vectorised:
                 self.collate = identity_collate
 
         def split(self, name):
-            if name not in self._data:
+            if name not in self.data:
                 raise KeyError(name)
             if self.full_batch:
-                mask = torch.zeros(len(self._all["x"]), dtype=torch.bool)
-                mask[self._offsets[name] : self._offsets[name] + self._sizes[name]] = True
-                return _WholeDataset({**self._all, "eval_mask": mask})
-            return _RowsDataset(self._data[name], vectorised=self._vectorised)
+                mask = torch.zeros(len(self.all["x"]), dtype=torch.bool)
+                mask[self.ranges[name][0] : self.ranges[name][1]] = True
+                return WholeDataset({**self.all, "eval_mask": mask})
+            return RowsDataset(self.data[name], vectorised=self.vectorised)
 
         def collate(self, items):
             if self.full_batch:
                 return items[0]
             return super().collate(items)
 
-    return Source
+    return InMemorySource
+
+
+@pytest.fixture
+def make_eval_source():
+    """Factory: ``make_eval_source({"train": (x, y), "test": (x, y), ...}, **options) -> DataSource``.
+
+    ``y=None`` leaves a split unlabelled. Options: ``info`` (dict); ``vectorised``
+    (splits define ``__getitems__``, collate is ``identity_collate``); ``full_batch``
+    (every split is one item holding the rows of all splits, with a per-split
+    ``eval_mask``, like a node-level graph); ``name``.
+    """
+    return _eval_source_class()
 
 
 @pytest.fixture
 def identity_encoder():
-    """Factory: ``identity_encoder(embed_dim) -> nn.Module`` returning ``batch["x"]`` as float32.
+    """Factory: ``identity_encoder(embed_dim) -> nn.Module`` whose forward returns ``batch["x"]`` (float32).
 
-    It records in ``seen_training`` the ``training`` flag of each forward call.
+    ``seen_training`` records the ``training`` flag of every forward call.
     """
+    import torch
     from torch import nn
 
     class IdentityEncoder(nn.Module):
-        def __init__(self, embed_dim: int) -> None:
+        def __init__(self, embed_dim):
             super().__init__()
             self.embed_dim = embed_dim
-            self.scale = nn.Parameter(torch.ones(()))  # so that it has state like a real encoder
-            self.seen_training: list[bool] = []
+            self.scale = nn.Parameter(torch.ones(()))  # state, like a real encoder
+            self.seen_training = []
 
         def forward(self, batch):
             self.seen_training.append(self.training)
             return batch["x"].to(torch.float32) * self.scale
 
     return IdentityEncoder
+
+
+@pytest.fixture
+def torch_single_thread():
+    """Run a test with one intra-op torch thread (restored afterwards).
+
+    The evaluation tests use small tensors, for which a second OpenMP thread only
+    adds synchronisation; on a shared 2-core machine it made them 10-50x slower.
+    """
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

@@ -1,0 +1,231 @@
+"""Linear probe: multinomial logistic regression on frozen, standardised features.
+
+Protocol (:class:`LinearProbe`):
+
+1. Extract features of ``"train"``, the validation rows and ``config.split``
+   (:func:`selfsup.evaluation.features.probe_features`). Validation rows are the
+   source's ``"val"`` split when ``"val" in data.splits``, else a seeded
+   ``val_fraction`` of train.
+2. Standardise with the mean/std of the fitting rows.
+3. For each ``l2`` in ``l2_grid`` minimise the penalised mean cross-entropy
+
+   ``L(W, b) = (1/N) sum_i CE(softmax(W^T x_i + b), y_i) + (l2 / 2) ||W||_F^2``
+
+   (``l2`` is the weight decay on the mean loss; the bias is not penalised;
+   scikit-learn's ``C`` corresponds to ``l2 = 1 / (C N)``) with full-batch
+   L-BFGS and a strong-Wolfe line search; pick the ``l2`` with the best
+   validation accuracy (ties: the larger ``l2``).
+4. When the validation rows were held out of train, refit with the chosen
+   ``l2`` on the whole train split (never on train + val).
+5. Score ``config.split``: ``accuracy``, ``macro_f1``, and the chosen ``l2``.
+
+The fit is deterministic: zero initialisation, full batch, no randomness (the
+seed only picks the held-out validation rows).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import ComponentError, ConfigError
+from ..interfaces import DataSource, Evaluator
+from . import metrics
+from ._common import Standardizer, as_class_indices, config_dict, count_classes
+from .configs import LinearProbeConfig, check_grid, check_positive
+from .features import probe_features
+
+__all__ = ["LinearProbeConfig", "LinearProbe", "LinearClassifier", "fit_logistic_regression"]
+
+_NAME = "linear-probe"
+
+
+@dataclass(frozen=True)
+class LinearClassifier:
+    """A fitted probe: ``logits(x) = standardise(x) @ weight + bias``; calling it returns class indices."""
+
+    standardizer: Standardizer
+    weight: torch.Tensor  # [D, C]
+    bias: torch.Tensor  # [C]
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.addmm(self.bias, self.standardizer(x), self.weight)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return self.logits(x).argmax(dim=1)
+
+
+def _lbfgs_fit(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    l2: float,
+    max_iter: int,
+    init: tuple[torch.Tensor, torch.Tensor],
+) -> tuple[torch.Tensor, torch.Tensor]:
+    weight = init[0].detach().clone().requires_grad_(True)
+    bias = init[1].detach().clone().requires_grad_(True)
+    optimizer = torch.optim.LBFGS(
+        [weight, bias],
+        lr=1.0,
+        max_iter=max_iter,
+        history_size=20,
+        tolerance_grad=1e-6,
+        tolerance_change=1e-9,
+        line_search_fn="strong_wolfe",
+    )
+
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad(set_to_none=False)
+        loss = F.cross_entropy(torch.addmm(bias, x, weight), y) + 0.5 * l2 * weight.pow(2).sum()
+        loss.backward()
+        return loss
+
+    with torch.enable_grad():
+        optimizer.step(closure)
+    return weight.detach(), bias.detach()
+
+
+def fit_logistic_regression(
+    x_train: torch.Tensor,
+    y_train: torch.Tensor,
+    x_val: torch.Tensor | None,
+    y_val: torch.Tensor | None,
+    *,
+    l2_grid: Sequence[float] = LinearProbeConfig.l2_grid,
+    max_iter: int = 200,
+    seed: int = 0,
+    num_classes: int | None = None,
+) -> tuple[LinearClassifier, float]:
+    """Fit one logistic regression per ``l2`` on ``x_train``; return the best on validation.
+
+    Features are standardised with ``x_train``'s statistics (the returned
+    :class:`LinearClassifier` applies them, so it takes raw features). The grid
+    is walked from the largest to the smallest penalty, each fit warm-started
+    from the previous solution. With a single grid value no validation data is
+    needed (``x_val``/``y_val`` may be ``None``). ``seed`` is accepted for
+    interface symmetry: the fit itself uses no randomness. Computation happens
+    on ``x_train``'s device, in float32.
+
+    Returns ``(predict_fn, chosen_l2)``; ``predict_fn(x)`` gives int64 class indices.
+    """
+    del seed  # deterministic: zero init, full batch
+    grid = check_grid(l2_grid, "l2_grid", "fit_logistic_regression", "[1e-4, 1e-3, 1e-2]")
+    check_positive(max_iter, "max_iter", "fit_logistic_regression", "200")
+    y_fit = as_class_indices(y_train, evaluator="fit_logistic_regression", what="train")
+    if x_train.ndim != 2 or x_train.shape[0] != y_fit.shape[0]:
+        raise _shape_error(x_train, y_fit, "train")
+    device = x_train.device
+    x_train = x_train.to(torch.float32)
+    standardizer = Standardizer.fit(x_train)
+    x_fit = standardizer(x_train)
+    y_fit = y_fit.to(device)
+    select = len(grid) > 1
+    if select:
+        if x_val is None or y_val is None:
+            raise _missing_val_error()
+        y_sel = as_class_indices(y_val, evaluator="fit_logistic_regression", what="validation")
+        if x_val.ndim != 2 or x_val.shape[0] != y_sel.shape[0]:
+            raise _shape_error(x_val, y_sel, "validation")
+        x_sel = standardizer(x_val.to(device, torch.float32))
+        y_sel = y_sel.to(device)
+    classes = count_classes(y_fit, y_sel if select else y_fit, declared=num_classes)
+    classes = max(classes, 2)
+    weight = torch.zeros(x_fit.shape[1], classes, device=device)
+    bias = torch.zeros(classes, device=device)
+    best: tuple[float, float, torch.Tensor, torch.Tensor] | None = None
+    for l2 in sorted(grid, reverse=True):
+        weight, bias = _lbfgs_fit(x_fit, y_fit, l2, max_iter, (weight, bias))
+        if not select:
+            best = (0.0, l2, weight, bias)
+            break
+        with torch.no_grad():
+            val_acc = float((torch.addmm(bias, x_sel, weight).argmax(1) == y_sel).float().mean())
+        if best is None or val_acc > best[0]:  # strict: ties keep the larger l2
+            best = (val_acc, l2, weight, bias)
+    assert best is not None
+    return LinearClassifier(standardizer, best[2], best[3]), float(best[1])
+
+
+def _shape_error(x: torch.Tensor, y: torch.Tensor, what: str) -> ComponentError:
+    return ComponentError(
+        f"{what} features have shape {tuple(x.shape)} but there are {y.shape[0]} labels. "
+        "Pass features [N, D] with one label per row."
+    )
+
+
+def _missing_val_error() -> ConfigError:
+    return ConfigError(
+        "Choosing l2 from a grid needs validation data, but x_val/y_val are None. "
+        "Pass validation features, or a single-value l2_grid."
+    )
+
+
+class LinearProbe(Evaluator):
+    """Linear-probe accuracy of frozen features (registered as ``linear-probe``)."""
+
+    def __init__(self, config: LinearProbeConfig | None = None) -> None:
+        self.config = config if config is not None else LinearProbeConfig()
+        self.split = self.config.split
+
+    def settings(self) -> dict[str, Any]:
+        return config_dict(self.config)
+
+    def evaluate(self, encoder: nn.Module, data: DataSource, *, device: torch.device, seed: int) -> dict[str, float]:
+        cfg = self.config
+        feats = probe_features(
+            encoder,
+            data,
+            cfg.split,
+            device=device,
+            batch_size=cfg.batch_size,
+            val_fraction=cfg.val_fraction,
+            seed=seed,
+            evaluator=_NAME,
+        )
+        declared = getattr(data, "info", {}).get("num_classes")
+        y_eval = as_class_indices(feats.y_eval, evaluator=_NAME, what=cfg.split)
+        if len(cfg.l2_grid) == 1:  # nothing to choose: fit on the whole train split
+            model, l2 = fit_logistic_regression(
+                feats.x_train.to(device),
+                feats.y_train,
+                None,
+                None,
+                l2_grid=cfg.l2_grid,
+                max_iter=cfg.max_iter,
+                seed=seed,
+                num_classes=declared,
+            )
+        else:
+            model, l2 = fit_logistic_regression(
+                feats.x_fit.to(device),
+                feats.y_fit,
+                feats.x_val,
+                feats.y_val,
+                l2_grid=cfg.l2_grid,
+                max_iter=cfg.max_iter,
+                seed=seed,
+                num_classes=declared,
+            )
+            if feats.held_out:
+                model, _ = fit_logistic_regression(
+                    feats.x_train.to(device),
+                    feats.y_train,
+                    None,
+                    None,
+                    l2_grid=(l2,),
+                    max_iter=cfg.max_iter,
+                    seed=seed,
+                    num_classes=declared,
+                )
+        with torch.no_grad():
+            pred = model(feats.x_eval.to(device)).cpu()
+        return {
+            "accuracy": metrics.accuracy(y_eval, pred),
+            "macro_f1": metrics.macro_f1(y_eval, pred),
+            "l2": float(l2),
+        }

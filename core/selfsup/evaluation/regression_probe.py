@@ -1,0 +1,185 @@
+"""Ridge-regression probe for continuous targets on frozen features.
+
+Protocol (:class:`RegressionProbe`):
+
+1. Extract features of ``"train"``, the validation rows (the ``"val"`` split,
+   else a seeded ``val_fraction`` of train) and ``config.split``.
+2. Standardise the features with the fitting rows' mean/std and the target
+   with its mean/std (per target column).
+3. For each ``alpha`` in ``alpha_grid`` solve in closed form (float64)
+
+   ``w = argmin ||y_s - X_s w||^2 + alpha ||w||^2 = (X_s^T X_s + alpha I)^{-1} X_s^T y_s``
+
+   (scikit-learn's ``Ridge(alpha)`` objective: a sum, not a mean; no penalty on
+   the intercept, which is zero after centring), and pick the ``alpha`` with
+   the lowest validation RMSE in the target's original units (ties: larger
+   ``alpha``).
+4. When the validation rows were held out of train, refit with the chosen
+   ``alpha`` on the whole train split.
+5. Report ``r2``, ``rmse`` (original units) on ``config.split`` and the chosen ``alpha``.
+
+Targets may be ``[N]`` or ``[N, T]`` (scores averaged uniformly over targets).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..errors import ComponentError, ConfigError, DatasetError
+from ..interfaces import DataSource, Evaluator
+from . import metrics
+from ._common import Standardizer, config_dict
+from .configs import RegressionProbeConfig, check_grid
+from .features import probe_features
+
+__all__ = ["RegressionProbeConfig", "RegressionProbe", "RidgeRegressor", "ridge_regression", "fit_ridge"]
+
+_NAME = "regression-probe"
+
+
+def _as_targets(y: torch.Tensor, what: str) -> torch.Tensor:
+    y = torch.as_tensor(y)
+    if y.ndim not in (1, 2):
+        raise DatasetError(
+            f"{_NAME} needs targets shaped [N] or [N, T], but the {what} labels have shape {tuple(y.shape)}. "
+            "Flatten extra target dimensions."
+        )
+    y = y.to(torch.float64)
+    if not bool(torch.isfinite(y).all()):
+        raise DatasetError(f"{_NAME}: the {what} targets contain NaN or infinite values. Drop or impute those rows.")
+    return y
+
+
+def ridge_regression(x: torch.Tensor, y: torch.Tensor, alpha: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Ridge regression with an unpenalised intercept, exactly scikit-learn's ``Ridge(alpha)``.
+
+    Minimises ``||y - X w - b||^2 + alpha ||w||^2`` by centring ``X`` and ``y``
+    and solving ``(X_c^T X_c + alpha I) w = X_c^T y_c`` in float64;
+    ``b = mean(y) - mean(X) w``. ``y`` is ``[N]`` or ``[N, T]``; returns
+    ``(coef [D] or [D, T], intercept [] or [T])`` as float64 tensors.
+    """
+    if x.ndim != 2 or x.shape[0] != y.shape[0]:
+        raise ComponentError(
+            f"ridge_regression: features {tuple(x.shape)} and targets {tuple(y.shape)} do not match. "
+            "Pass x [N, D] and y [N] or [N, T]."
+        )
+    x64, y64 = x.to(torch.float64), y.to(torch.float64)
+    x_mean, y_mean = x64.mean(dim=0), y64.mean(dim=0)
+    xc, yc = x64 - x_mean, y64 - y_mean
+    gram = xc.T @ xc
+    gram.diagonal().add_(float(alpha))
+    coef = torch.linalg.solve(gram, xc.T @ yc)
+    return coef, y_mean - x_mean @ coef
+
+
+@dataclass(frozen=True)
+class RidgeRegressor:
+    """A fitted probe: ``y = (standardise(x) @ coef) * y_std + y_mean`` (``coef`` in standardised units)."""
+
+    standardizer: Standardizer
+    coef: torch.Tensor  # [D, T], float64
+    y_mean: torch.Tensor  # [T]
+    y_std: torch.Tensor  # [T]
+    squeeze: bool  # targets were 1-D
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        out = (self.standardizer(x.to(torch.float64)) @ self.coef) * self.y_std + self.y_mean
+        return out[:, 0] if self.squeeze else out
+
+
+def fit_ridge(
+    x_train: torch.Tensor,
+    y_train: torch.Tensor,
+    x_val: torch.Tensor | None,
+    y_val: torch.Tensor | None,
+    *,
+    alpha_grid: Sequence[float] = RegressionProbeConfig.alpha_grid,
+) -> tuple[RidgeRegressor, float]:
+    """Fit standardised ridge regressions for every ``alpha``; return the best on validation.
+
+    Features and targets are standardised with ``x_train``/``y_train``'s
+    statistics (the returned :class:`RidgeRegressor` maps raw features to targets
+    in original units). The Gram matrix is formed once; each ``alpha`` costs one
+    ``torch.linalg.solve``. With one grid value ``x_val``/``y_val`` may be ``None``.
+
+    Returns ``(predict_fn, chosen_alpha)``.
+    """
+    grid = check_grid(alpha_grid, "alpha_grid", "fit_ridge", "[0.1, 1, 10]")
+    y = _as_targets(y_train, "train")
+    if x_train.ndim != 2 or x_train.shape[0] != y.shape[0]:
+        raise ComponentError(
+            f"fit_ridge: features {tuple(x_train.shape)} and targets {tuple(y.shape)} do not match. "
+            "Pass one target row per feature row."
+        )
+    squeeze = y.ndim == 1
+    y2 = y[:, None] if squeeze else y
+    y2 = y2.to(x_train.device)
+    x64 = x_train.to(torch.float64)
+    standardizer = Standardizer.fit(x64)
+    xs = standardizer(x64)
+    y_mean = y2.mean(dim=0)
+    y_std = y2.std(dim=0, correction=0)
+    y_std = torch.where(y_std > 0, y_std, torch.ones_like(y_std))
+    ys = (y2 - y_mean) / y_std
+    gram = xs.T @ xs
+    rhs = xs.T @ ys
+    eye = torch.eye(gram.shape[0], dtype=gram.dtype, device=gram.device)
+    if len(grid) > 1 and (x_val is None or y_val is None):
+        raise ConfigError(
+            "fit_ridge: choosing alpha from a grid needs validation data, but x_val/y_val are None. "
+            "Pass validation features, or a single-value alpha_grid."
+        )
+    best: tuple[float, float, RidgeRegressor] | None = None
+    for alpha in sorted(grid, reverse=True):
+        coef = torch.linalg.solve(gram + alpha * eye, rhs)
+        model = RidgeRegressor(standardizer, coef, y_mean, y_std, squeeze)
+        if len(grid) == 1:
+            best = (0.0, alpha, model)
+            break
+        assert x_val is not None and y_val is not None
+        score = metrics.rmse(_as_targets(y_val, "validation"), model(x_val.to(x_train.device)).cpu())
+        if best is None or score < best[0]:  # strict: ties keep the larger alpha
+            best = (score, alpha, model)
+    assert best is not None
+    return best[2], float(best[1])
+
+
+class RegressionProbe(Evaluator):
+    """Ridge-regression R^2 / RMSE of frozen features (registered as ``regression-probe``)."""
+
+    def __init__(self, config: RegressionProbeConfig | None = None) -> None:
+        self.config = config if config is not None else RegressionProbeConfig()
+        self.split = self.config.split
+
+    def settings(self) -> dict[str, Any]:
+        return config_dict(self.config)
+
+    def evaluate(self, encoder: nn.Module, data: DataSource, *, device: torch.device, seed: int) -> dict[str, float]:
+        cfg = self.config
+        feats = probe_features(
+            encoder,
+            data,
+            cfg.split,
+            device=device,
+            batch_size=cfg.batch_size,
+            val_fraction=cfg.val_fraction,
+            seed=seed,
+            evaluator=_NAME,
+        )
+        if len(cfg.alpha_grid) == 1:
+            model, alpha = fit_ridge(feats.x_train.to(device), feats.y_train, None, None, alpha_grid=cfg.alpha_grid)
+        else:
+            model, alpha = fit_ridge(
+                feats.x_fit.to(device), feats.y_fit, feats.x_val, feats.y_val, alpha_grid=cfg.alpha_grid
+            )
+            if feats.held_out:
+                model, _ = fit_ridge(feats.x_train.to(device), feats.y_train, None, None, alpha_grid=(alpha,))
+        y_eval = _as_targets(feats.y_eval, cfg.split)
+        with torch.no_grad():
+            pred = model(feats.x_eval.to(device)).cpu()
+        return {"r2": metrics.r2_score(y_eval, pred), "rmse": metrics.rmse(y_eval, pred), "alpha": float(alpha)}

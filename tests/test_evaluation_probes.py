@@ -1,0 +1,367 @@
+"""Feature extraction and the probes (linear, k-NN, ridge, MLP) against scikit-learn."""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import make_blobs, make_circles, make_classification
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.preprocessing import StandardScaler
+
+from selfsup.errors import ComponentError, ConfigError, DatasetError
+from selfsup.evaluation import (
+    KNN,
+    KNNConfig,
+    LinearProbe,
+    LinearProbeConfig,
+    MLPProbe,
+    MLPProbeConfig,
+    RegressionProbe,
+    RegressionProbeConfig,
+    extract_features,
+    fit_logistic_regression,
+    fit_mlp_classifier,
+    fit_ridge,
+    knn_predict,
+    ridge_regression,
+    split_train_val,
+)
+
+pytestmark = pytest.mark.usefixtures("torch_single_thread")
+
+CPU = torch.device("cpu")
+
+
+def _t(array: np.ndarray, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    return torch.as_tensor(np.ascontiguousarray(array), dtype=dtype)
+
+
+def _splits(x: np.ndarray, y: np.ndarray, sizes: dict[str, int], label_dtype=torch.int64) -> dict:
+    out, start = {}, 0
+    for name, size in sizes.items():
+        out[name] = (_t(x[start : start + size]), _t(y[start : start + size], label_dtype))
+        start += size
+    return out
+
+
+@pytest.fixture
+def blobs_source(make_eval_source):
+    x, y = make_blobs(600, n_features=8, centers=4, cluster_std=2.5, random_state=0)
+    return make_eval_source(_splits(x, y, {"train": 400, "val": 100, "test": 100}), info={"num_classes": 4})
+
+
+# --------------------------------------------------------------------------- extract_features
+
+
+@pytest.mark.parametrize("mode", ["loader", "vectorised", "full_batch"])
+def test_extract_features_keeps_order_masks_and_restores_training(make_eval_source, identity_encoder, mode) -> None:
+    rng = np.random.default_rng(0)
+    x = {s: rng.normal(size=(n, 3)) for s, n in [("train", 7), ("val", 4), ("test", 5)]}
+    y = {s: rng.integers(0, 3, size=len(v)) for s, v in x.items()}
+    source = make_eval_source(
+        {s: (_t(x[s], torch.float64), _t(y[s], torch.int64)) for s in x},
+        vectorised=mode == "vectorised",
+        full_batch=mode == "full_batch",
+    )
+    encoder = identity_encoder(3)
+    encoder.train()
+    state = torch.get_rng_state()
+    feats, labels = extract_features(encoder, source, "val", device=CPU, batch_size=3)
+    assert torch.equal(torch.get_rng_state(), state), "the global RNG must not move"
+    assert feats.dtype == torch.float32 and feats.device.type == "cpu"
+    np.testing.assert_allclose(feats.numpy(), x["val"], rtol=1e-6)  # in order; eval_mask applied
+    np.testing.assert_array_equal(labels.numpy(), y["val"])
+    assert encoder.training, "the encoder's training flag must be restored"
+    assert encoder.seen_training and not any(encoder.seen_training), "forward must run in eval mode"
+    assert not feats.is_inference() and not feats.requires_grad
+    expected_calls = 1 if mode == "full_batch" else 2  # 4 rows in batches of 3
+    assert len(encoder.seen_training) == expected_calls
+
+
+def test_extract_features_label_requirements(make_eval_source, identity_encoder) -> None:
+    source = make_eval_source({"train": (torch.randn(5, 2), None), "test": (torch.randn(3, 2), None)}, name="toy-ul")
+    with pytest.raises(DatasetError, match=r"linear-probe needs labels.*'train'.*toy-ul"):
+        extract_features(identity_encoder(2), source, "train", device=CPU, evaluator="linear-probe")
+    feats, labels = extract_features(identity_encoder(2), source, "test", device=CPU, require_labels=False)
+    assert labels is None and feats.shape == (3, 2)
+
+
+def test_extract_features_rejects_unknown_split_and_bad_encoder(make_eval_source, identity_encoder) -> None:
+    source = make_eval_source({"train": (torch.randn(5, 2), torch.zeros(5, dtype=torch.long))})
+    with pytest.raises(DatasetError, match=r"needs split 'tset'.*\['train'\]"):
+        extract_features(identity_encoder(2), source, "tset", device=CPU)
+
+    class Flat(torch.nn.Module):
+        def forward(self, batch):
+            return batch["x"].sum(1)
+
+    with pytest.raises(ComponentError, match=r"expected a tensor \[rows, embed_dim\]"):
+        extract_features(Flat(), source, "train", device=CPU)
+
+
+def test_split_train_val_is_seeded_disjoint_and_complete() -> None:
+    state = torch.get_rng_state()
+    train, val = split_train_val(100, 0.2, seed=3)
+    assert torch.equal(torch.get_rng_state(), state)
+    assert len(val) == 20 and len(train) == 80
+    assert sorted(torch.cat([train, val]).tolist()) == list(range(100))
+    again = split_train_val(100, 0.2, seed=3)
+    assert torch.equal(again[1], val)
+    assert not torch.equal(split_train_val(100, 0.2, seed=4)[1], val)
+    with pytest.raises(ConfigError, match="val_fraction"):
+        split_train_val(100, 1.0, seed=0)
+
+
+# --------------------------------------------------------------------------- linear probe
+
+
+def _sklearn_logreg_accuracy(xt, yt, xs, ys, l2: float) -> float:
+    scaler = StandardScaler().fit(xt)
+    # mean CE + (l2/2)||W||^2  <=>  C * sum CE + 1/2 ||W||^2 with C = 1 / (l2 N)
+    model = LogisticRegression(C=1.0 / (l2 * len(xt)), max_iter=5000).fit(scaler.transform(xt), yt)
+    return float(model.score(scaler.transform(xs), ys))
+
+
+@pytest.mark.parametrize(
+    "dataset",
+    [
+        lambda: make_blobs(1500, n_features=20, centers=5, cluster_std=4.0, random_state=0),
+        lambda: make_classification(
+            3000, n_features=20, n_informative=10, n_classes=8, weights=[0.5] + [0.5 / 7] * 7, random_state=0
+        ),
+    ],
+    ids=["separable-blobs", "imbalanced-8-class"],
+)
+def test_logistic_regression_matches_sklearn(dataset) -> None:
+    x, y = dataset()
+    n_train, n_val = int(len(x) * 0.6), int(len(x) * 0.2)
+    xt, yt = x[:n_train], y[:n_train]
+    xv, yv = x[n_train : n_train + n_val], y[n_train : n_train + n_val]
+    xs, ys = x[n_train + n_val :], y[n_train + n_val :]
+    model, l2 = fit_logistic_regression(_t(xt), _t(yt, torch.int64), _t(xv), _t(yv, torch.int64))
+    assert l2 in LinearProbeConfig().l2_grid
+    accuracy = float((model(_t(xs)).numpy() == ys).mean())
+    assert accuracy == pytest.approx(_sklearn_logreg_accuracy(xt, yt, xs, ys, l2), abs=0.02)
+
+
+def test_logistic_regression_chooses_l2_from_the_data() -> None:
+    chosen = []
+    for x, y in [
+        make_blobs(1000, n_features=20, centers=5, cluster_std=4.0, random_state=0),  # separable: ties -> largest
+        make_classification(
+            2500, n_features=20, n_informative=10, n_classes=8, weights=[0.5] + [0.5 / 7] * 7, random_state=0
+        ),  # strong shrinkage favours the majority class
+    ]:
+        n = len(x) * 3 // 4
+        _, l2 = fit_logistic_regression(_t(x[:n]), _t(y[:n], torch.int64), _t(x[n:]), _t(y[n:], torch.int64))
+        chosen.append(l2)
+    assert chosen[0] == 1.0
+    assert chosen[1] < 0.1
+
+
+def test_logistic_regression_is_invariant_to_feature_scale() -> None:
+    x, y = make_blobs(400, n_features=5, centers=3, cluster_std=3.0, random_state=1)
+    y_t = _t(y, torch.int64)
+    a, _ = fit_logistic_regression(_t(x[:300]), y_t[:300], None, None, l2_grid=(1e-2,))
+    b, _ = fit_logistic_regression(_t(x[:300] * 1000 + 7), y_t[:300], None, None, l2_grid=(1e-2,))
+    assert torch.equal(a(_t(x[300:])), b(_t(x[300:] * 1000 + 7)))
+    with pytest.raises(ConfigError, match="validation data"):
+        fit_logistic_regression(_t(x), y_t, None, None, l2_grid=(1e-2, 1e-1))
+
+
+@pytest.mark.parametrize("with_val", [True, False])
+def test_linear_probe_evaluate(make_eval_source, identity_encoder, with_val) -> None:
+    x, y = make_blobs(700, n_features=8, centers=4, cluster_std=1.5, random_state=2)
+    sizes = {"train": 500, "val": 100, "test": 100} if with_val else {"train": 600, "test": 100}
+    source = make_eval_source(_splits(x, y, sizes), info={"num_classes": 4})
+    probe = LinearProbe(LinearProbeConfig(l2_grid=[1e-3, 1e-1]))  # lists are accepted
+    assert probe.split == "test" and probe.settings()["l2_grid"] == [1e-3, 1e-1]
+    state = torch.get_rng_state()
+    result = probe.evaluate(identity_encoder(8), source, device=CPU, seed=0)
+    assert torch.equal(torch.get_rng_state(), state)
+    assert set(result) == {"accuracy", "macro_f1", "l2"}
+    assert all(type(v) is float for v in result.values())
+    assert result["accuracy"] > 0.9 and result["l2"] in (1e-3, 1e-1)
+    assert probe.evaluate(identity_encoder(8), source, device=CPU, seed=0) == result
+
+
+def test_linear_probe_config_validation() -> None:
+    with pytest.raises(ConfigError, match="l2_grid"):
+        LinearProbeConfig(l2_grid=())
+    with pytest.raises(ConfigError, match="val_fraction"):
+        LinearProbeConfig(val_fraction=0.0)
+    with pytest.raises(ConfigError, match="max_iter"):
+        LinearProbeConfig(max_iter=0)
+
+
+# --------------------------------------------------------------------------- k-NN
+
+
+@pytest.mark.parametrize("k", [1, 5, 10])
+def test_uniform_knn_matches_sklearn_cosine(k: int) -> None:
+    rng = np.random.default_rng(k)
+    bank = rng.normal(size=(300, 16))
+    labels = rng.integers(0, 5, size=300)
+    bank[:, :5] += np.eye(5)[labels] * 2  # some class structure
+    queries = rng.normal(size=(200, 16))
+    queries[:, :5] += np.eye(5)[rng.integers(0, 5, size=200)] * 2
+    ours = knn_predict(_t(bank), _t(labels, torch.int64), _t(queries), k=k, weighting="uniform")
+    reference = KNeighborsClassifier(n_neighbors=k, metric="cosine", algorithm="brute").fit(bank, labels)
+    np.testing.assert_array_equal(ours.numpy(), reference.predict(queries))
+
+
+def test_weighted_knn_hand_computed() -> None:
+    bank = torch.tensor([[1.0, 0.0], [0.8, 0.6], [0.6, 0.8], [0.0, 1.0]]) * torch.tensor([[3.0], [1.0], [2.0], [1.0]])
+    labels = torch.tensor([0, 1, 1, 2])
+    query = torch.tensor([[2.0, 0.0]])  # cosine similarities 1.0, 0.8, 0.6, 0.0
+    # T = 0.1: class 0 gets e^10 = 22026 > class 1 e^8 + e^6 = 3384.
+    assert knn_predict(bank, labels, query, k=3, temperature=0.1).item() == 0
+    # T = 1: class 0 gets e^1 = 2.72 < class 1 e^0.8 + e^0.6 = 4.05.
+    assert knn_predict(bank, labels, query, k=3, temperature=1.0).item() == 1
+    # Majority vote: class 1 (two of three neighbours).
+    assert knn_predict(bank, labels, query, k=3, weighting="uniform").item() == 1
+    # Tiny temperatures neither overflow nor underflow to an all-zero vote.
+    assert knn_predict(bank, labels, query, k=4, temperature=1e-4).item() == 0
+
+
+def test_knn_evaluator(blobs_source, identity_encoder) -> None:
+    knn = KNN(KNNConfig(k=5))
+    result = knn.evaluate(identity_encoder(8), blobs_source, device=CPU, seed=0)
+    assert set(result) == {"accuracy", "macro_f1"} and all(type(v) is float for v in result.values())
+    assert result["accuracy"] > 0.85
+    assert knn.evaluate(identity_encoder(8), blobs_source, device=CPU, seed=123) == result
+    with pytest.warns(UserWarning, match="exceeds the 400 training rows"):
+        KNN(KNNConfig(k=1000)).evaluate(identity_encoder(8), blobs_source, device=CPU, seed=0)
+    with pytest.raises(ConfigError, match="weighting"):
+        KNNConfig(weighting="gaussian")
+
+
+# --------------------------------------------------------------------------- ridge
+
+
+@pytest.mark.parametrize("targets", [1, 3])
+@pytest.mark.parametrize("alpha", [0.01, 3.0, 500.0])
+def test_ridge_regression_matches_sklearn(targets: int, alpha: float) -> None:
+    rng = np.random.default_rng(targets)
+    x = rng.normal(size=(120, 15)) * rng.uniform(0.1, 10, size=15) + 3
+    y = x @ rng.normal(size=(15, targets)) + rng.normal(size=(120, targets))
+    y = y[:, 0] if targets == 1 else y
+    coef, intercept = ridge_regression(_t(x, torch.float64), _t(y, torch.float64), alpha)
+    reference = Ridge(alpha=alpha).fit(x, y)
+    np.testing.assert_allclose(coef.numpy().T, reference.coef_, atol=1e-4)
+    np.testing.assert_allclose(intercept.numpy(), reference.intercept_, atol=1e-4)
+
+
+def test_fit_ridge_standardised_coefficients_match_sklearn_and_alpha_follows_noise() -> None:
+    rng = np.random.default_rng(0)
+    w = rng.normal(size=30)
+    chosen = {}
+    for noise, n in [(0.01, 2000), (30.0, 60)]:
+        x = rng.normal(size=(n + 500, 30)) * 4 + 1
+        y = 1000 * (x @ w + noise * rng.normal(size=n + 500)) + 50
+        model, alpha = fit_ridge(_t(x[:n]), _t(y[:n]), _t(x[n:]), _t(y[n:]))
+        chosen[noise] = alpha
+        xs = StandardScaler().fit_transform(x[:n].astype(np.float32))
+        ys = (y[:n] - y[:n].mean()) / y[:n].std()
+        reference = Ridge(alpha=alpha).fit(xs, ys)
+        np.testing.assert_allclose(model.coef.numpy()[:, 0], reference.coef_, atol=1e-4)
+        assert model(_t(x[n:])).shape == (500,)
+    assert chosen[0.01] < chosen[30.0]
+
+
+@pytest.mark.parametrize("with_val", [True, False])
+def test_regression_probe_reports_original_units(make_eval_source, identity_encoder, with_val) -> None:
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(800, 6))
+    y = x @ rng.normal(size=6) + 0.1 * rng.normal(size=800)
+    sizes = {"train": 600, "val": 100, "test": 100} if with_val else {"train": 700, "test": 100}
+    results = []
+    for scale in (1.0, 1000.0):
+        source = make_eval_source(_splits(x, y * scale, sizes, torch.float32))
+        results.append(RegressionProbe().evaluate(identity_encoder(6), source, device=CPU, seed=0))
+    assert set(results[0]) == {"r2", "rmse", "alpha"}
+    assert all(type(v) is float for v in results[0].values())
+    assert results[0]["r2"] > 0.95
+    assert results[1]["r2"] == pytest.approx(results[0]["r2"], abs=1e-5)
+    assert results[1]["rmse"] == pytest.approx(1000 * results[0]["rmse"], rel=1e-3)
+    with pytest.raises(ConfigError, match="alpha_grid"):
+        RegressionProbeConfig(alpha_grid=[-1.0])
+
+
+# --------------------------------------------------------------------------- MLP
+
+
+def test_mlp_learns_nonlinear_boundary_deterministically() -> None:
+    x, y = make_circles(1200, noise=0.05, factor=0.5, random_state=0)
+    xt, yt = _t(x[:800]), _t(y[:800], torch.int64)
+    xv, yv = _t(x[800:1000]), _t(y[800:1000], torch.int64)
+    xs, ys = _t(x[1000:]), y[1000:]
+    state = torch.get_rng_state()
+    kwargs = dict(hidden=(32, 32), epochs=60, batch_size=64, lr=1e-2, patience=10, seed=0)
+    model = fit_mlp_classifier(xt, yt, xv, yv, **kwargs)
+    assert torch.equal(torch.get_rng_state(), state), "the global RNG must not move"
+    accuracy = float((model(xs).numpy() == ys).mean())
+    linear, _ = fit_logistic_regression(xt, yt, None, None, l2_grid=(1e-4,))
+    assert accuracy > 0.95
+    assert float((linear(xs).numpy() == ys).mean()) < 0.75  # the task really is non-linear
+    again = fit_mlp_classifier(xt, yt, xv, yv, **kwargs)
+    assert all(torch.equal(a, b) for a, b in zip(model.weights, again.weights, strict=True))
+    other = fit_mlp_classifier(xt, yt, xv, yv, **{**kwargs, "seed": 1})
+    assert not torch.equal(model.weights[0], other.weights[0])
+
+
+def test_mlp_early_stopping_keeps_best_epoch() -> None:
+    x, y = make_blobs(600, n_features=4, centers=2, cluster_std=0.5, random_state=0)  # trivially separable
+    model = fit_mlp_classifier(
+        _t(x[:400]), _t(y[:400], torch.int64), _t(x[400:]), _t(y[400:], torch.int64), epochs=500, patience=3
+    )
+    assert model.val_accuracy == 1.0
+    assert model.epochs_run < 500 and model.epochs_run - model.best_epoch == 3
+    no_val = fit_mlp_classifier(_t(x[:400]), _t(y[:400], torch.int64), None, None, epochs=4)
+    assert no_val.epochs_run == 4
+
+
+def test_mlp_probe_evaluate(blobs_source, identity_encoder) -> None:
+    probe = MLPProbe(MLPProbeConfig(hidden=[64], epochs=20))
+    assert probe.settings()["hidden"] == [64]
+    result = probe.evaluate(identity_encoder(8), blobs_source, device=CPU, seed=0)
+    assert set(result) == {"accuracy", "macro_f1"} and all(type(v) is float for v in result.values())
+    assert result["accuracy"] > 0.85
+    assert probe.evaluate(identity_encoder(8), blobs_source, device=CPU, seed=0) == result
+    with pytest.raises(ConfigError, match="dropout"):
+        MLPProbeConfig(dropout=1.0)
+
+
+# --------------------------------------------------------------------------- shared contract
+
+
+@pytest.mark.parametrize(
+    "evaluator",
+    [
+        LinearProbe(LinearProbeConfig(max_iter=50)),
+        KNN(),
+        MLPProbe(MLPProbeConfig(epochs=3, hidden=(16,))),
+    ],
+    ids=lambda e: type(e).__name__,
+)
+def test_evaluators_need_labels_and_leave_global_rng_alone(evaluator, make_eval_source, identity_encoder) -> None:
+    assert dataclasses.asdict(evaluator.config) == {
+        k: tuple(v) if isinstance(v, list) else v for k, v in evaluator.settings().items()
+    }
+    rng = np.random.default_rng(0)
+    labelled = make_eval_source(
+        {s: (_t(rng.normal(size=(50, 4))), _t(rng.integers(0, 3, 50), torch.int64)) for s in ("train", "test")}
+    )
+    state = torch.get_rng_state()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        evaluator.evaluate(identity_encoder(4), labelled, device=CPU, seed=7)
+    assert torch.equal(torch.get_rng_state(), state)
+    unlabelled = make_eval_source({s: (torch.randn(20, 4), None) for s in ("train", "test")}, name="no-labels")
+    with pytest.raises(DatasetError, match="needs labels"):
+        evaluator.evaluate(identity_encoder(4), unlabelled, device=CPU, seed=0)
