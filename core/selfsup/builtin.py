@@ -5,12 +5,14 @@ Registered through the same hooks as any third-party plugin.
 
 from __future__ import annotations
 
-from .evaluation.clustering import ClusteringConfig
-from .evaluation.embedding_stats import EmbeddingStatsConfig
-from .evaluation.knn import KNNConfig
-from .evaluation.linear_probe import LinearProbeConfig
-from .evaluation.mlp_probe import MLPProbeConfig
-from .evaluation.regression_probe import RegressionProbeConfig
+from .evaluation.configs import (
+    ClusteringConfig,
+    EmbeddingStatsConfig,
+    KNNConfig,
+    LinearProbeConfig,
+    MLPProbeConfig,
+    RegressionProbeConfig,
+)
 from .hookspecs import hookimpl
 from .specs import EvaluatorSpec
 
