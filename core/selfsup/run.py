@@ -222,6 +222,13 @@ def _resolve_saved(run_dir: Path, overrides: Mapping[str, Any], plugins: Sequenc
     if not config_path.exists():
         raise CheckpointError(f"{str(run_dir)!r} holds no config.yaml. Give the folder of a finished pretrain run.")
     saved = load_user_config(config_path)
+    if overrides.get("evaluators") is not None and saved.get("evaluator_config"):
+        # A new evaluator list replaces the run's: drop the saved settings of
+        # evaluators no longer chosen (their keys are not in the new schema).
+        chosen = overrides["evaluators"]
+        chosen = [chosen] if isinstance(chosen, str) else list(chosen)
+        keep = {str(name).rpartition(":")[2].strip().lower() for name in chosen}
+        saved.evaluator_config = {k: v for k, v in saved.evaluator_config.items() if k in keep}
     merged = OmegaConf.merge(saved, OmegaConf.create(dict(overrides)))
     return resolve(merged, get_registry(plugins))
 
