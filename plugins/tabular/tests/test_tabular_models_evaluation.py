@@ -22,6 +22,15 @@ from selfsup_tabular.evaluation.raw_baseline import RawFeatures
 from selfsup_tabular.objectives import CLAN, CLANConfig
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_intra_op_thread():
+    """These tests train tiny networks: one thread is as fast, and does not stall when the cores are shared."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 class _Rows(torch.utils.data.Dataset):
     def __init__(self, columns: dict[str, torch.Tensor]) -> None:
         self.columns = columns
@@ -195,3 +204,12 @@ def test_raw_features_are_numerical_then_one_hot() -> None:
     features = raw({"numerical": torch.tensor([[0.5]]), "categorical": torch.tensor([[1, 0]])})
     assert torch.allclose(features, torch.tensor([[0.5, 0.0, 1.0, 1.0, 0.0, 0.0]]))
     assert raw.embed_dim == 6
+
+
+def test_evaluator_configs_are_omegaconf_compatible() -> None:
+    from omegaconf import OmegaConf
+
+    for cls in (CentroidAnomalyConfig, RawMLPBaselineConfig):
+        config = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(cls), {"split": "val"}))
+        assert isinstance(config, cls) and config.split == "val"
+    assert RawMLPBaselineConfig().hidden == (256, 256)  # the MLP probe's defaults, inherited
