@@ -85,7 +85,7 @@ class TrainerConfig:
     progress: str = "auto"
     #: Also log scalars to TensorBoard (when it is installed).
     tensorboard: bool = False
-    #: Batch size used by evaluators when embedding data.
+    #: Batch size for embedding data for the run's plots (evaluators have their own ``batch_size``).
     eval_batch_size: int = 1024
 
 

@@ -58,8 +58,8 @@ class DataSource:
 
     Subclasses set ``info`` and implement :meth:`split`. Items of a split are
     dicts of tensors. A split dataset may define ``__getitems__(indices)``
-    returning an already collated batch (the vectorised path; set
-    ``collate`` to :func:`selfsup.interfaces.identity_collate` then).
+    returning an already collated batch (the vectorised path); the default
+    :meth:`collate` passes such a batch through unchanged.
 
     ``full_batch=True`` means each split holds exactly one item (say, one graph
     with all its nodes) and every training step uses that whole item.
@@ -109,8 +109,8 @@ class Objective(nn.Module):
     that ``state_dict()`` carries it into checkpoints.
     """
 
-    #: Whether the loss needs embeddings from every rank (global negatives);
-    #: the engine then gathers them with gradients under torch.distributed.
+    #: Whether the loss needs embeddings from every rank (global negatives).
+    #: Reserved: read by the distributed engine (not built yet); single-process runs ignore it.
     needs_gather: bool = False
 
     def __init__(self, encoder: nn.Module) -> None:

@@ -22,8 +22,11 @@ METRICS_FILE = "metrics.json"
 def write_metrics(
     run_dir: Path, resolved: ResolvedRun, results: dict[str, dict[str, Any]]
 ) -> tuple[dict[str, float], dict[str, float]]:
-    """Write ``metrics.json``; return flat ``{"evaluator/metric": value}`` for pretrained and random init."""
+    """Write ``metrics.json`` (results of other evaluators already there are kept); return flat ``{"evaluator/metric": value}`` for pretrained and random init."""
     cfg = resolved.config
+    previous = {}
+    if (run_dir / METRICS_FILE).exists():  # evaluate() again: keep the other evaluators' results
+        previous = json.loads((run_dir / METRICS_FILE).read_text()).get("evaluations", {})
     payload = {
         "run": {
             "modality": cfg.modality,
@@ -33,7 +36,7 @@ def write_metrics(
             "seed": cfg.seed,
             "trainer": to_container(cfg.trainer),
         },
-        "evaluations": results,
+        "evaluations": {**previous, **results},
     }
     tmp = run_dir / f".{METRICS_FILE}.tmp"
     tmp.write_text(json.dumps(payload, indent=2) + "\n")

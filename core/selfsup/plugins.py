@@ -105,7 +105,14 @@ class PluginSet:
         try:
             self.manager.register(plugin, name=name)
         except pluggy.PluginValidationError as exc:
-            self._fail(status, PluginValidationError(f"Plugin {status.label}: {exc}. {_DISABLE_HINT.format(name=name)}"))
+            detail = str(exc).removeprefix(f"Plugin {name!r} for hook ").strip()
+            self._fail(
+                status,
+                PluginValidationError(
+                    f"Plugin {status.label} does not match the hookspec: {detail}. Fix the hook's arguments "
+                    f"(register_* hooks take none), or {_DISABLE_HINT.format(name=name)}"
+                ),
+            )
             return name
         self.statuses[name] = status
         unknown = self._unknown_hooks(plugin)

@@ -176,10 +176,12 @@ class Registry:
         if len(candidates) > 1:
             providers = " and ".join(s.provider for s in candidates)
             first = candidates[0]
-            argument = "modality" if kind == "modality" else kind
+            selector = f"{kind}='{first.plugin}:{bare}'"
+            if kind == "evaluator":
+                selector = f"evaluators=['{first.plugin}:{bare}']"
             raise PluginConflictError(
                 f"Conflicting {kind}s{_for(modality, table)} named '{bare}': provided by {providers}. "
-                f"Select one explicitly with {argument}='{first.plugin}:{bare}', or disable a plugin "
+                f"Select one explicitly with {selector}, or disable a plugin "
                 f"with SELFSUP_DISABLE_PLUGINS={candidates[-1].plugin}."
             )
         spec = candidates[0]

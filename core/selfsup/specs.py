@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-import importlib.util
+import importlib.metadata
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -67,8 +67,8 @@ class ComponentSpec:
     #: Other names the component answers to.
     aliases: tuple[str, ...] = ()
     #: Distribution requirements checked before the factory is imported,
-    #: e.g. ``("torchaudio>=2.2",)``; the import name is the part before any
-    #: version specifier with ``-`` replaced by ``_``.
+    #: e.g. ``("torchaudio>=2.2",)``: the distribution must be installed at a
+    #: matching version.
     requires: tuple[str, ...] = ()
     #: Filled in by the registry: the plugin's name, distribution and version.
     plugin: str = field(default="", init=False, compare=False)
@@ -129,7 +129,7 @@ class _BuildableSpec(ComponentSpec):
         except ImportError as exc:
             raise MissingDependencyError(
                 f"{self.kind.capitalize()} '{self.name}' ({self.provider}) could not import "
-                f"{module_name!r}: {exc}. Install the missing package or reinstall {self.provider}."
+                f"{module_name!r}: {exc}. Install the missing package, or reinstall the plugin that provides it."
             ) from exc
         try:
             return getattr(module, attribute) if attribute else module
@@ -145,12 +145,26 @@ class _BuildableSpec(ComponentSpec):
 
 
 def _check_requirements(spec: ComponentSpec) -> None:
+    """Check each ``requires`` entry against the installed distributions (name and version)."""
     for requirement in spec.requires:
-        import_name = re.split(r"[<>=!~;\[ ]", requirement, maxsplit=1)[0].replace("-", "_")
-        if importlib.util.find_spec(import_name) is None:
+        name = re.split(r"[<>=!~;\[ ]", requirement, maxsplit=1)[0]
+        try:
+            installed = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            installed = None
+        satisfied = installed is not None
+        if satisfied and name != requirement:
+            try:
+                from packaging.requirements import Requirement
+            except ImportError:  # without packaging, only presence is checked
+                pass
+            else:
+                satisfied = Requirement(requirement).specifier.contains(installed, prereleases=True)
+        if not satisfied:
+            found = f"{installed} is installed" if installed else "not installed"
             raise MissingDependencyError(
                 f"{spec.kind.capitalize()} '{spec.name}' ({spec.provider}) needs "
-                f"'{requirement}' (not installed). Install it: pip install '{requirement}'."
+                f"'{requirement}' ({found}). Install it: pip install '{requirement}'."
             )
 
 
