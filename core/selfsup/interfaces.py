@@ -12,9 +12,10 @@ Everything else is the modality's own business.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import torch
 from torch import nn
@@ -139,12 +140,23 @@ class Evaluator:
     evaluator's name, ``settings()``, the split, the seed and the dataset beside it.
     """
 
+    #: The config dataclass; ``Evaluator(None)`` uses its defaults.
+    config_cls: ClassVar[type | None] = None
     #: The split scored (``"test"`` by default); recorded with every number.
     split: str = "test"
 
+    def __init__(self, config: Any = None) -> None:
+        if config is None and self.config_cls is not None:
+            config = self.config_cls()
+        self.config = config
+        self.split = getattr(config, "split", type(self).split)
+
     def settings(self) -> dict[str, Any]:
-        """The protocol's settings, recorded beside its numbers."""
-        return {}
+        """The protocol's settings, recorded beside its numbers (the config's fields)."""
+        if not dataclasses.is_dataclass(self.config):
+            return {}
+        values = dataclasses.asdict(self.config)
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
 
     def evaluate(
         self, encoder: nn.Module, data: DataSource, *, device: torch.device, seed: int

@@ -16,7 +16,6 @@ from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
 from .config import ResolvedRun, load_user_config, resolve, to_container
-from .engine.checkpoint import atomic_save
 from .engine.device import resolve_device, seed_everything
 from .engine.trainer import Trainer
 from .errors import CheckpointError, ConfigError, DatasetError

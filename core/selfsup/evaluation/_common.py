@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +13,6 @@ __all__ = [
     "Standardizer",
     "as_class_indices",
     "count_classes",
-    "config_dict",
 ]
 
 
@@ -65,9 +63,3 @@ def count_classes(*labels: torch.Tensor, declared: Any = None) -> int:
     if isinstance(declared, int) and not isinstance(declared, bool):
         count = max(count, declared)
     return count
-
-
-def config_dict(config: Any) -> dict[str, Any]:
-    """``dataclasses.asdict`` of a config, with tuples turned into lists (JSON-friendly)."""
-    out = dataclasses.asdict(config)
-    return {key: list(value) if isinstance(value, tuple) else value for key, value in out.items()}

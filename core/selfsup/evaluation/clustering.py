@@ -24,7 +24,6 @@ comes from one ``torch.Generator`` seeded with ``seed``.
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 import torch
@@ -34,7 +33,7 @@ from torch import nn
 from ..errors import ComponentError, ConfigError, DatasetError
 from ..interfaces import DataSource, Evaluator
 from . import metrics
-from ._common import Standardizer, as_class_indices, config_dict
+from ._common import Standardizer, as_class_indices
 from .configs import ClusteringConfig, check_positive
 from .features import dataset_name, extract_features
 
@@ -158,12 +157,8 @@ def kmeans(
 class Clustering(Evaluator):
     """k-means clustering quality of frozen features (registered as ``clustering``)."""
 
-    def __init__(self, config: ClusteringConfig | None = None) -> None:
-        self.config = config if config is not None else ClusteringConfig()
-        self.split = self.config.split
-
-    def settings(self) -> dict[str, Any]:
-        return config_dict(self.config)
+    config_cls = ClusteringConfig
+    config: ClusteringConfig
 
     def _num_clusters(self, data: DataSource) -> int:
         if self.config.num_clusters is not None:

@@ -20,7 +20,6 @@ numbers. Singular values are computed in float64.
 
 from __future__ import annotations
 
-from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -28,7 +27,6 @@ from torch import nn
 
 from ..errors import ComponentError, DatasetError
 from ..interfaces import DataSource, Evaluator
-from ._common import config_dict
 from .configs import EmbeddingStatsConfig
 from .features import extract_features
 
@@ -78,12 +76,8 @@ def rankme(z: torch.Tensor, eps: float = 1e-7) -> float:
 class EmbeddingStats(Evaluator):
     """Collapse diagnostics of frozen features (registered as ``embedding-stats``); works without labels."""
 
-    def __init__(self, config: EmbeddingStatsConfig | None = None) -> None:
-        self.config = config if config is not None else EmbeddingStatsConfig()
-        self.split = self.config.split
-
-    def settings(self) -> dict[str, Any]:
-        return config_dict(self.config)
+    config_cls = EmbeddingStatsConfig
+    config: EmbeddingStatsConfig
 
     def evaluate(self, encoder: nn.Module, data: DataSource, *, device: torch.device, seed: int) -> dict[str, float]:
         cfg = self.config

@@ -20,7 +20,6 @@ There is no randomness, so the result does not depend on the seed.
 from __future__ import annotations
 
 import warnings
-from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -29,7 +28,7 @@ from torch import nn
 from ..errors import ComponentError, ConfigError
 from ..interfaces import DataSource, Evaluator
 from . import metrics
-from ._common import as_class_indices, config_dict, count_classes
+from ._common import as_class_indices, count_classes
 from .configs import KNN_WEIGHTINGS, KNNConfig
 from .features import extract_features
 
@@ -90,12 +89,8 @@ def knn_predict(
 class KNN(Evaluator):
     """Weighted k-NN accuracy of frozen features (registered as ``knn``)."""
 
-    def __init__(self, config: KNNConfig | None = None) -> None:
-        self.config = config if config is not None else KNNConfig()
-        self.split = self.config.split
-
-    def settings(self) -> dict[str, Any]:
-        return config_dict(self.config)
+    config_cls = KNNConfig
+    config: KNNConfig
 
     def evaluate(self, encoder: nn.Module, data: DataSource, *, device: torch.device, seed: int) -> dict[str, float]:
         del seed  # deterministic

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -36,7 +35,7 @@ from torch import nn
 from ..errors import ComponentError, ConfigError
 from ..interfaces import DataSource, Evaluator
 from . import metrics
-from ._common import Standardizer, as_class_indices, config_dict, count_classes
+from ._common import Standardizer, as_class_indices, count_classes
 from .configs import LinearProbeConfig, check_grid, check_positive
 from .features import probe_features
 
@@ -168,12 +167,8 @@ def _missing_val_error() -> ConfigError:
 class LinearProbe(Evaluator):
     """Linear-probe accuracy of frozen features (registered as ``linear-probe``)."""
 
-    def __init__(self, config: LinearProbeConfig | None = None) -> None:
-        self.config = config if config is not None else LinearProbeConfig()
-        self.split = self.config.split
-
-    def settings(self) -> dict[str, Any]:
-        return config_dict(self.config)
+    config_cls = LinearProbeConfig
+    config: LinearProbeConfig
 
     def evaluate(self, encoder: nn.Module, data: DataSource, *, device: torch.device, seed: int) -> dict[str, float]:
         cfg = self.config

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -32,7 +31,7 @@ from torch import nn
 from ..errors import ComponentError
 from ..interfaces import DataSource, Evaluator
 from . import metrics
-from ._common import Standardizer, as_class_indices, config_dict, count_classes
+from ._common import Standardizer, as_class_indices, count_classes
 from .configs import MLPProbeConfig, check_mlp_settings
 from .features import probe_features
 
@@ -180,12 +179,8 @@ def fit_mlp_classifier(
 class MLPProbe(Evaluator):
     """MLP-probe accuracy of frozen features (registered as ``mlp-probe``)."""
 
-    def __init__(self, config: MLPProbeConfig | None = None) -> None:
-        self.config = config if config is not None else MLPProbeConfig()
-        self.split = self.config.split
-
-    def settings(self) -> dict[str, Any]:
-        return config_dict(self.config)
+    config_cls = MLPProbeConfig
+    config: MLPProbeConfig
 
     def evaluate(self, encoder: nn.Module, data: DataSource, *, device: torch.device, seed: int) -> dict[str, float]:
         cfg = self.config

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 from torch import nn
@@ -33,7 +32,7 @@ from torch import nn
 from ..errors import ComponentError, ConfigError, DatasetError
 from ..interfaces import DataSource, Evaluator
 from . import metrics
-from ._common import Standardizer, config_dict
+from ._common import Standardizer
 from .configs import RegressionProbeConfig, check_grid
 from .features import probe_features
 
@@ -152,12 +151,8 @@ def fit_ridge(
 class RegressionProbe(Evaluator):
     """Ridge-regression R^2 / RMSE of frozen features (registered as ``regression-probe``)."""
 
-    def __init__(self, config: RegressionProbeConfig | None = None) -> None:
-        self.config = config if config is not None else RegressionProbeConfig()
-        self.split = self.config.split
-
-    def settings(self) -> dict[str, Any]:
-        return config_dict(self.config)
+    config_cls = RegressionProbeConfig
+    config: RegressionProbeConfig
 
     def evaluate(self, encoder: nn.Module, data: DataSource, *, device: torch.device, seed: int) -> dict[str, float]:
         cfg = self.config

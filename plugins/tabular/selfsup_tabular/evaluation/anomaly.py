@@ -64,9 +64,8 @@ def centroid_cosine_scores(features: torch.Tensor, centroid: torch.Tensor) -> to
 class CentroidAnomaly(Evaluator):
     """ROC-AUC of cosine distance to the benign centroid (registered as ``centroid-anomaly``)."""
 
-    def __init__(self, config: CentroidAnomalyConfig | None = None) -> None:
-        self.config = config if config is not None else CentroidAnomalyConfig()
-        self.split = self.config.split
+    config_cls = CentroidAnomalyConfig
+    config: CentroidAnomalyConfig
 
     def settings(self) -> dict[str, Any]:
         return {

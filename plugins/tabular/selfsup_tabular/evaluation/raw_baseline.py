@@ -61,9 +61,8 @@ class RawFeatures(nn.Module):
 class RawMLPBaseline(Evaluator):
     """MLP-probe protocol on raw features (registered as ``raw-mlp-baseline``); ignores the encoder."""
 
-    def __init__(self, config: RawMLPBaselineConfig | None = None) -> None:
-        self.config = config if config is not None else RawMLPBaselineConfig()
-        self.split = self.config.split
+    config_cls = RawMLPBaselineConfig
+    config: RawMLPBaselineConfig
 
     def probe_config(self) -> MLPProbeConfig:
         """The equivalent :class:`MLPProbeConfig`."""
