@@ -74,3 +74,35 @@ def test_empty_dataset_is_a_named_error(toy, tmp_path):
 def test_pretraining_beats_random_init_on_blobs(toy, tmp_path):
     result = pretrain(modality="toy", run_dir=tmp_path / "r", evaluators=["embedding-stats"], trainer={"max_steps": 60})
     assert result.history[-1]["loss"] < result.history[0]["loss"]
+
+
+def test_encoder_independent_evaluator_runs_once(toy, register_plugin, tmp_path):
+    """An evaluator with uses_encoder=False runs once; both columns carry its number."""
+    import types
+    from dataclasses import dataclass
+
+    from selfsup import EvaluatorSpec, hookimpl
+    from selfsup.interfaces import Evaluator
+
+    calls = []
+
+    @dataclass
+    class CountConfig:
+        split: str = "test"
+
+    class Count(Evaluator):
+        config_cls = CountConfig
+        uses_encoder = False
+
+        def evaluate(self, encoder, data, *, device, seed):
+            calls.append(encoder)
+            return {"value": 1.0}
+
+    plugin = types.ModuleType("counting")
+    plugin.register_evaluators = hookimpl(lambda: [EvaluatorSpec(name="count", factory=Count, config_cls=CountConfig)])
+    register_plugin(plugin, name="counting")
+    result = pretrain(modality="toy", run_dir=tmp_path / "r", evaluators=["count"], trainer={"max_steps": 2})
+    assert len(calls) == 1
+    assert result.metrics == result.random_init_metrics == {"count/value": 1.0}
+    payload = json.loads((result.run_dir / "metrics.json").read_text())
+    assert payload["evaluations"]["count"]["settings"] == {"split": "test"}

@@ -144,6 +144,9 @@ class Evaluator:
     config_cls: ClassVar[type | None] = None
     #: The split scored (``"test"`` by default); recorded with every number.
     split: str = "test"
+    #: ``False`` for baselines that ignore the encoder (e.g. a probe on raw
+    #: features): they run once and the number is reported for both encoders.
+    uses_encoder: ClassVar[bool] = True
 
     def __init__(self, config: Any = None) -> None:
         if config is None and self.config_cls is not None:

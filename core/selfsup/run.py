@@ -180,10 +180,15 @@ def run_evaluators(
             "dataset": resolved.dataset.name,
             "data": to_container(resolved.config.data),
         }
+        first: dict[str, float] | None = None
         for label, encoder in encoders.items():
+            if first is not None and not getattr(evaluator, "uses_encoder", True):
+                entry[label] = dict(first)  # the encoder does not enter the number: run it once
+                continue
             encoder.to(device)
             entry[label] = {k: float(v) for k, v in evaluator.evaluate(encoder, data, device=device, seed=seed).items()}
             encoder.cpu()
+            first = entry[label]
         results[spec.name] = entry
     return results
 

@@ -63,6 +63,7 @@ class RawMLPBaseline(Evaluator):
 
     config_cls = RawMLPBaselineConfig
     config: RawMLPBaselineConfig
+    uses_encoder = False
 
     def probe_config(self) -> MLPProbeConfig:
         """The equivalent :class:`MLPProbeConfig`."""
