@@ -62,3 +62,25 @@ def test_python_dash_m_runs_the_cli():
     env = {**os.environ, "SELFSUP_DISABLE_PLUGIN_AUTOLOAD": "1"}
     out = subprocess.run([sys.executable, "-m", "selfsup", "list", "evaluators"], capture_output=True, text=True, check=True, env=env)
     assert "linear-probe" in out.stdout and "knn" in out.stdout
+
+
+def test_config_file_reproduces_a_run_in_a_new_directory(toy, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["pretrain", "modality=toy", "run_dir=first", "trainer.max_steps=4"]) == 0
+    assert main(["pretrain", "--config", "first/config.yaml"]) == 0
+    assert "run saved in runs/toy-denoise-" in capsys.readouterr().out
+    runs = sorted(p.name for p in (tmp_path / "runs").iterdir())
+    assert len(runs) == 1 and runs[0].startswith("toy-denoise-")
+    first = (tmp_path / "first" / "metrics.json").read_text()
+    again = (tmp_path / "runs" / runs[0] / "metrics.json").read_text()
+    import json
+
+    assert json.loads(first)["evaluations"]["linear-probe"]["pretrained"] == json.loads(again)["evaluations"]["linear-probe"]["pretrained"]
+
+
+def test_config_file_with_resume_continues_the_saved_run(toy, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["pretrain", "modality=toy", "run_dir=first", "trainer.max_steps=4"]) == 0
+    assert main(["pretrain", "--config", "first/config.yaml", "trainer.resume=true", "trainer.max_steps=6"]) == 0
+    steps = [line for line in (tmp_path / "first" / "log.jsonl").read_text().splitlines() if line]
+    assert len(steps) == 6 and not (tmp_path / "runs").exists()

@@ -62,14 +62,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _pretrain(args: argparse.Namespace) -> int:
-    from .config import load_user_config, parse_dotlist, resolve
+    from .config import load_user_config, parse_dotlist, resolve, reuse_saved_config
     from .outputs import format_table
     from .registry import get_registry
     from .run import run_resolved
 
-    layers = [load_user_config(args.config)] if args.config else []
-    layers.append(parse_dotlist(args.overrides))
-    user = OmegaConf.merge(*layers)
+    user = parse_dotlist(args.overrides)
+    if args.config:
+        user = OmegaConf.merge(reuse_saved_config(load_user_config(args.config), user), user)
     resolved = resolve(user, get_registry())
     if args.print_config:
         print(OmegaConf.to_yaml(resolved.config), end="")

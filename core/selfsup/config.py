@@ -31,6 +31,7 @@ __all__ = [
     "ResolvedRun",
     "CHOICE_KEYS",
     "load_user_config",
+    "reuse_saved_config",
     "parse_dotlist",
     "resolve",
     "to_container",
@@ -151,6 +152,16 @@ def load_user_config(path: str | Path) -> DictConfig:
     if not isinstance(loaded, DictConfig):
         raise ConfigError(f"Config file {str(path)!r} must hold a mapping of keys, not a list.")
     return loaded
+
+
+def reuse_saved_config(saved: DictConfig, user: DictConfig) -> DictConfig:
+    """A saved ``config.yaml`` as the base of a new run: its ``run_dir`` is dropped
+    (a new one is made) unless the user names a ``run_dir`` or resumes the saved run."""
+    resuming = bool(OmegaConf.select(user, "trainer.resume", default=False))
+    if "run_dir" in saved and "run_dir" not in user and not resuming:
+        saved = saved.copy()
+        saved.pop("run_dir")
+    return saved
 
 
 def to_container(config: Any) -> Any:

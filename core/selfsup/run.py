@@ -15,7 +15,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
-from .config import ResolvedRun, load_user_config, resolve, to_container
+from .config import ResolvedRun, load_user_config, resolve, reuse_saved_config, to_container
 from .engine.device import resolve_device, seed_everything
 from .engine.trainer import Trainer
 from .errors import CheckpointError, ConfigError, DatasetError
@@ -47,16 +47,18 @@ class PretrainResult:
 def _user_overrides(
     config: str | Path | Mapping[str, Any] | None, choices: Mapping[str, Any], overrides: Mapping[str, Any]
 ) -> DictConfig:
-    layers: list[DictConfig] = []
-    if config is not None:
-        layers.append(load_user_config(config) if isinstance(config, (str, Path)) else OmegaConf.create(dict(config)))
-    layers.append(OmegaConf.create({k: v for k, v in choices.items() if v is not None}))
     dotted = {k: v for k, v in overrides.items() if "." in k}
     nested = {k: v for k, v in overrides.items() if "." not in k}
-    layers.append(OmegaConf.create(nested))
-    if dotted:
-        layers.append(OmegaConf.from_dotlist([f"{k}={json.dumps(v) if not isinstance(v, str) else v}" for k, v in dotted.items()]))
-    return OmegaConf.merge(*layers) if layers else OmegaConf.create()
+    user = OmegaConf.merge(
+        OmegaConf.create({k: v for k, v in choices.items() if v is not None}),
+        OmegaConf.create(nested),
+        OmegaConf.from_dotlist([f"{k}={v if isinstance(v, str) else json.dumps(v)}" for k, v in dotted.items()]),
+    )
+    if config is None:
+        return user
+    if isinstance(config, (str, Path)):
+        return OmegaConf.merge(reuse_saved_config(load_user_config(config), user), user)
+    return OmegaConf.merge(OmegaConf.create(dict(config)), user)
 
 
 def _prepare_run_dir(resolved: ResolvedRun) -> Path:
@@ -120,7 +122,8 @@ def pretrain(
     Missing choices come from the modality's defaults. ``overrides`` are config
     keys, nested (``trainer={"max_steps": 100}``) or dotted as a dict
     (``**{"trainer.max_steps": 100}``). ``config`` is a YAML file (e.g. an
-    earlier run's ``config.yaml``) or mapping applied beneath the arguments.
+    earlier run's ``config.yaml``, whose ``run_dir`` is then replaced by a new
+    one unless ``run_dir`` is given) or a mapping applied beneath the arguments.
     """
     registry = get_registry(plugins or ())
     choices = {
