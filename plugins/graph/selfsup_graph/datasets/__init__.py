@@ -1,0 +1,1 @@
+"""Graph data sources: Planetoid citation graphs and a generated stochastic block model."""

@@ -1,0 +1,115 @@
+"""The graph plugin's entry point: hook implementations returning specs, nothing else.
+
+Factories are lazy ``"module:attribute"`` paths and the configs are torch-free
+(:mod:`selfsup_graph.configs`), so registering imports neither torch, scipy,
+torch-geometric nor RDKit.
+"""
+
+from __future__ import annotations
+
+from selfsup import DatasetSpec, EncoderSpec, ModalitySpec, ObjectiveSpec, hookimpl
+
+from .configs import NodeMLPConfig, PlanetoidConfig, SBMConfig, SCGCConfig, SCGCStarConfig
+
+__all__ = ["register_modalities", "register_encoders", "register_objectives", "register_datasets"]
+
+GRAPH = frozenset({"graph"})
+
+#: SCGC's optimisation (``gayanku/SCGC:train.py``): Adam at a constant learning rate, full
+#: batch, 200 epochs (one epoch = one step here). The README's CiteSeer runs use lr 1e-4 on
+#: top of SDCN's pretrained autoencoder; without that autoencoder the reconstruction warm-up
+#: (``objective_config.pretrain_steps``, 100 steps) needs 1e-3 (benchmarks/graph.md), so the
+#: default is 1e-3 for pretrain_steps + 200 steps.
+SCGC_TRAINER_DEFAULTS = {
+    "optimizer": "adam",
+    "lr": 1e-3,
+    "weight_decay": 0.0,
+    "schedule": "constant",
+    "warmup_steps": 0,
+    "max_epochs": 300,
+}
+
+
+@hookimpl
+def register_modalities() -> list[ModalitySpec]:
+    return [
+        ModalitySpec(
+            name="graph",
+            description="Attributed graphs; node-level pretraining on one whole graph (full batch).",
+            default_encoder="mlp",
+            default_objective="scgc-star",
+            default_dataset="sbm",
+            default_evaluators=("clustering",),
+            # Node clustering scores every node (split "all"), as SCGC does.
+            overrides={"evaluator_config": {"clustering": {"split": "all"}}},
+        )
+    ]
+
+
+@hookimpl
+def register_encoders() -> list[EncoderSpec]:
+    return [
+        EncoderSpec(
+            name="mlp",
+            modality="graph",
+            factory="selfsup_graph.encoders.mlp:build_node_mlp",
+            config_cls=NodeMLPConfig,
+            description="Node-wise MLP (SDCN/SCGC encoder 500-500-2000-10), no message passing.",
+        )
+    ]
+
+
+@hookimpl
+def register_objectives() -> list[ObjectiveSpec]:
+    return [
+        ObjectiveSpec(
+            name="scgc",
+            modalities=GRAPH,
+            factory="selfsup_graph.objectives.scgc:SCGC",
+            config_cls=SCGCConfig,
+            description="SCGC (Kulatilleke et al. 2022): neighbourhood contrast on Â^r + DEC + reconstruction.",
+            trainer_defaults=SCGC_TRAINER_DEFAULTS,
+        ),
+        ObjectiveSpec(
+            name="scgc-star",
+            modalities=GRAPH,
+            factory="selfsup_graph.objectives.scgc:SCGCStar",
+            config_cls=SCGCStarConfig,
+            description="SCGC* (influence-augmented contrast on sum of Â^k + DEC), encoder only.",
+            trainer_defaults=SCGC_TRAINER_DEFAULTS,
+        ),
+    ]
+
+
+@hookimpl
+def register_datasets() -> list[DatasetSpec]:
+    return [
+        DatasetSpec(
+            name="sbm",
+            modality="graph",
+            factory="selfsup_graph.datasets.sbm:StochasticBlockModel",
+            config_cls=SBMConfig,
+            description="Generated stochastic block model with community-dependent Gaussian features; needs no files.",
+        ),
+        DatasetSpec(
+            name="cora",
+            modality="graph",
+            factory="selfsup_graph.datasets.planetoid:cora",
+            config_cls=PlanetoidConfig,
+            description="Cora citation graph (2708 nodes, 7 classes) from the Planetoid ind.cora.* files in data.root.",
+        ),
+        DatasetSpec(
+            name="citeseer",
+            modality="graph",
+            factory="selfsup_graph.datasets.planetoid:citeseer",
+            config_cls=PlanetoidConfig,
+            description="CiteSeer citation graph (3327 nodes, 6 classes) from the Planetoid ind.citeseer.* files in data.root.",
+        ),
+        DatasetSpec(
+            name="planetoid",
+            modality="graph",
+            factory="selfsup_graph.datasets.planetoid:Planetoid",
+            config_cls=PlanetoidConfig,
+            description="Any Planetoid graph (data.name: cora, citeseer, pubmed) from its ind.<name>.* files.",
+        ),
+    ]
