@@ -1,0 +1,175 @@
+"""Config dataclasses of every audio component.
+
+This module imports only the standard library, so ``selfsup_audio.plugin`` can
+register specs without importing torch or torchaudio. Fields are OmegaConf
+structured-config compatible (plain types and ``Optional``).
+
+Feature defaults follow SSAST (YuanGongND/ssast @ a1a3eec, ``src/dataloader.py``
+``_wav2fbank``): 16 kHz, ``kaldi.fbank(htk_compat=True, use_energy=False,
+window_type='hanning', num_mel_bins=128, dither=0.0, frame_shift=10)`` (25 ms
+default frame length), zero padding / cutting to ``target_length`` frames, then
+``(fbank - mean) / (2 * std)`` with the AudioSet constants
+(``src/run.sh``: ``dataset_mean=-4.2677393``, ``dataset_std=4.5689974``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+__all__ = [
+    "AUDIOSET_MEAN",
+    "AUDIOSET_STD",
+    "FeatureConfig",
+    "FSDDConfig",
+    "AudioFolderConfig",
+    "SyntheticSoundsConfig",
+    "ASTConfig",
+    "SSASTConfig",
+]
+
+#: SSAST's AudioSet fbank statistics (the default for unknown data).
+AUDIOSET_MEAN = -4.2677393
+AUDIOSET_STD = 4.5689974
+
+
+@dataclass
+class FeatureConfig:
+    """Log-mel filterbank settings shared by every audio dataset (SSAST defaults)."""
+
+    #: Waveforms are resampled to this rate before the filterbank.
+    sample_rate: int = 16000
+    #: Mel bins (SSAST: 128).
+    num_mel_bins: int = 128
+    #: Frames after padding (zeros appended) or cutting (SSAST: 1024 for AudioSet,
+    #: 128 for Speech Commands; 128 = 1.28 s fits FSDD's clips, median 0.42 s).
+    target_length: int = 128
+    #: ``"fixed"``: normalise with ``norm_mean``/``norm_std``; ``"train"``: compute both on
+    #: the train split (:func:`selfsup_audio.datasets.features.norm_stats`); ``"none"``.
+    norm: str = "fixed"
+    norm_mean: float = AUDIOSET_MEAN
+    norm_std: float = AUDIOSET_STD
+
+
+@dataclass
+class FSDDConfig(FeatureConfig):
+    """Free Spoken Digit Dataset: ``root/recordings/{digit}_{speaker}_{index}.wav`` (8 kHz int16).
+
+    ``split="official"``: recordings with index 0-4 are the test split, 5-49 train.
+    ``split="speaker"``: every clip of ``held_out_speaker`` is the test split.
+    A seeded, digit-stratified ``val_fraction`` of the train clips is the validation split.
+    """
+
+    #: Folder holding ``recordings/`` (or the recordings themselves); ``None`` uses
+    #: ``$SELFSUP_DATA/fsdd`` (``SELFSUP_DATA`` defaults to ``<repo>/../shared/data``).
+    root: Optional[str] = None
+    #: ``"official"`` or ``"speaker"``.
+    split: str = "official"
+    held_out_speaker: str = "theo"
+    val_fraction: float = 0.1
+    split_seed: int = 0
+    #: Keep a seeded subset of at most this many clips (before splitting); ``None`` keeps all.
+    max_clips: Optional[int] = None
+
+
+@dataclass
+class AudioFolderConfig(FeatureConfig):
+    """A folder of audio files, one sub-folder per class: ``root/<class>/<file>.wav``.
+
+    If ``root/train`` and ``root/test`` exist, they are the splits (each with class
+    sub-folders); otherwise a seeded stratified ``test_fraction`` is held out.
+    Unreadable files are skipped with a warning and counted in ``info["skipped_files"]``.
+    """
+
+    root: Optional[str] = None
+    val_fraction: float = 0.1
+    test_fraction: float = 0.2
+    split_seed: int = 0
+    #: File extensions read (``.flac`` and others need the ``soundfile`` package).
+    extensions: str = ".wav,.flac"
+
+
+@dataclass
+class SyntheticSoundsConfig(FeatureConfig):
+    """Generated clips of several sound classes (tones, chirps, noise bursts...); needs no files."""
+
+    #: Clips per class in the train, validation and test splits.
+    train_per_class: int = 80
+    val_per_class: int = 10
+    test_per_class: int = 30
+    #: Number of classes, at most 8 (see ``selfsup_audio.datasets.synthetic.CLASSES``).
+    num_classes: int = 8
+    #: Clip duration in seconds.
+    duration: float = 1.0
+    #: Background white-noise amplitude (the signal peaks near 0.5).
+    noise: float = 0.02
+    seed: int = 0
+    #: Ignored (the data is generated); accepted for uniform ``data.root=`` overrides.
+    root: Optional[str] = None
+
+
+#: Model sizes: (embed_dim, depth, num_heads). tiny/small/base are SSAST's DeiT backbones
+#: (``src/models/ast_models.py``: vit_deit_{tiny,small}_distilled_patch16_224,
+#: vit_deit_base_distilled_patch16_384); ``cpu`` is a small default for CPU runs.
+AST_SIZES = {
+    "cpu": (128, 4, 4),
+    "tiny": (192, 12, 3),
+    "small": (384, 12, 6),
+    "base": (768, 12, 12),
+}
+
+
+@dataclass
+class ASTConfig:
+    """The AST / DeiT-style ViT encoder of SSAST (``src/models/ast_models.py``, ``ASTModel``).
+
+    ``size`` picks (embed_dim, depth, heads); the three ``Optional`` fields override it.
+    ``tokens="patch"``: 16×16 patches; ``"frame"``: 128×2 patches (full frequency, 2 frames),
+    i.e. ``fshape = num_mel_bins``.
+    """
+
+    size: str = "cpu"
+    embed_dim: Optional[int] = None
+    depth: Optional[int] = None
+    num_heads: Optional[int] = None
+    #: ``"patch"`` (16×16) or ``"frame"`` (num_mel_bins × 2).
+    tokens: str = "patch"
+    #: Patch (frequency, time) size; ``None`` follows ``tokens``.
+    fshape: Optional[int] = None
+    tshape: Optional[int] = None
+    #: 2 (DeiT distilled: cls + dist, as in SSAST) or 1.
+    num_cls_tokens: int = 2
+    mlp_ratio: float = 4.0
+    dropout: float = 0.0
+    #: The pooled representation: ``"mean"`` over patch tokens (SSAST ft_avgtok) or ``"cls"``
+    #: (the mean of the CLS outputs, SSAST ft_cls).
+    pool: str = "mean"
+
+
+@dataclass
+class SSASTConfig:
+    """Joint discriminative + generative masked patch modelling (SSAST).
+
+    Defaults: ``src/pretrain/run_mask_patch.sh`` (``mask_patch=400`` of 512, ``cluster_factor=3``
+    i.e. C ∈ {3, 4, 5}); ``src/traintest_mask.py`` (``loss = acc_loss + 10 * mse_loss`` from two
+    separate forward passes with their own masks).
+    """
+
+    #: N_m, masked patches per clip; ``None``: ``round(mask_ratio * N)``.
+    num_masked: Optional[int] = None
+    #: 400/512 as in the main SSAST models.
+    mask_ratio: float = 0.78125
+    #: Cluster masking (patch tokens); ``None``: on for patch tokens, off for frame tokens
+    #: (as ``traintest_mask.py`` switches it by ``fshape == num_mel_bins``).
+    cluster: Optional[bool] = None
+    #: Cluster factor C is drawn uniformly from {min..max} per clip.
+    min_cluster: int = 3
+    max_cluster: int = 5
+    #: ``"joint"`` (L_d + λ L_g), ``"discriminative"`` or ``"generative"``.
+    task: str = "joint"
+    #: λ, the weight of the generative MSE (10 in SSAST).
+    lambda_gen: float = 10.0
+    #: ``"code"`` (softmax over predictions, the released code) or ``"paper"`` (over targets, eq. 1).
+    nce_variant: str = "code"
+    #: Draw separate masks (and run separate forward passes) for the two tasks, as released.
+    independent_masks: bool = True

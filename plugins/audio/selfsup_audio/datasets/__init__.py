@@ -1,0 +1,1 @@
+"""Audio datasets. Submodules import torch/torchaudio; ``configs`` imports only the standard library."""

@@ -1,0 +1,127 @@
+"""SSAST: joint discriminative and generative masked spectrogram patch modelling.
+
+Gong, Lai, Chung, Glass, "SSAST: Self-Supervised Audio Spectrogram Transformer",
+AAAI 2022 (arXiv 2110.09784); official code YuanGongND/ssast @ a1a3eec.
+
+One step on fbank ``x`` [B, T, F] (``src/models/ast_models.py`` ``mpc``/``mpg``):
+
+1. raw targets ``X = unfold(x)`` [B, N, P] (detached) and patch embeddings ``E`` [B, N, D];
+2. a mask M (N_m indices per clip; cluster masking for patch tokens, uniform for frame
+   tokens, :mod:`.masks`); masked embeddings replaced by a learnable ``mask_embed``
+   (xavier-normal init) *before* the positional embeddings;
+3. the encoder (:class:`selfsup_audio.encoders.ast.ASTEncoder`) over CLS tokens + patches;
+4. discriminative head MLP_d (Linear D→D, ReLU, Linear D→P) on the masked outputs →
+   InfoNCE against X[M] (:func:`selfsup_audio.losses.masked_patch_infonce`);
+5. generative head MLP_g (same shape, separate weights) → MSE against X[M'];
+6. L = L_d + 10·L_g, where M and M' are *independent* masks and 4 and 5 use two forward
+   passes (``independent_masks=True``, as released in ``src/traintest_mask.py``).
+
+Trainer defaults (``src/pretrain/run_mask_patch.sh``, ``traintest_mask.py``): Adam,
+weight decay 5e-7, betas (0.95, 0.999), linear warm-up (1000 steps there); the lr is the
+tiny recipe's 5e-4 (``run_mask_patch_tiny.sh``; base uses 1e-4). Deviation: SSAST halves
+the lr on a plateau of the validation pretext accuracy; the engine's cosine schedule is used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from torch import nn
+
+from selfsup.errors import ConfigError, IncompatibleComponentsError
+from selfsup.interfaces import Batch, Objective, StepOutput
+
+from ..configs import SSASTConfig
+from ..losses.ssast_loss import masked_patch_infonce, masked_patch_mse, ssast_joint_loss
+from .masks import cluster_mask, uniform_mask
+
+__all__ = ["SSAST", "SSASTConfig", "TASKS"]
+
+TASKS = ("joint", "discriminative", "generative")
+
+
+def _head(dim: int, out: int) -> nn.Sequential:
+    return nn.Sequential(nn.Linear(dim, dim), nn.ReLU(), nn.Linear(dim, out))
+
+
+class SSAST(Objective):
+    """The ``ssast`` objective; see the module docstring. Needs an encoder with
+    ``embed``/``unfold``/``encode`` and ``grid``/``num_patches``/``patch_dim``/``num_cls_tokens``."""
+
+    def __init__(self, config: SSASTConfig, encoder: nn.Module, data_info: Mapping[str, Any]) -> None:
+        missing = [a for a in ("embed", "unfold", "encode", "grid", "num_patches", "patch_dim", "num_cls_tokens")
+                   if not hasattr(encoder, a)]
+        if missing:
+            raise IncompatibleComponentsError(
+                f"Objective 'ssast' needs a patch-token encoder; {type(encoder).__name__} lacks {missing}. "
+                "Use encoder='ast'."
+            )
+        super().__init__(encoder)
+        if config.task not in TASKS:
+            raise ConfigError(f"objective_config.task={config.task!r} is not one of {TASKS}.")
+        if config.nce_variant not in ("code", "paper"):
+            raise ConfigError(f"objective_config.nce_variant={config.nce_variant!r} is not 'code' or 'paper'.")
+        if not 1 <= config.min_cluster <= config.max_cluster:
+            raise ConfigError("objective_config needs 1 <= min_cluster <= max_cluster.")
+        n = encoder.num_patches
+        self.num_masked = config.num_masked if config.num_masked is not None else int(round(config.mask_ratio * n))
+        self.cluster = config.cluster if config.cluster is not None else getattr(encoder, "tokens_kind", "patch") == "patch"
+        limit = n - 2 if self.cluster else n
+        if not 2 <= self.num_masked <= limit:
+            raise ConfigError(
+                f"objective_config.num_masked={self.num_masked} must be in [2, {limit}] for {n} patches."
+            )
+        self.config = config
+        dim = encoder.embed_dim
+        self.mask_embed = nn.Parameter(torch.empty(1, 1, dim))
+        nn.init.xavier_normal_(self.mask_embed)
+        use_d = config.task in ("joint", "discriminative")
+        use_g = config.task in ("joint", "generative")
+        self.disc_head = _head(dim, encoder.patch_dim) if use_d else None
+        self.gen_head = _head(dim, encoder.patch_dim) if use_g else None
+
+    def sample_mask(self, batch: int, device: torch.device) -> torch.Tensor:
+        if self.cluster:
+            return cluster_mask(batch, tuple(self.encoder.grid), self.num_masked, min_cluster=self.config.min_cluster,
+                                max_cluster=self.config.max_cluster, device=device)
+        return uniform_mask(batch, self.encoder.num_patches, self.num_masked, device=device)
+
+    def masked_outputs(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Encoder outputs ``[B, N_m, D]`` at the masked positions, masked tokens replaced."""
+        tokens = self.encoder.embed(x)
+        dense = torch.zeros(tokens.shape[:2], dtype=torch.bool, device=tokens.device)
+        dense.scatter_(1, mask, True)
+        tokens = torch.where(dense[..., None], self.mask_embed.to(tokens.dtype).expand_as(tokens), tokens)
+        out = self.encoder.encode(tokens)[:, self.encoder.num_cls_tokens :]
+        return torch.gather(out, 1, mask[..., None].expand(-1, -1, out.shape[-1]))
+
+    def training_step(self, batch: Batch, *, step: int, phase: str) -> StepOutput:
+        x = batch["x"]
+        targets = self.encoder.unfold(x).detach()
+        bsz, device = x.shape[0], x.device
+        outputs: StepOutput = {}
+        mask_d = self.sample_mask(bsz, device)
+        mask_g = self.sample_mask(bsz, device) if self.config.independent_masks else mask_d
+        gathered = {}
+        if self.disc_head is not None and self.gen_head is not None and not self.config.independent_masks:
+            gathered["d"] = gathered["g"] = self.masked_outputs(x, mask_d)
+        pick = lambda m: torch.gather(targets, 1, m[..., None].expand(-1, -1, targets.shape[-1]))  # noqa: E731
+        loss_d = loss_g = None
+        if self.disc_head is not None:
+            out = gathered.get("d")
+            out = out if out is not None else self.masked_outputs(x, mask_d)
+            loss_d, acc = masked_patch_infonce(self.disc_head(out), pick(mask_d), self.config.nce_variant)
+            outputs.update(nce=loss_d.detach(), pretext_accuracy=acc)
+        if self.gen_head is not None:
+            out = gathered.get("g")
+            out = out if out is not None else self.masked_outputs(x, mask_g)
+            loss_g = masked_patch_mse(self.gen_head(out), pick(mask_g))
+            outputs["mse"] = loss_g.detach()
+        if loss_d is not None and loss_g is not None:
+            loss = ssast_joint_loss(loss_d, loss_g, self.config.lambda_gen)
+        else:
+            loss = loss_d if loss_d is not None else loss_g
+        outputs["loss"] = loss
+        return outputs
