@@ -114,9 +114,14 @@ class SCGCConfig:
     student_t_dof: float = 1.0
     #: Decoder widths (mirror of the encoder; SDCN: 2000-500-500).
     decoder_dims: list[int] = field(default_factory=lambda: [2000, 500, 500])
-    #: Reconstruction-only warm-up steps that stand in for SDCN's pretrained
-    #: autoencoder (``data/<name>.pkl``, which selfsup does not download).
-    pretrain_steps: int = 100
+    #: Reconstruction-only warm-up steps that stand in for SDCN's pretrained autoencoder
+    #: (``data/<name>.pkl``, which selfsup does not download). SDCN pretrains it for 30
+    #: epochs of mini-batches of 256 with Adam 1e-3: 30 * ceil(3327 / 256) = 390 steps on CiteSeer.
+    pretrain_steps: int = 390
+    #: Nodes per warm-up step (a random subset of the graph each step; SDCN: batch 256).
+    pretrain_batch_size: int = 256
+    #: Learning rate of the warm-up phase (its own Adam; SDCN: 1e-3). The clustering phase uses trainer.lr.
+    pretrain_lr: float = 1e-3
     #: k-means restarts when the cluster centres are initialised (``n_init=20`` in the code).
     kmeans_n_init: int = 20
     #: Number of clusters; ``None`` takes ``data_info["num_classes"]``.

@@ -49,19 +49,6 @@ class TestSCGCStarContract(ObjectiveContract):
     objective_config = {"pretrain_steps": 0, "kmeans_n_init": 2}
 
 
-class TestSCGCStarWarmupContract(ObjectiveContract):
-    """During the reconstruction warm-up only the encoder and the decoder learn."""
-
-    modality = "graph"
-    dataset = "sbm"
-    dataset_config = SMALL_SBM
-    encoder = "mlp"
-    encoder_config = SMALL_MLP
-    objective = "scgc-star"
-    objective_config = {"pretrain_steps": 5, "decoder_dims": [16]}
-    no_grad_allowed = ("centers",)
-
-
 class TestGraphPluginImport(PluginImportContract):
     plugin_module = "selfsup_graph.plugin"
     heavy_modules = ("torch", "torch_geometric", "rdkit", "scipy")
