@@ -117,7 +117,9 @@ def test_sbm_is_seeded_and_has_communities() -> None:
     a = StochasticBlockModel(SBMConfig())
     b = StochasticBlockModel(SBMConfig())
     item = a.split("train")[0]
-    assert a.splits == ("train", "all") and a.info["num_classes"] == 3
+    assert a.splits == ("train", "val", "test", "all") and a.info["num_classes"] == 3
+    masks = [a.split(s)[0]["eval_mask"] for s in ("train", "val", "test")]
+    assert [int(m.sum()) for m in masks] == [180, 60, 60] and bool((masks[0] | masks[1] | masks[2]).all())
     assert torch.equal(item["edge_index"], b.split("train")[0]["edge_index"])
     src, dst = item["edge_index"]
     labels = item["label"]

@@ -34,7 +34,10 @@ def make_sbm(config: SBMConfig) -> tuple[torch.Tensor, torch.Tensor, torch.Tenso
 
 
 class StochasticBlockModel(NodeGraphSource):
-    """The ``sbm`` dataset: see :class:`~selfsup_graph.configs.SBMConfig`. Splits ``train`` and ``all`` (every node)."""
+    """The ``sbm`` dataset: see :class:`~selfsup_graph.configs.SBMConfig`.
+
+    Splits ``train``/``val``/``test`` (a seeded 60/20/20 node split, for probes) and ``all`` (every node).
+    """
 
     def __init__(self, config: SBMConfig) -> None:
         if config.num_classes < 2 or config.num_nodes < 2 * config.num_classes:
@@ -49,4 +52,11 @@ class StochasticBlockModel(NodeGraphSource):
         if config.num_features < 1:
             raise DatasetError(f"sbm: num_features={config.num_features} must be >= 1.")
         x, edge_index, labels = make_sbm(config)
-        super().__init__("sbm", x, edge_index, labels, {}, config.num_classes)
+        # node-level probes get a seeded 60/20/20 train/val/test split of the nodes
+        order = torch.randperm(config.num_nodes, generator=torch.Generator().manual_seed(config.seed + 1))
+        cut1, cut2 = int(0.6 * config.num_nodes), int(0.8 * config.num_nodes)
+        masks = {}
+        for split, index in (("train", order[:cut1]), ("val", order[cut1:cut2]), ("test", order[cut2:])):
+            masks[split] = torch.zeros(config.num_nodes, dtype=torch.bool)
+            masks[split][index] = True
+        super().__init__("sbm", x, edge_index, labels, masks, config.num_classes)
