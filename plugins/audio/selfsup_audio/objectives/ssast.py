@@ -107,7 +107,7 @@ class SSAST(Objective):
         gathered = {}
         if self.disc_head is not None and self.gen_head is not None and not self.config.independent_masks:
             gathered["d"] = gathered["g"] = self.masked_outputs(x, mask_d)
-        pick = lambda m: torch.gather(targets, 1, m[..., None].expand(-1, -1, targets.shape[-1]))  # noqa: E731
+        pick = lambda m: torch.gather(targets, 1, m[..., None].expand(-1, -1, targets.shape[-1]))
         loss_d = loss_g = None
         if self.disc_head is not None:
             out = gathered.get("d")
