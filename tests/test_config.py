@@ -70,3 +70,27 @@ def test_dotlist_needs_equals():
     with pytest.raises(ConfigError, match="is not key=value"):
         parse_dotlist(["trainer.max_steps"])
     assert parse_dotlist(["trainer.max_steps=3", "evaluators=[knn]"]).trainer.max_steps == 3
+
+
+
+def test_modality_overrides_apply_only_to_the_chosen_components(toy):
+    import dataclasses
+
+    from selfsup.config import _modality_layer
+    from selfsup.specs import EncoderSpec
+
+    registry = get_registry()
+    modality = dataclasses.replace(
+        registry.get("modality", "toy"),
+        overrides={"evaluator_config": {"knn": {"k": 3}}, "encoder_config": {"hidden": 5}, "trainer": {"lr": 0.5}},
+    )
+    encoder = registry.get("encoder", "mlp", modality="toy")
+    objective = registry.get("objective", "denoise", modality="toy")
+    dataset = registry.get("dataset", "blobs", modality="toy")
+    knn, probe = registry.get("evaluator", "knn"), registry.get("evaluator", "linear-probe")
+
+    layer = _modality_layer(modality, encoder, objective, dataset, [knn])
+    assert layer.evaluator_config.knn.k == 3 and layer.encoder_config.hidden == 5 and layer.trainer.lr == 0.5
+    other = EncoderSpec(name="other", modality="toy", factory="x:y")
+    layer = _modality_layer(modality, other, objective, dataset, [probe])
+    assert "encoder_config" not in layer and dict(layer.evaluator_config) == {} and layer.trainer.lr == 0.5

@@ -201,7 +201,7 @@ def resolve(user: Mapping[str, Any] | DictConfig, registry: Any) -> ResolvedRun:
     OmegaConf.set_struct(schema, True)
     layers = [
         OmegaConf.create({"trainer": dict(objective.trainer_defaults)}),
-        OmegaConf.create(dict(modality.overrides)),
+        _modality_layer(modality, encoder, objective, dataset, evaluators),
         user_cfg,
     ]
     for layer in layers:
@@ -219,6 +219,28 @@ def resolve(user: Mapping[str, Any] | DictConfig, registry: Any) -> ResolvedRun:
         raise ConfigError(_describe(exc)) from exc
     _check_values(merged)
     return ResolvedRun(merged, modality, encoder, objective, dataset, evaluators)
+
+
+def _modality_layer(modality: Any, encoder: Any, objective: Any, dataset: Any, evaluators: list[Any]) -> DictConfig:
+    """The modality's overrides that apply to the chosen components.
+
+    Settings for a component (``encoder_config``, ``objective_config``, ``data``)
+    apply only when it is the modality's default one, and ``evaluator_config``
+    entries only for evaluators in the run, so that choosing other components
+    never trips over keys of the defaults.
+    """
+    layer = OmegaConf.create(dict(modality.overrides))
+    for key, spec, default in (
+        ("encoder_config", encoder, modality.default_encoder),
+        ("objective_config", objective, modality.default_objective),
+        ("data", dataset, modality.default_dataset),
+    ):
+        if key in layer and spec.name != default.rpartition(":")[2]:
+            layer.pop(key)
+    if "evaluator_config" in layer:
+        chosen = {spec.name for spec in evaluators}
+        layer.evaluator_config = {k: v for k, v in layer.evaluator_config.items() if k in chosen}
+    return layer
 
 
 def _schema(config_cls: type) -> DictConfig:

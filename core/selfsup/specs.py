@@ -177,7 +177,10 @@ class ModalitySpec(ComponentSpec):
     default_dataset: str
     default_evaluators: tuple[str, ...] = ("linear-probe", "knn")
     #: Config values this modality prefers over component defaults, as a nested
-    #: mapping (``{"trainer": {"max_steps": 300}}``); user overrides win.
+    #: mapping (``{"trainer": {"max_steps": 300}}``); user overrides win. Settings
+    #: under ``encoder_config``/``objective_config``/``data`` apply only while the
+    #: modality's default component is used, ``evaluator_config.<name>`` only when
+    #: that evaluator runs.
     overrides: Mapping[str, Any] = field(default_factory=dict)
     kind: ClassVar[str] = "modality"
 
