@@ -44,7 +44,7 @@ def main() -> None:
         )
         seconds = time.perf_counter() - start
         rows.append({"seed": seed, "seconds": seconds, "pretrained": result.metrics, "random_init": result.random_init_metrics,
-                     "final_loss": result.history[-1]["loss"], "steps": len(result.history)})
+                     "final_loss": result.history[-1].get("loss", result.history[-1].get("loss/main")), "steps": len(result.history)})
         print(json.dumps(rows[-1]), flush=True)
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU"
     print(f"\n{device}, torch {torch.__version__}, {args.objective} on {args.dataset}, overrides {args.overrides or 'none'}, {rows[0]['steps']} steps\n")
