@@ -94,3 +94,12 @@ def test_modality_overrides_apply_only_to_the_chosen_components(toy):
     other = EncoderSpec(name="other", modality="toy", factory="x:y")
     layer = _modality_layer(modality, other, objective, dataset, [probe])
     assert "encoder_config" not in layer and dict(layer.evaluator_config) == {} and layer.trainer.lr == 0.5
+
+
+def test_progress_accepts_yaml_on_off(toy):
+    from selfsup.config import parse_dotlist
+
+    assert resolve(OmegaConf.merge(parse_dotlist(["modality=toy", "trainer.progress=off"])), get_registry()).config.trainer.progress == "off"
+    assert _resolve(modality="toy", trainer={"progress": "on"}).config.trainer.progress == "on"
+    with pytest.raises(ConfigError, match="trainer.progress='sometimes'"):
+        _resolve(modality="toy", trainer={"progress": "sometimes"})

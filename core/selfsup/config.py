@@ -285,6 +285,10 @@ def _describe(exc: OmegaConfBaseException) -> str:
 
 def _check_values(config: DictConfig) -> None:
     trainer = config.trainer
+    # YAML reads on/off as booleans, which the str field stores as "True"/"False"
+    trainer.progress = {"true": "on", "false": "off"}.get(str(trainer.progress).lower(), trainer.progress)
+    if trainer.progress not in {"auto", "on", "off"}:
+        raise ConfigError(f"trainer.progress={trainer.progress!r} is not one of auto, on, off.")
     if trainer.precision not in {"fp32", "bf16", "fp16", "auto"}:
         raise ConfigError(
             f"trainer.precision={trainer.precision!r} is not one of fp32, bf16, fp16, auto. "
