@@ -1,11 +1,15 @@
-"""Tabular pretraining quality: each evaluator's numbers for the pretrained and the
+"""Pretraining quality for any modality: each evaluator's numbers for the pretrained and the
 random-init encoder, mean ± std over seeds.
 
     # T-JEPA on UCI Adult (official test split), the raw-feature MLP beside the probes:
-    python benchmarks/tabular_quality.py --root ../shared/data/adult --seeds 0 1 2 [key=value ...]
+    python benchmarks/quality.py --modality tabular --objective t-jepa --dataset adult \
+        --root ../shared/data/adult --seeds 0 1 2 [key=value ...]
     # CLAN on the generated traffic data, centroid anomaly ROC-AUC:
-    python benchmarks/tabular_quality.py --objective clan --dataset synthetic-traffic \
-        --evaluators centroid-anomaly --seeds 0 1 2
+    python benchmarks/quality.py --modality tabular --objective clan --dataset synthetic-traffic \
+        --evaluators centroid-anomaly --seeds 0 1 2 encoder=residual-mlp
+    # SCGC* on CiteSeer, node clustering on every node:
+    python benchmarks/quality.py --modality graph --objective scgc-star --dataset citeseer \
+        --root ../shared/data/citeseer --seeds 0 1 2
 
 Writes a markdown table to stdout and, with --out, a JSON file of every run.
 """
@@ -26,13 +30,14 @@ from selfsup import pretrain
 
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--modality", required=True)
+    parser.add_argument("--objective", help="default: the modality's")
+    parser.add_argument("--dataset", help="default: the modality's")
     parser.add_argument("--root", help="data.root (not needed by embedded/generated datasets)")
-    parser.add_argument("--objective", default="t-jepa")
-    parser.add_argument("--dataset", default="adult")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--runs", default="runs/bench-tabular")
+    parser.add_argument("--runs", default="runs/bench")
     parser.add_argument("--out")
-    parser.add_argument("--evaluators", default="linear-probe,mlp-probe,raw-mlp-baseline", help="comma-separated")
+    parser.add_argument("--evaluators", help="comma-separated; default: the modality's")
     parser.add_argument("overrides", nargs="*", help="config overrides key=value (dotted)")
     args = parser.parse_args()
     overrides = OmegaConf.to_container(OmegaConf.from_dotlist(args.overrides))
@@ -40,14 +45,15 @@ def main() -> None:
     for seed in args.seeds:
         start = time.perf_counter()
         result = pretrain(
-            modality="tabular", objective=args.objective, dataset=args.dataset,
+            modality=args.modality, objective=args.objective, dataset=args.dataset,
             data={"root": args.root} if args.root else {},
-            evaluators=args.evaluators.split(","), seed=seed, run_dir=Path(args.runs) / f"{time.strftime('%Y%m%d-%H%M%S')}-seed{seed}",
-            config=overrides,
+            evaluators=args.evaluators.split(",") if args.evaluators else None, seed=seed,
+            run_dir=Path(args.runs) / f"{args.modality}-{time.strftime('%Y%m%d-%H%M%S')}-seed{seed}",
+            config=OmegaConf.to_container(OmegaConf.merge({"trainer": {"progress": "off"}}, overrides)),
         )
         seconds = time.perf_counter() - start
         rows.append({"seed": seed, "seconds": seconds, "pretrained": result.metrics, "random_init": result.random_init_metrics,
-                     "final_loss": result.history[-1]["loss"], "steps": len(result.history)})
+                     "final_loss": result.history[-1].get("loss"), "steps": len(result.history)})
         print(json.dumps(rows[-1]), flush=True)
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU"
     print(f"\n{device}, torch {torch.__version__}, overrides {args.overrides or 'none'}, {rows[0]['steps']} steps\n")
