@@ -8,6 +8,7 @@ from __future__ import annotations
 from .evaluation.configs import (
     ClusteringConfig,
     EmbeddingStatsConfig,
+    FineTuneConfig,
     KNNConfig,
     LinearProbeConfig,
     MLPProbeConfig,
@@ -57,5 +58,11 @@ def register_evaluators() -> list[EvaluatorSpec]:
             factory="selfsup.evaluation.embedding_stats:EmbeddingStats",
             config_cls=EmbeddingStatsConfig,
             description="Collapse diagnostics: embedding std, effective rank, RankMe.",
+        ),
+        EvaluatorSpec(
+            name="fine-tune",
+            factory="selfsup.evaluation.fine_tune:FineTune",
+            config_cls=FineTuneConfig,
+            description="Fine-tunes a copy of the encoder with a linear head; accuracy or ROC-AUC.",
         ),
     ]

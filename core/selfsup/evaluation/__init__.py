@@ -11,6 +11,7 @@ name                   class / config              metrics
 ``regression-probe``   RegressionProbe / -Config   r2, rmse, alpha
 ``mlp-probe``          MLPProbe / -Config          accuracy, macro_f1
 ``embedding-stats``    EmbeddingStats / -Config    embedding_std, effective_rank, rankme
+``fine-tune``          FineTune / -Config          accuracy, macro_f1 | roc_auc, best_epoch
 =====================  ==========================  ===============================
 
 Every evaluator is deterministic given its ``seed`` and never touches the
@@ -28,6 +29,7 @@ from typing import Any
 from .configs import (
     ClusteringConfig,
     EmbeddingStatsConfig,
+    FineTuneConfig,
     KNNConfig,
     LinearProbeConfig,
     MLPProbeConfig,
@@ -54,6 +56,9 @@ _LAZY: dict[str, str] = {
     "embedding_std": "embedding_stats",
     "effective_rank": "embedding_stats",
     "rankme": "embedding_stats",
+    "FineTune": "fine_tune",
+    "masked_binary_cross_entropy": "fine_tune",
+    "binary_task_roc_auc": "fine_tune",
     "extract_features": "features",
     "split_train_val": "features",
     "probe_features": "features",
@@ -71,7 +76,7 @@ _LAZY: dict[str, str] = {
     "rmse": "metrics",
 }
 _SUBMODULES = frozenset(
-    {"metrics", "features", "linear_probe", "knn", "clustering", "regression_probe", "mlp_probe", "embedding_stats"}
+    {"metrics", "features", "linear_probe", "knn", "clustering", "regression_probe", "mlp_probe", "embedding_stats", "fine_tune"}
 )
 
 
@@ -103,6 +108,10 @@ __all__ = [
     "MLPProbeConfig",
     "EmbeddingStats",
     "EmbeddingStatsConfig",
+    "FineTune",
+    "FineTuneConfig",
+    "masked_binary_cross_entropy",
+    "binary_task_roc_auc",
     # feature extraction
     "extract_features",
     "split_train_val",

@@ -21,6 +21,8 @@ __all__ = [
     "RegressionProbeConfig",
     "MLPProbeConfig",
     "EmbeddingStatsConfig",
+    "FineTuneConfig",
+    "FINE_TUNE_TASKS",
     "KNN_WEIGHTINGS",
     "CLUSTERING_NORMALIZATIONS",
     "check_positive",
@@ -31,6 +33,8 @@ __all__ = [
 
 #: Allowed ``KNNConfig.weighting`` values.
 KNN_WEIGHTINGS = ("exp", "uniform")
+#: Allowed ``FineTuneConfig.task`` values.
+FINE_TUNE_TASKS = ("auto", "classification", "binary")
 #: Allowed ``ClusteringConfig.normalize`` values.
 CLUSTERING_NORMALIZATIONS = ("l2", "standardize", "none")
 
@@ -263,3 +267,46 @@ class EmbeddingStatsConfig:
     def __post_init__(self) -> None:
         check_positive(self.max_samples, "max_samples", "embedding-stats", "10000")
         check_positive(self.batch_size, "batch_size", "embedding-stats", "1024")
+
+
+@dataclass(frozen=True)
+class FineTuneConfig:
+    """Settings of ``fine-tune`` (:mod:`selfsup.evaluation.fine_tune`)."""
+
+    #: The split scored.
+    split: str = "test"
+    #: ``"classification"`` (one class index per row, cross-entropy), ``"binary"``
+    #: (``[N]`` or ``[N, T]`` float 0/1 targets, NaN = missing, binary cross-entropy,
+    #: ROC-AUC) or ``"auto"`` (float labels -> binary, integer labels -> classification).
+    task: str = "auto"
+    #: Maximum number of epochs over the train split.
+    epochs: int = 20
+    #: AdamW learning rate of the encoder's parameters.
+    lr: float = 1e-4
+    #: AdamW learning rate of the new linear head.
+    head_lr: float = 1e-3
+    #: AdamW decoupled weight decay (encoder and head).
+    weight_decay: float = 0.0
+    #: Training minibatch size (ignored by full-batch sources).
+    batch_size: int = 32
+    #: Epochs without validation improvement before stopping.
+    patience: int = 10
+    #: Fraction of train held out for model selection when the source has no ``"val"`` split.
+    val_fraction: float = 0.1
+    #: Batch size when scoring the validation and scored splits.
+    eval_batch_size: int = 256
+
+    def __post_init__(self) -> None:
+        owner = "fine-tune"
+        if self.task not in FINE_TUNE_TASKS:
+            raise ConfigError(
+                f"{owner}: task must be one of {list(FINE_TUNE_TASKS)}, got {self.task!r}. Use task='auto'."
+            )
+        check_positive(self.epochs, "epochs", owner, "20")
+        check_positive(self.lr, "lr", owner, "1e-4")
+        check_positive(self.head_lr, "head_lr", owner, "1e-3")
+        check_positive(self.weight_decay, "weight_decay", owner, "0.0", allow_zero=True)
+        check_positive(self.batch_size, "batch_size", owner, "32")
+        check_positive(self.patience, "patience", owner, "10")
+        check_fraction(self.val_fraction, "val_fraction", owner, "0.1")
+        check_positive(self.eval_batch_size, "eval_batch_size", owner, "256")
