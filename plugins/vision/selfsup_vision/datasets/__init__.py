@@ -1,0 +1,3 @@
+"""Image datasets: folders, CIFAR pickles, MNIST/Fashion-MNIST IDX, bundled digits."""
+
+__all__: list[str] = []

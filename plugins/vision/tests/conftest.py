@@ -1,0 +1,39 @@
+"""Test set-up for selfsup-vision: selfsup's built-ins plus this plugin, one intra-op thread."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+pytest_plugins = ["selfsup.testing"]
+
+# Test helpers (selfsup_vision_fixtures: real-format IDX / CIFAR / image trees) are imported by name.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+REPO = Path(__file__).resolve().parents[3]
+DATA = Path(os.environ.get("SELFSUP_DATA", REPO.parent / "shared" / "data"))
+MNIST_DIR = DATA / "mnist"
+CIFAR_JPG_DIR = DATA / "cifar10-jpg"
+needs_mnist = pytest.mark.skipif(not (MNIST_DIR / "t10k-images-idx3-ubyte.gz").is_file(), reason="MNIST not found (set SELFSUP_DATA)")
+needs_cifar_jpg = pytest.mark.skipif(not (CIFAR_JPG_DIR / "test").is_dir(), reason="CIFAR-10 JPEG not found (set SELFSUP_DATA)")
+
+
+@pytest.fixture(autouse=True)
+def only_this_plugin(monkeypatch):
+    from selfsup.testing import isolate
+
+    monkeypatch.setenv("SELFSUP_LOAD_PLUGINS", "selfsup-vision")
+    with isolate(monkeypatch, entry_points=True) as plugins:
+        yield plugins
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
