@@ -78,6 +78,10 @@ def _pretrain(args: argparse.Namespace) -> int:
     cfg = resolved.config
     print(f"\nselfsup: {cfg.objective} on {cfg.dataset} ({cfg.modality}, encoder {cfg.encoder}, seed {cfg.seed})")
     print(format_table(result.metrics, result.random_init_metrics))
+    if result.best_during_training:
+        best = result.best_during_training
+        values = ", ".join(f"{key} {value:.4f}" for key, value in best["metrics"].items())
+        print(f"\nbest during training (step {best['step']}, by {best['select']}): {values}")
     print(f"\nrun saved in {result.run_dir}")
     return 0
 

@@ -88,6 +88,14 @@ class TrainerConfig:
     tensorboard: bool = False
     #: Batch size for embedding data for the run's plots (evaluators have their own ``batch_size``).
     eval_batch_size: int = 1024
+    #: Also evaluate the pretrained encoder every N steps while training (0: only at the end);
+    #: each evaluation is a line of ``eval_log.jsonl``.
+    eval_every: int = 0
+    #: Evaluators run during training (names from the run's ``evaluators``); empty: all of them.
+    eval_during_training: list[str] = field(default_factory=list)
+    #: The ``"evaluator/metric"`` (higher is better) that picks the best evaluation during
+    #: training, reported separately in ``metrics.json``; ``None``: the first metric reported.
+    eval_select: Optional[str] = None
 
 
 @dataclass
@@ -307,6 +315,15 @@ def _check_values(config: DictConfig) -> None:
         raise ConfigError(f"trainer.max_steps must be at least 1, got {trainer.max_steps}.")
     if trainer.max_steps is None and trainer.max_epochs is None:
         raise ConfigError("Neither trainer.max_steps nor trainer.max_epochs is set. Set one, e.g. trainer.max_steps=1000.")
+    if trainer.eval_every < 0:
+        raise ConfigError(f"trainer.eval_every must be >= 0 (0: off), got {trainer.eval_every}. Use e.g. trainer.eval_every=100.")
+    chosen = [str(name).rpartition(":")[2] for name in config.evaluators]
+    for name in trainer.eval_during_training:
+        if str(name).rpartition(":")[2] not in chosen:
+            raise ConfigError(
+                f"trainer.eval_during_training names {name!r}, which is not among the run's evaluators {chosen}."
+                f"{did_you_mean(str(name), chosen)} Add it to evaluators or pick one of them."
+            )
 
 
 def dataclass_defaults(config_cls: type) -> dict[str, Any]:

@@ -12,21 +12,60 @@ import torch
 from torch import nn
 
 from .config import ResolvedRun, to_container
+from .engine.trainer import EVAL_LOG_FILE
+from .errors import ConfigError, did_you_mean
 from .interfaces import DataSource
 
-__all__ = ["write_metrics", "save_plots", "format_table", "METRICS_FILE"]
+__all__ = ["write_metrics", "summarize_during_training", "selected_metric", "save_plots", "format_table", "METRICS_FILE"]
 
 METRICS_FILE = "metrics.json"
 
 
+def selected_metric(trainer: Any, evaluation: dict[str, float]) -> str:
+    """The ``"evaluator/metric"`` that picks the best evaluation during training."""
+    metric_names = [key for key in evaluation if key != "step"]
+    select = trainer.eval_select or metric_names[0]
+    if select not in metric_names:
+        raise ConfigError(
+            f"trainer.eval_select={select!r} is not a metric of the evaluations during training."
+            f"{did_you_mean(select, metric_names)} Pick one of {metric_names}."
+        )
+    return str(select)
+
+
+def summarize_during_training(trainer: Any, evaluations: list[dict[str, float]]) -> dict[str, Any]:
+    """The ``during_training`` entry of ``metrics.json``: every evaluation, the best and the final one.
+
+    The best is the highest ``trainer.eval_select`` (default: the first metric reported), the
+    way papers that report "best epoch" pick it; it is labelled as such, never mixed with the
+    final encoder's numbers.
+    """
+    select = selected_metric(trainer, evaluations[0])
+    best = max(evaluations, key=lambda line: line[select])
+    final = evaluations[-1]
+    return {
+        "every": int(trainer.eval_every),
+        "select": select,
+        "best": {"step": int(best["step"]), "metrics": {k: v for k, v in best.items() if k != "step"}},
+        "final": {"step": int(final["step"]), "metrics": {k: v for k, v in final.items() if k != "step"}},
+        "log": EVAL_LOG_FILE,
+    }
+
+
 def write_metrics(
-    run_dir: Path, resolved: ResolvedRun, results: dict[str, dict[str, Any]]
+    run_dir: Path,
+    resolved: ResolvedRun,
+    results: dict[str, dict[str, Any]],
+    *,
+    during_training: dict[str, Any] | None = None,
 ) -> tuple[dict[str, float], dict[str, float]]:
     """Write ``metrics.json`` (results of other evaluators already there are kept); return flat ``{"evaluator/metric": value}`` for pretrained and random init."""
     cfg = resolved.config
-    previous = {}
+    previous: dict[str, Any] = {}
     if (run_dir / METRICS_FILE).exists():  # evaluate() again: keep the other evaluators' results
-        previous = json.loads((run_dir / METRICS_FILE).read_text()).get("evaluations", {})
+        previous = json.loads((run_dir / METRICS_FILE).read_text())
+    if during_training is None:
+        during_training = previous.get("during_training")
     payload = {
         "run": {
             "modality": cfg.modality,
@@ -36,8 +75,10 @@ def write_metrics(
             "seed": cfg.seed,
             "trainer": to_container(cfg.trainer),
         },
-        "evaluations": {**previous, **results},
+        "evaluations": {**previous.get("evaluations", {}), **results},
     }
+    if during_training is not None:
+        payload["during_training"] = during_training
     tmp = run_dir / f".{METRICS_FILE}.tmp"
     tmp.write_text(json.dumps(payload, indent=2) + "\n")
     os.replace(tmp, run_dir / METRICS_FILE)

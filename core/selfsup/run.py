@@ -6,7 +6,7 @@ import copy
 import datetime
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,9 @@ class PretrainResult:
     #: The per-step training log (loss, lr, grad_norm, samples_per_s, ...).
     history: list[dict[str, float]] = field(default_factory=list)
     config: dict[str, Any] = field(default_factory=dict)
+    #: With ``trainer.eval_every``: the best evaluation during training,
+    #: ``{"step", "select", "metrics"}`` (``metrics`` above stay the final encoder's).
+    best_during_training: dict[str, Any] | None = None
 
 
 def _user_overrides(
@@ -141,7 +144,7 @@ def pretrain(
 
 def run_resolved(resolved: ResolvedRun) -> PretrainResult:
     """Run a resolved config (what ``pretrain`` and the CLI do after resolving)."""
-    from .outputs import save_plots, write_metrics
+    from .outputs import save_plots, summarize_during_training, write_metrics
 
     cfg = resolved.config
     run_dir = _prepare_run_dir(resolved)
@@ -150,11 +153,12 @@ def run_resolved(resolved: ResolvedRun) -> PretrainResult:
     data, encoder, random_init, objective = build_run(resolved)
     _write_json(run_dir / DATA_INFO_FILE, data.info)
     trainer = Trainer(cfg.trainer, run_dir=run_dir, seed=cfg.seed)
-    history = trainer.fit(objective, data)
+    history = trainer.fit(objective, data, evaluate=_evaluate_during_training(resolved, data, encoder, trainer.device))
+    during = summarize_during_training(cfg.trainer, trainer.evaluations) if trainer.evaluations else None
     encoder = encoder.cpu().eval()
     save_encoder(encoder, run_dir / ENCODER_FILE)
     results = run_evaluators(resolved, data, {"pretrained": encoder, "random_init": random_init}, trainer.device)
-    metrics, baseline = write_metrics(run_dir, resolved, results)
+    metrics, baseline = write_metrics(run_dir, resolved, results, during_training=during)
     save_plots(run_dir, history, encoder, data, cfg.trainer.eval_batch_size)
     return PretrainResult(
         encoder=encoder,
@@ -163,7 +167,40 @@ def run_resolved(resolved: ResolvedRun) -> PretrainResult:
         run_dir=run_dir,
         history=history,
         config=to_container(cfg),
+        best_during_training=during["best"] | {"select": during["select"]} if during else None,
     )
+
+
+def _evaluate_during_training(
+    resolved: ResolvedRun, data: DataSource, encoder: nn.Module, device: torch.device
+) -> Callable[[int], dict[str, float]] | None:
+    """The callback behind ``trainer.eval_every``: the chosen evaluators on the encoder as it trains.
+
+    The encoder stays where the trainer put it; the random-init baseline is not re-run.
+    """
+    from .outputs import selected_metric
+
+    trainer = resolved.config.trainer
+    if not trainer.eval_every:
+        return None
+    chosen = {str(name).rpartition(":")[2] for name in trainer.eval_during_training}
+    evaluators = [
+        (spec.name, spec.resolve_factory()(resolved.evaluator_config(spec.name)))
+        for spec in resolved.evaluators
+        if not chosen or spec.name in chosen
+    ]
+    seed = int(resolved.config.seed)
+
+    def evaluate(step: int) -> dict[str, float]:
+        line = {
+            f"{name}/{key}": float(value)
+            for name, evaluator in evaluators
+            for key, value in evaluator.evaluate(encoder, data, device=device, seed=seed).items()
+        }
+        selected_metric(trainer, line)  # a wrong trainer.eval_select fails at the first evaluation
+        return line
+
+    return evaluate
 
 
 def run_evaluators(

@@ -18,7 +18,7 @@ import json
 import math
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,10 @@ from .checkpoint import capture_rng, latest_checkpoint, load_checkpoint, restore
 from .device import autocast_context, move_to_device, resolve_device, resolve_precision
 from .optim import build_optimizer, build_scheduler
 
-__all__ = ["Trainer", "EpochBatchSampler"]
+__all__ = ["Trainer", "EpochBatchSampler", "EVAL_LOG_FILE"]
+
+#: Evaluations during training (``trainer.eval_every``), one JSON line each.
+EVAL_LOG_FILE = "eval_log.jsonl"
 
 
 class EpochBatchSampler:
@@ -88,6 +91,8 @@ class Trainer:
         self.device = resolve_device(config.device)
         self.dtype = resolve_precision(config.precision, self.device)
         self.history: list[dict[str, float]] = []
+        #: One ``{"step": ..., "<evaluator>/<metric>": ...}`` per evaluation during training.
+        self.evaluations: list[dict[str, float]] = []
         self.last_checkpoint: Path | None = None
 
     # -- set-up -------------------------------------------------------------
@@ -132,8 +137,20 @@ class Trainer:
 
     # -- the loop -------------------------------------------------------------
 
-    def fit(self, objective: Objective, data: DataSource) -> list[dict[str, float]]:
-        """Train ``objective`` on ``data.split("train")``; return the per-step log."""
+    def fit(
+        self,
+        objective: Objective,
+        data: DataSource,
+        *,
+        evaluate: Callable[[int], dict[str, float]] | None = None,
+    ) -> list[dict[str, float]]:
+        """Train ``objective`` on ``data.split("train")``; return the per-step log.
+
+        With ``trainer.eval_every = N > 0``, ``evaluate(step)`` is called after
+        every N-th step and after the last one, with the objective in eval mode;
+        its flat ``{"<evaluator>/<metric>": value}`` is kept in ``self.evaluations``
+        and written to ``run_dir/eval_log.jsonl``.
+        """
         config = self.config
         train = data.split("train")
         if len(train) == 0:  # type: ignore[arg-type]
@@ -189,6 +206,9 @@ class Trainer:
                     state.scheduler.step()
                 objective.on_step_end(step=step, max_steps=total_steps)
                 logger.add(step, record, samples=sum(_batch_rows(b) for b in micro_batches))
+                if evaluate is not None and config.eval_every and (step % config.eval_every == 0 or step == total_steps):
+                    logger.flush()
+                    self._evaluate(objective, evaluate, step)
                 if config.checkpoint_every and step % config.checkpoint_every == 0 and step < total_steps:
                     logger.flush()
                     self._save(objective, phases, sampler, step)
@@ -235,6 +255,20 @@ class Trainer:
             state.optimizer.step()
         totals["grad_norm"] = grad_norm.detach().float()
         return totals
+
+    def _evaluate(self, objective: Objective, evaluate: Callable[[int], dict[str, float]], step: int) -> None:
+        """Run ``evaluate`` in eval mode with the RNG forked, so training continues as if it had not run."""
+        devices = [self.device.index or 0] if self.device.type == "cuda" else []
+        objective.eval()
+        try:
+            with torch.random.fork_rng(devices=devices):
+                line = {"step": step, **{key: float(value) for key, value in evaluate(step).items()}}
+        finally:
+            objective.train()
+        self.evaluations.append(line)
+        if self.run_dir is not None:
+            with (self.run_dir / EVAL_LOG_FILE).open("a") as file:
+                file.write(json.dumps(line) + "\n")
 
     # -- checkpoints ------------------------------------------------------------
 
@@ -290,7 +324,9 @@ class Trainer:
         restore_rng(state["rng"])
         self.last_checkpoint = path
         step = int(state["step"])
-        _truncate_log(self.run_dir / "log.jsonl" if self.run_dir else None, step)
+        if self.run_dir is not None:
+            _truncate_log(self.run_dir / "log.jsonl", step)
+            self.evaluations = _truncate_log(self.run_dir / EVAL_LOG_FILE, step)
         return step
 
 
@@ -301,12 +337,14 @@ def _batch_rows(batch: Batch) -> int:
     return 1
 
 
-def _truncate_log(path: Path | None, step: int) -> None:
-    """Drop log lines written after the checkpoint a run resumes from."""
-    if path is None or not path.exists():
-        return
-    kept = [line for line in path.read_text().splitlines() if line and json.loads(line).get("step", 0) <= step]
-    path.write_text("".join(line + "\n" for line in kept))
+def _truncate_log(path: Path, step: int) -> list[dict[str, Any]]:
+    """Drop log lines written after the checkpoint a run resumes from; return the lines kept."""
+    if not path.exists():
+        return []
+    kept = [json.loads(line) for line in path.read_text().splitlines() if line]
+    kept = [line for line in kept if line.get("step", 0) <= step]
+    path.write_text("".join(json.dumps(line) + "\n" for line in kept))
+    return kept
 
 
 class _StepLogger:

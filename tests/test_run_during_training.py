@@ -1,0 +1,103 @@
+"""Evaluation during training (``trainer.eval_every``): the log, the best step, resume, config errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from selfsup import pretrain
+from selfsup.config import TrainerConfig
+from selfsup.engine.trainer import EVAL_LOG_FILE, Trainer
+from selfsup.errors import ConfigError
+
+
+def _toy():
+    import selfsup_toy
+
+    data = selfsup_toy.Blobs(selfsup_toy.BlobsConfig())
+    torch.manual_seed(0)
+    encoder = selfsup_toy.MLPEncoder(selfsup_toy.MLPConfig(), data.info)
+    return data, selfsup_toy.Denoise(selfsup_toy.DenoiseConfig(), encoder, data.info)
+
+
+def test_trainer_evaluates_every_n_steps_and_after_the_last(tmp_path, toy):
+    data, objective = _toy()
+    steps, modes = [], []
+
+    def evaluate(step):
+        steps.append(step)
+        modes.append(objective.training)
+        return {"probe/score": float(step)}
+
+    trainer = Trainer(TrainerConfig(max_steps=7, batch_size=32, eval_every=3), run_dir=tmp_path, seed=0)
+    trainer.fit(objective, data, evaluate=evaluate)
+    assert steps == [3, 6, 7]
+    assert modes == [False, False, False]  # evaluated in eval mode
+    lines = [json.loads(line) for line in (tmp_path / EVAL_LOG_FILE).read_text().splitlines()]
+    assert lines == [{"step": 3, "probe/score": 3.0}, {"step": 6, "probe/score": 6.0}, {"step": 7, "probe/score": 7.0}]
+
+
+def test_evaluating_does_not_change_the_training_trajectory(tmp_path, toy):
+    def train(eval_every):
+        data, objective = _toy()
+        trainer = Trainer(TrainerConfig(max_steps=6, batch_size=32, eval_every=eval_every), seed=0)
+        # The callback draws random numbers, as a seeded probe would.
+        trainer.fit(objective, data, evaluate=lambda step: {"noise/x": float(torch.rand(()))})
+        return [line["loss"] for line in trainer.history]
+
+    assert train(eval_every=2) == train(eval_every=0)
+
+
+def test_resume_drops_evaluations_after_the_checkpoint(tmp_path, toy):
+    data, objective = _toy()
+    config = TrainerConfig(max_steps=6, batch_size=32, eval_every=2, checkpoint_every=4)
+    Trainer(config, run_dir=tmp_path, seed=0).fit(objective, data, evaluate=lambda step: {"p/s": float(step)})
+    # As if the run had died after logging step 6 but before its final checkpoint.
+    for checkpoint in tmp_path.rglob("step-*.pt"):
+        if checkpoint.name != "step-00000004.pt":
+            checkpoint.unlink()
+    data, objective = _toy()
+    seen = []
+    resumed = Trainer(TrainerConfig(**{**config.__dict__, "resume": True}), run_dir=tmp_path, seed=0)
+    resumed.fit(objective, data, evaluate=lambda step: seen.append(step) or {"p/s": float(step)})
+    assert seen == [6]
+    assert [line["step"] for line in resumed.evaluations] == [2, 4, 6]
+    logged = [json.loads(line)["step"] for line in (tmp_path / EVAL_LOG_FILE).read_text().splitlines()]
+    assert logged == [2, 4, 6]
+
+
+def test_pretrain_reports_best_and_final_separately(toy, tmp_path):
+    result = pretrain(
+        modality="toy",
+        run_dir=tmp_path / "r",
+        evaluators=["embedding-stats", "knn"],
+        trainer={"max_steps": 6, "eval_every": 2, "eval_during_training": ["knn"], "eval_select": "knn/accuracy"},
+    )
+    metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
+    during = metrics["during_training"]
+    log = [json.loads(line) for line in (tmp_path / "r" / EVAL_LOG_FILE).read_text().splitlines()]
+    assert [line["step"] for line in log] == [2, 4, 6]
+    assert all(set(line) == {"step", "knn/accuracy", "knn/macro_f1"} for line in log)  # only the chosen evaluator
+    best = max(log, key=lambda line: line["knn/accuracy"])  # the earliest step among ties
+    assert during["best"] == {"step": best["step"], "metrics": {k: v for k, v in best.items() if k != "step"}}
+    assert during["final"]["step"] == 6 and during["select"] == "knn/accuracy" and during["every"] == 2
+    assert result.best_during_training == {**during["best"], "select": "knn/accuracy"}
+    # The final encoder's numbers stay where they were; the step-6 evaluation is of the same encoder.
+    assert result.metrics["knn/accuracy"] == pytest.approx(during["final"]["metrics"]["knn/accuracy"])
+
+
+def test_eval_during_training_must_name_a_run_evaluator(toy, tmp_path):
+    with pytest.raises(ConfigError, match="trainer.eval_during_training names 'knm'.*Did you mean 'knn'"):
+        pretrain(modality="toy", run_dir=tmp_path / "r", evaluators=["knn"], trainer={"eval_every": 2, "eval_during_training": ["knm"]})
+
+
+def test_negative_eval_every_is_a_config_error(toy, tmp_path):
+    with pytest.raises(ConfigError, match="trainer.eval_every must be >= 0"):
+        pretrain(modality="toy", run_dir=tmp_path / "r", evaluators=[], trainer={"eval_every": -1})
+
+
+def test_unknown_eval_select_fails_at_the_first_evaluation(toy, tmp_path):
+    with pytest.raises(ConfigError, match="trainer.eval_select='knn/acc' is not a metric.*Did you mean 'knn/accuracy'"):
+        pretrain(modality="toy", run_dir=tmp_path / "r", evaluators=["knn"], trainer={"max_steps": 4, "eval_every": 2, "eval_select": "knn/acc"})
