@@ -23,6 +23,8 @@ __all__ = [
     "FeatureConfig",
     "FSDDConfig",
     "AudioFolderConfig",
+    "ESC50Config",
+    "SpeechCommandsConfig",
     "SyntheticSoundsConfig",
     "ASTConfig",
     "SSASTConfig",
@@ -49,6 +51,12 @@ class FeatureConfig:
     norm: str = "fixed"
     norm_mean: float = AUDIOSET_MEAN
     norm_std: float = AUDIOSET_STD
+    #: A JSON file written by ``selfsup-audio-stats`` (``norm="fixed"`` only): its ``mean`` and
+    #: ``std`` replace ``norm_mean``/``norm_std``; its feature settings must match these.
+    norm_file: Optional[str] = None
+    #: File datasets keep decoded, un-normalised features here (one ``.pt`` per set of files
+    #: and feature settings), so a second run skips decoding; ``None``: in memory only.
+    cache_dir: Optional[str] = None
 
 
 @dataclass
@@ -78,6 +86,8 @@ class AudioFolderConfig(FeatureConfig):
 
     If ``root/train`` and ``root/test`` exist, they are the splits (each with class
     sub-folders); otherwise a seeded stratified ``test_fraction`` is held out.
+    With ``labels_csv``, labels come from a CSV instead (columns ``file``, paths relative to
+    ``root``, and ``label``; an optional ``split`` column of ``train``/``val``/``test`` fixes the splits).
     Unreadable files are skipped with a warning and counted in ``info["skipped_files"]``.
     """
 
@@ -85,8 +95,45 @@ class AudioFolderConfig(FeatureConfig):
     val_fraction: float = 0.1
     test_fraction: float = 0.2
     split_seed: int = 0
-    #: File extensions read (``.flac`` and others need the ``soundfile`` package).
+    #: File extensions read from class sub-folders (FLAC through ``soundfile``).
     extensions: str = ".wav,.flac"
+    #: A CSV of ``file,label[,split]`` rows (relative to ``root`` unless absolute); ``None``: sub-folders.
+    labels_csv: Optional[str] = None
+
+
+@dataclass
+class ESC50Config(FeatureConfig):
+    """ESC-50 (Piczak 2015): ``root/meta/esc50.csv`` (``filename,fold,target,category,esc10,...``)
+    and ``root/audio/*.wav`` (5 s, 44.1 kHz mono), resampled to 16 kHz.
+
+    ``fold`` is the test split; the validation split is ``val_fold`` when given, otherwise a
+    seeded class-stratified ``val_fraction`` of the other folds. 512 frames (5.12 s) as in
+    SSAST's ESC-50 recipe (``src/finetune/esc50/run_esc_patch.sh``: ``target_length=512``).
+    """
+
+    target_length: int = 512
+    root: Optional[str] = None
+    #: Test fold, 1-5 (the five-fold protocol runs fold=1..5 and averages).
+    fold: int = 1
+    val_fold: Optional[int] = None
+    val_fraction: float = 0.1
+    split_seed: int = 0
+    #: Keep only the ESC-10 subset (the CSV's ``esc10`` column; 10 classes).
+    esc10: bool = False
+
+
+@dataclass
+class SpeechCommandsConfig(FeatureConfig):
+    """Speech Commands v2 (Warden 2018): ``root/<word>/<speaker>_nohash_<n>.wav`` (1 s, 16 kHz),
+    ``root/validation_list.txt`` and ``root/testing_list.txt`` name the val and test clips;
+    every other clip is train. ``_background_noise_`` is not a class. 128 frames as in SSAST's
+    recipe (``src/finetune/speechcommands_v2_35/run_sc.sh``: ``target_length=128``).
+    """
+
+    root: Optional[str] = None
+    #: Keep a seeded subset of at most this many clips (before splitting); ``None`` keeps all.
+    max_clips: Optional[int] = None
+    split_seed: int = 0
 
 
 @dataclass
@@ -173,3 +220,4 @@ class SSASTConfig:
     nce_variant: str = "code"
     #: Draw separate masks (and run separate forward passes) for the two tasks, as released.
     independent_masks: bool = True
+

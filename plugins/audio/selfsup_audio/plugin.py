@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from selfsup import DatasetSpec, EncoderSpec, ModalitySpec, ObjectiveSpec, hookimpl
 
-from .configs import ASTConfig, AudioFolderConfig, FSDDConfig, SSASTConfig, SyntheticSoundsConfig
+from .configs import (
+    ASTConfig,
+    AudioFolderConfig,
+    ESC50Config,
+    FSDDConfig,
+    SpeechCommandsConfig,
+    SSASTConfig,
+    SyntheticSoundsConfig,
+)
 
 __all__ = ["register_modalities", "register_encoders", "register_objectives", "register_datasets"]
 
@@ -92,6 +100,21 @@ def register_datasets() -> list[DatasetSpec]:
             modality="audio",
             factory="selfsup_audio.datasets.folder:AudioFolder",
             config_cls=AudioFolderConfig,
-            description="Any folder of WAV/FLAC files with one sub-folder per class.",
+            description="Any folder of WAV/FLAC files, labelled by class sub-folders or a file,label CSV.",
+        ),
+        DatasetSpec(
+            name="esc50",
+            modality="audio",
+            factory="selfsup_audio.datasets.esc50:ESC50",
+            config_cls=ESC50Config,
+            aliases=("esc-50",),
+            description="ESC-50 environmental sounds (meta/esc50.csv; data.fold is the test fold) from data.root.",
+        ),
+        DatasetSpec(
+            name="speech-commands",
+            modality="audio",
+            factory="selfsup_audio.datasets.speech_commands:SpeechCommands",
+            config_cls=SpeechCommandsConfig,
+            description="Speech Commands v2 (35 words; validation_list.txt / testing_list.txt splits) from data.root.",
         ),
     ]

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 import torch
 
 pytest_plugins = ["selfsup.testing"]
+
+# Test helpers (selfsup_audio_fixtures: real-format WAV/FLAC trees) are imported by name.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 REPO = Path(__file__).resolve().parents[3]
 DATA = Path(os.environ.get("SELFSUP_DATA", REPO.parent / "shared" / "data"))

@@ -21,7 +21,7 @@ import torch
 from selfsup.errors import ConfigError, DatasetError
 
 from ..configs import FSDDConfig
-from .source import AudioSource, check_features, data_root, load_files, stratified_split
+from .source import AudioSource, check_features, data_root, load_files, skip_summary, stratified_split
 
 __all__ = ["FSDD", "FSDDConfig", "parse_name"]
 
@@ -57,6 +57,8 @@ class FSDD(AudioSource):
             keep = np.sort(np.random.default_rng([config.split_seed, 11]).permutation(len(entries))[: config.max_clips])
             entries = [entries[i] for i in keep]
         features, frames, kept, skipped = load_files([p for p, _ in entries], config)
+        if not kept:
+            raise DatasetError(f"None of the {len(entries)} FSDD recordings in {str(folder)!r} could be read: {skipped[:3]}")
         metas = [entries[i][1] for i in kept]
         digits = np.array([m[0] for m in metas])
         speakers_all = sorted({m[1] for m in metas})
@@ -83,8 +85,7 @@ class FSDD(AudioSource):
                 "name": f"fsdd-{config.split}",
                 "speakers": speakers_all,
                 "num_clips": len(metas),
-                "skipped_files": len(skipped),
-                "skipped": skipped[:20],
+                **skip_summary(skipped, len(entries)),
                 "held_out_speaker": config.held_out_speaker if config.split == "speaker" else None,
             },
         )

@@ -1,9 +1,13 @@
 """Reading audio files into float waveforms in [-1, 1] (as ``torchaudio.load`` returns them).
 
 WAV is read with the standard library (``wave``; PCM 8/16/24/32-bit) and falls back to
-``scipy.io.wavfile`` (float WAV). Other formats (FLAC, OGG) need the optional
-``soundfile`` package. Multi-channel audio keeps the first channel (as SSAST's
+``scipy.io.wavfile`` (float WAV). FLAC (and OGG, AIFF...) is read with ``soundfile``
+(libsndfile): torchaudio 2.9+ decodes through ``torchcodec`` (FFmpeg), which this
+environment does not have. Multi-channel audio keeps the first channel (as SSAST's
 ``waveform`` feeds channel 0 to ``kaldi.fbank``).
+
+Every decoding problem (not audio, a truncated file, no samples, NaNs) is an
+:class:`AudioReadError` naming what is wrong; the datasets skip such files and count them.
 """
 
 from __future__ import annotations
@@ -15,6 +19,9 @@ import numpy as np
 import torch
 
 __all__ = ["read_audio", "AudioReadError"]
+
+
+_UNKNOWN_SIZE = 0xFFFFFFF0
 
 
 class AudioReadError(Exception):
@@ -41,12 +48,19 @@ def _pcm_to_float(raw: bytes, width: int, channels: int) -> np.ndarray:
 def read_audio(path: str | Path) -> tuple[torch.Tensor, int]:
     """Return ``(waveform [samples] float32, sample_rate)``; raise :class:`AudioReadError`."""
     path = Path(path)
+    if not path.is_file():  # libsndfile reports a missing file only as "System error"
+        raise AudioReadError("file not found")
     try:
         if path.suffix.lower() == ".wav":
             try:
                 with wave.open(str(path), "rb") as handle:
                     rate, width, channels = handle.getframerate(), handle.getsampwidth(), handle.getnchannels()
-                    raw = handle.readframes(handle.getnframes())
+                    declared = handle.getnframes()
+                    raw = handle.readframes(declared)
+                held = len(raw) // max(1, width * channels)
+                # Streamed WAVs declare 0xFFFFFFFF bytes (length unknown): only a real size is checked.
+                if held < declared and declared * width * channels < _UNKNOWN_SIZE:
+                    raise AudioReadError(f"truncated: the header declares {declared} frames, the file holds {held}")
                 data = _pcm_to_float(raw, width, channels)
             except wave.Error:
                 from scipy.io import wavfile
@@ -68,8 +82,10 @@ def read_audio(path: str | Path) -> tuple[torch.Tensor, int]:
             data = array[:, 0]
     except AudioReadError:
         raise
-    except Exception as exc:  # corrupt headers, truncated files, permission errors
-        raise AudioReadError(f"{type(exc).__name__}: {exc}") from exc
+    except EOFError as exc:
+        raise AudioReadError("truncated: the file ends inside its header") from exc
+    except Exception as exc:  # corrupt headers, undecodable data, permission errors
+        raise AudioReadError(f"not readable audio ({type(exc).__name__}: {exc})") from exc
     if data.size == 0 or rate <= 0:
         raise AudioReadError("no samples")
     if not np.isfinite(data).all():

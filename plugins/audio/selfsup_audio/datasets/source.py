@@ -5,11 +5,20 @@ normalised, and kept as one ``[clips, target_length, num_mel_bins]`` float32
 tensor; a split is an index into it, and ``__getitems__`` gathers a whole batch
 with one indexing operation, so the data path is never the bottleneck.
 A process-wide cache keyed by (files, feature settings) lets repeated builds of
-the same dataset (tests, ``pretrain`` then ``evaluate``) skip the decoding.
+the same dataset (tests, ``pretrain`` then ``evaluate``) skip the decoding; with
+``data.cache_dir`` the decoded features are also stored on disk, keyed by the files'
+paths, sizes and modification times and the feature settings, so a new process
+skips the per-file decoding as well.
+
+Normalisation: ``norm="fixed"`` uses ``norm_mean``/``norm_std`` (SSAST's AudioSet constants
+by default) or the statistics in ``norm_file`` (written by ``selfsup-audio-stats``);
+``norm="train"`` computes them on the train split at build time.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import warnings
 from collections import OrderedDict
@@ -27,11 +36,25 @@ from ..configs import FeatureConfig
 from .features import clip_features, norm_stats, normalise
 from .io import AudioReadError, read_audio
 
-__all__ = ["AudioSplit", "AudioSource", "load_files", "data_root", "stratified_split", "check_features"]
+__all__ = [
+    "AudioSplit",
+    "AudioSource",
+    "load_files",
+    "data_root",
+    "stratified_split",
+    "check_features",
+    "read_norm_file",
+    "skip_summary",
+    "files_with_suffix",
+]
 
 NORM_MODES = ("fixed", "train", "none")
 _CACHE: OrderedDict[Any, tuple[torch.Tensor, torch.Tensor, list[int], list[str]]] = OrderedDict()
 _CACHE_SIZE = 4
+#: Bumped whenever the stored features would change for the same files and settings.
+_DISK_CACHE_VERSION = 1
+#: Feature settings a ``norm_file`` must have been computed with.
+NORM_FILE_KEYS = ("sample_rate", "num_mel_bins", "target_length")
 
 
 def data_root() -> Path:
@@ -50,6 +73,54 @@ def check_features(config: FeatureConfig) -> None:
             raise ConfigError(f"data.{name}={getattr(config, name)} must be at least 1.")
     if config.norm == "fixed" and config.norm_std <= 0:
         raise ConfigError(f"data.norm_std={config.norm_std} must be positive.")
+    if config.norm_file is not None:
+        if config.norm != "fixed":
+            raise ConfigError(f"data.norm_file is set but data.norm={config.norm!r}; set data.norm=fixed to use it.")
+        read_norm_file(config)
+
+
+def read_norm_file(config: FeatureConfig) -> tuple[float, float]:
+    """``(mean, std)`` from ``config.norm_file``, checked against the config's feature settings."""
+    path = Path(str(config.norm_file))
+    if not path.is_file():
+        raise ConfigError(
+            f"data.norm_file={str(path)!r} does not exist. Write it with "
+            "'selfsup-audio-stats --dataset <name> --out <file> root=<data root>'."
+        )
+    try:
+        stats = json.loads(path.read_text())
+        mean, std = float(stats["mean"]), float(stats["std"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(
+            f"data.norm_file={str(path)!r} is not a stats JSON with 'mean' and 'std' ({exc}). "
+            "Rewrite it with selfsup-audio-stats."
+        ) from exc
+    if not std > 0:
+        raise ConfigError(f"data.norm_file={str(path)!r} has std={std}; it must be positive. Recompute it.")
+    for key in NORM_FILE_KEYS:
+        if key in stats and int(stats[key]) != int(getattr(config, key)):
+            raise ConfigError(
+                f"data.norm_file={str(path)!r} was computed with {key}={stats[key]} but data.{key}="
+                f"{getattr(config, key)}. Recompute it with the same {key}, or set data.{key}={stats[key]}."
+            )
+    return mean, std
+
+
+def skip_summary(skipped: Sequence[str], total: int) -> dict[str, Any]:
+    """The ``info`` entries every file dataset records about unreadable files."""
+    return {"skipped_files": len(skipped), "skipped": list(skipped[:20]), "files_found": total}
+
+
+def _disk_key(paths: Sequence[Path], config: FeatureConfig) -> str:
+    digest = hashlib.sha256()
+    digest.update(repr((_DISK_CACHE_VERSION, config.sample_rate, config.num_mel_bins, config.target_length)).encode())
+    for path in paths:
+        try:
+            stat = path.stat()
+            digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        except OSError:
+            digest.update(f"{path}\0missing\n".encode())
+    return digest.hexdigest()[:24]
 
 
 def load_files(
@@ -60,7 +131,16 @@ def load_files(
     key = (tuple(str(p) for p in paths), config.sample_rate, config.num_mel_bins, config.target_length)
     if key in _CACHE:
         _CACHE.move_to_end(key)
-        return _CACHE[key]
+        result = _CACHE[key]
+        _warn_skipped(result[3], len(paths))
+        return result
+    disk = Path(config.cache_dir) / f"audio-features-{_disk_key(paths, config)}.pt" if config.cache_dir else None
+    if disk is not None and disk.is_file():
+        stored = torch.load(disk, weights_only=True)
+        result = (stored["features"], stored["frames"], list(stored["kept"]), list(stored["skipped"]))
+        _warn_skipped(result[3], len(paths))
+        _remember(key, result)
+        return result
     waves, rates, kept, skipped = [], [], [], []
     for i, path in enumerate(paths):
         try:
@@ -71,21 +151,34 @@ def load_files(
         waves.append(wave)
         rates.append(rate)
         kept.append(i)
-    if skipped:
-        warnings.warn(
-            f"Skipped {len(skipped)} unreadable audio file(s) of {len(paths)}: {'; '.join(skipped[:3])}"
-            + (" ..." if len(skipped) > 3 else ""),
-            stacklevel=3,
-        )
+    _warn_skipped(skipped, len(paths))
     feats, frames = clip_features(
         waves, rates, sample_rate=config.sample_rate, num_mel_bins=config.num_mel_bins,
         target_length=config.target_length,
     )
     result = (feats, frames, kept, skipped)
+    if disk is not None:
+        disk.parent.mkdir(parents=True, exist_ok=True)
+        partial = disk.with_suffix(f".{os.getpid()}.tmp")
+        torch.save({"features": feats, "frames": frames, "kept": kept, "skipped": skipped}, partial)
+        os.replace(partial, disk)  # atomic: a killed run never leaves half a cache file
+    _remember(key, result)
+    return result
+
+
+def _remember(key: Any, result: tuple[torch.Tensor, torch.Tensor, list[int], list[str]]) -> None:
     _CACHE[key] = result
     while len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)
-    return result
+
+
+def _warn_skipped(skipped: Sequence[str], total: int) -> None:
+    if skipped:
+        warnings.warn(
+            f"Skipped {len(skipped)} unreadable audio file(s) of {total} (counted in data_info.json "
+            f"'skipped_files'): {'; '.join(skipped[:3])}" + (" ..." if len(skipped) > 3 else ""),
+            stacklevel=4,
+        )
 
 
 def stratified_split(labels: np.ndarray, fraction: float, seed: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -140,7 +233,7 @@ class AudioSource(DataSource):
         info: Mapping[str, Any] | None = None,
     ) -> None:
         if config.norm == "fixed":
-            mean, std = config.norm_mean, config.norm_std
+            mean, std = read_norm_file(config) if config.norm_file else (config.norm_mean, config.norm_std)
         elif config.norm == "train":
             mean, std = norm_stats(features[torch.as_tensor(split_index["train"], dtype=torch.long)])
         else:
@@ -162,6 +255,7 @@ class AudioSource(DataSource):
             "target_length": config.target_length,
             "norm_mean": float(mean),
             "norm_std": float(std),
+            "norm_source": config.norm_file if config.norm_file else config.norm,
             "split_sizes": {name: len(split) for name, split in self._splits.items()},
             **dict(info or {}),
         }
@@ -173,6 +267,7 @@ class AudioSource(DataSource):
 
 
 def files_with_suffix(folder: Path, suffixes: Sequence[str]) -> list[Path]:
+    """The files directly in ``folder`` whose extension is one of ``suffixes`` (case-insensitive), sorted."""
     allowed = {s.lower() for s in suffixes}
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in allowed)
 

@@ -1,0 +1,3 @@
+"""Differentiable augmentations that return their parameters."""
+
+__all__: list[str] = []
