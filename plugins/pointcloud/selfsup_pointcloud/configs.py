@@ -45,9 +45,15 @@ class ProceduralRoomsConfig:
     #: Furniture pieces per room, drawn uniformly from this range.
     furniture: list[int] = field(default_factory=lambda: [3, 7])
     #: Voxel side of the grid sampling applied to every scene (metres).
-    grid_size: float = 0.08
+    grid_size: float = 0.1
     #: Standard deviation of the position noise added to sampled points (metres).
     noise: float = 0.005
+    #: Posed RGB-D views rendered per scene from its dense points (0: none). GaussianCross needs them.
+    views_per_scene: int = 0
+    #: Height and width of each rendered view (pixels).
+    view_size: list[int] = field(default_factory=lambda: [60, 80])
+    #: Horizontal field of view of the view cameras (degrees).
+    view_fov: float = 75.0
     seed: int = 0
 
 
@@ -117,16 +123,16 @@ class PointFilesConfig:
 
 @dataclass
 class PointUNetConfig:
-    """``point-unet``: a voxel U-Net of submanifold sparse convolutions in pure torch.
+    """``point-unet``: a voxel U-Net of submanifold sparse convolutions in pure torch (sized for CPU).
 
     Level ``l`` has voxels of side ``grid_size * 2**l``. The encoder has one
     stage per entry of ``channels``; the decoder returns one feature map per
     level (``decoder_channels``, finest first). ``embed_dim`` is ``decoder_channels[0]``.
     """
 
-    grid_size: float = 0.08
-    channels: list[int] = field(default_factory=lambda: [32, 64, 96, 128])
-    decoder_channels: list[int] = field(default_factory=lambda: [48, 64, 96, 128])
+    grid_size: float = 0.1
+    channels: list[int] = field(default_factory=lambda: [16, 32, 64, 96])
+    decoder_channels: list[int] = field(default_factory=lambda: [32, 32, 64, 96])
     #: Residual blocks (two 3x3x3 sparse convolutions each) per encoder stage and per decoder level.
     blocks: int = 1
 

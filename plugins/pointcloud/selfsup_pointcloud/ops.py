@@ -28,6 +28,10 @@ __all__ = [
     "GridLevel",
     "GridHierarchy",
     "build_hierarchy",
+    "hierarchy_from_grid",
+    "lookup_keys",
+    "scene_origin",
+    "trilinear_weights",
     "grid_pool",
     "grid_unpool",
     "knn",
@@ -48,10 +52,7 @@ def grid_coordinates(coord: torch.Tensor, batch: torch.Tensor, grid_size: float)
     """Integer voxel coordinates ``floor((p - min_b) / grid_size)`` (long ``[N, 3]``), ``min_b`` per scene."""
     if grid_size <= 0:
         raise ComponentError(f"grid_size must be > 0, got {grid_size}. Use e.g. grid_size=0.05 (metres).")
-    num_scenes = int(batch.max()) + 1 if batch.numel() else 0
-    low = torch.full((num_scenes, 3), float("inf"), dtype=coord.dtype, device=coord.device)
-    low = low.scatter_reduce(0, batch[:, None].expand(-1, 3), coord, reduce="amin", include_self=True)
-    return torch.floor((coord - low[batch]) / grid_size).long()
+    return torch.floor((coord - scene_origin(coord, batch)[batch]) / grid_size).long()
 
 
 def pack_keys(batch: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
@@ -124,6 +125,9 @@ class GridHierarchy:
 
     levels: list[GridLevel]
     point_to_voxel: torch.Tensor
+    #: Lattice origin per scene ``[B, 3]`` and level-0 voxel side (set by :func:`build_hierarchy`).
+    origin: torch.Tensor | None = None
+    grid_size: float = 0.0
 
     def voxel_of_points(self, level: int) -> torch.Tensor:
         """The level-``level`` voxel of every input point (long ``[N]``)."""
@@ -144,21 +148,59 @@ class GridHierarchy:
 def _neighbour_map(keys: torch.Tensor, batch: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
     offsets = NEIGHBOUR_OFFSETS.to(grid.device)
     query = pack_keys(batch[:, None].expand(-1, 27).reshape(-1), (grid[:, None, :] + offsets).reshape(-1, 3))
-    position = torch.searchsorted(keys, query).clamp_(max=max(keys.shape[0] - 1, 0))
-    found = keys[position] == query if keys.numel() else torch.zeros_like(query, dtype=torch.bool)
-    return torch.where(found, position, torch.full_like(position, keys.shape[0])).reshape(-1, 27)
+    return lookup_keys(keys, query).reshape(-1, 27)
 
 
-def build_hierarchy(coord: torch.Tensor, batch: torch.Tensor, grid_size: float, num_levels: int) -> GridHierarchy:
-    """Voxelise the points at ``grid_size`` and pool the voxels ``num_levels - 1`` times by 2 in every axis."""
-    if num_levels < 1:
-        raise ComponentError(f"num_levels must be >= 1, got {num_levels}.")
+def lookup_keys(keys: torch.Tensor, query: torch.Tensor) -> torch.Tensor:
+    """Position of every ``query`` key in the sorted ``keys``, or ``len(keys)`` where it is absent."""
+    if keys.numel() == 0:
+        return torch.zeros_like(query)
+    position = torch.searchsorted(keys, query).clamp_(max=keys.shape[0] - 1)
+    return torch.where(keys[position] == query, position, torch.full_like(position, keys.shape[0]))
+
+
+def scene_origin(coord: torch.Tensor, batch: torch.Tensor) -> torch.Tensor:
+    """The per-scene minimum corner ``[B, 3]`` that :func:`grid_coordinates` measures from."""
+    num_scenes = int(batch.max()) + 1 if batch.numel() else 0
+    low = torch.full((num_scenes, 3), float("inf"), dtype=coord.dtype, device=coord.device)
+    return low.scatter_reduce(0, batch[:, None].expand(-1, 3), coord, reduce="amin", include_self=True)
+
+
+def build_hierarchy(
+    coord: torch.Tensor,
+    batch: torch.Tensor,
+    grid_size: float,
+    num_levels: int,
+    *,
+    origin: torch.Tensor | None = None,
+) -> GridHierarchy:
+    """Voxelise the points at ``grid_size`` and pool the voxels ``num_levels - 1`` times by 2 in every axis.
+
+    ``origin`` (``[B, 3]``, default: each scene's minimum corner) fixes the lattice, so that a
+    subset of the points (a masked view) lands on the same voxels as the whole.
+    """
+    if grid_size <= 0:
+        raise ComponentError(f"grid_size must be > 0, got {grid_size}. Use e.g. grid_size=0.05 (metres).")
     if coord.shape[0] == 0:
         raise ComponentError("Cannot voxelise an empty batch of points. Give every scene at least one point.")
-    grid0 = grid_coordinates(coord, batch, grid_size)
+    if origin is None:
+        origin = scene_origin(coord, batch)
+    grid0 = torch.floor((coord - origin[batch]) / grid_size).long()
+    hierarchy = hierarchy_from_grid(grid0, batch, num_levels)
+    hierarchy.origin, hierarchy.grid_size = origin, float(grid_size)
+    return hierarchy
+
+
+def hierarchy_from_grid(grid0: torch.Tensor, batch: torch.Tensor, num_levels: int) -> GridHierarchy:
+    """The voxel octree of points with integer level-0 coordinates ``grid0`` (long ``[N, 3]``)."""
+    if num_levels < 1:
+        raise ComponentError(f"num_levels must be >= 1, got {num_levels}.")
+    if grid0.shape[0] == 0:
+        raise ComponentError("Cannot voxelise an empty batch of points. Give every scene at least one point.")
+    n = grid0.shape[0]
     keys, point_to_voxel = torch.unique(pack_keys(batch, grid0), return_inverse=True)
-    first = torch.full((keys.shape[0],), coord.shape[0], dtype=torch.long, device=coord.device)
-    first = first.scatter_reduce(0, point_to_voxel, torch.arange(coord.shape[0], device=coord.device), reduce="amin")
+    first = torch.full((keys.shape[0],), n, dtype=torch.long, device=grid0.device)
+    first = first.scatter_reduce(0, point_to_voxel, torch.arange(n, device=grid0.device), reduce="amin")
     grid, vbatch = grid0[first], batch[first].long()
     levels: list[GridLevel] = []
     for index in range(num_levels):
@@ -174,6 +216,35 @@ def build_hierarchy(coord: torch.Tensor, batch: torch.Tensor, grid_size: float, 
         rep = rep.scatter_reduce(0, level.parent, torch.arange(grid.shape[0], device=grid.device), reduce="amin")
         grid, vbatch, keys = coarse[rep], vbatch[rep], coarse_keys
     return GridHierarchy(levels=levels, point_to_voxel=point_to_voxel)
+
+
+def trilinear_weights(
+    hierarchy: GridHierarchy, coord: torch.Tensor, batch: torch.Tensor, level: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Trilinear interpolation of level-``level`` voxel features at points: ``(index [N, 8], weight [N, 8])``.
+
+    Voxel centres sit at ``origin + (g + 0.5) * side`` with ``side = grid_size * 2**level``.
+    A point's 8 surrounding centres are looked up among the occupied voxels; empty corners
+    get weight 0 and the remaining weights are renormalised (a point's own voxel is always
+    occupied, so some corner always is). Features are then ``(feat[index] * weight[..., None]).sum(1)``;
+    ``index`` is ``M`` (a padding row) at empty corners.
+    """
+    if hierarchy.origin is None:
+        raise ComponentError("trilinear_weights needs a hierarchy built by build_hierarchy (with an origin).")
+    side = hierarchy.grid_size * (2**level)
+    table = hierarchy.levels[level]
+    u = (coord - hierarchy.origin[batch]) / side - 0.5
+    base = torch.floor(u)
+    frac = u - base
+    corners = NEIGHBOUR_OFFSETS.new_tensor([[i, j, k] for i in (0, 1) for j in (0, 1) for k in (0, 1)]).to(coord.device)
+    grid = base.long()[:, None, :] + corners  # [N, 8, 3]
+    index = lookup_keys(table.keys, pack_keys(batch[:, None].expand(-1, 8).reshape(-1), grid.reshape(-1, 3)))
+    index = index.reshape(-1, 8)
+    c = corners.to(coord.dtype)
+    weight = (c * frac[:, None, :] + (1 - c) * (1 - frac[:, None, :])).prod(dim=2)
+    weight = torch.where(index < table.size, weight, torch.zeros_like(weight))
+    weight = weight / weight.sum(dim=1, keepdim=True).clamp_min(1e-12)
+    return index, weight
 
 
 def grid_pool(features: torch.Tensor, parent: torch.Tensor, num_parents: int, reduce: str = "mean") -> torch.Tensor:

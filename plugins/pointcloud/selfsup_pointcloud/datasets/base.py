@@ -27,7 +27,7 @@ from selfsup.interfaces import Batch, DataSource
 from ..ops import grid_sample
 from ..transforms import normalize_color
 
-__all__ = ["Scene", "SceneSplit", "SceneSource", "check_scene", "collate_scenes", "skip_bad"]
+__all__ = ["VIEW_KEYS", "Scene", "SceneSplit", "SceneSource", "check_scene", "collate_scenes", "skip_bad"]
 
 
 @dataclass
@@ -41,6 +41,13 @@ class Scene:
     color: np.ndarray | None = None
     normal: np.ndarray | None = None
     label: np.ndarray | int | None = None
+    #: Posed RGB-D views (see :mod:`selfsup_pointcloud.views`): ``VIEW_KEYS`` -> tensors with a leading view axis.
+    views: dict[str, torch.Tensor] | None = None
+
+
+#: Keys of posed views in items and batches: ``intrinsics [V, 3, 3]``, ``world_to_camera [V, 4, 4]``,
+#: ``image [V, 3, H, W]`` (0..1) and ``depth [V, H, W]`` (metres, 0 = no hit); batches stack them to ``[B, V, ...]``.
+VIEW_KEYS = ("intrinsics", "world_to_camera", "image", "depth")
 
 
 def check_scene(scene: Scene) -> Scene:
@@ -113,6 +120,9 @@ def collate_scenes(items: Sequence[Batch] | Batch) -> Batch:
             [torch.full((item["coord"].shape[0],), i, dtype=torch.long) for i, item in enumerate(items)]
         ),
     }
+    for key in VIEW_KEYS:
+        if items and key in items[0]:
+            batch[key] = torch.stack([item[key] for item in items])
     if items and "label" in items[0]:
         if items[0]["label"].ndim == 0:
             batch["label"] = torch.stack([item["label"] for item in items])
@@ -185,6 +195,8 @@ class SceneSource(DataSource):
                 normal = _estimate_normals(scene.coord[keep], radius=2.5 * grid_size)
             parts.append(torch.from_numpy(np.ascontiguousarray(normal)))
         item = {"coord": coord[keep].contiguous(), "feat": torch.cat(parts, dim=1).float()}
+        if scene.views is not None:
+            item.update({key: scene.views[key] for key in VIEW_KEYS})
         if isinstance(scene.label, np.ndarray):
             item["label"] = torch.from_numpy(scene.label[keep].astype(np.int64))
         elif scene.label is not None:

@@ -11,13 +11,15 @@ colour alone does not give the class.
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from selfsup.errors import DatasetError
 
 from ..configs import ProceduralRoomsConfig
+from ..views import camera_poses_in_room, intrinsics_from_fov, render_points
 from .base import Scene, SceneSource
 
-__all__ = ["CLASS_NAMES", "ProceduralRooms", "make_room"]
+__all__ = ["CLASS_NAMES", "ProceduralRooms", "make_room", "render_room_views"]
 
 CLASS_NAMES = ("floor", "wall", "table", "chair", "cabinet", "sofa")
 FLOOR, WALL, TABLE, CHAIR, CABINET, SOFA = range(6)
@@ -156,13 +158,33 @@ def make_room(config: ProceduralRoomsConfig, rng: np.random.Generator, name: str
             add(points, normal @ rotation.T, kind, noisy)
     coord = np.concatenate(coords)
     coord = coord + rng.normal(0.0, config.noise, coord.shape)
-    return Scene(
+    scene = Scene(
         name=name,
         coord=coord.astype(np.float32),
         color=np.concatenate(colours),
         normal=np.concatenate(normals).astype(np.float32),
         label=np.concatenate(labels),
     )
+    if config.views_per_scene > 0:
+        scene.views = render_room_views(scene, config, int(rng.integers(2**31)))
+    return scene
+
+
+def render_room_views(scene: Scene, config: ProceduralRoomsConfig, seed: int) -> dict[str, torch.Tensor]:
+    """``config.views_per_scene`` posed RGB-D frames of a room, z-buffered from its dense points."""
+    height, width = (int(v) for v in config.view_size)
+    generator = torch.Generator().manual_seed(seed)
+    coord = torch.from_numpy(scene.coord).float()
+    colour = torch.from_numpy(np.asarray(scene.color, dtype=np.float32)) / 255.0
+    poses = camera_poses_in_room(coord.amin(0), coord.amax(0), config.views_per_scene, generator)
+    intrinsics = intrinsics_from_fov(height, width, config.view_fov)
+    rendered = [render_points(coord, colour, intrinsics, pose, height, width, point_size=2) for pose in poses]
+    return {
+        "intrinsics": intrinsics.expand(len(poses), 3, 3).clone(),
+        "world_to_camera": poses.float(),
+        "image": torch.stack([image for image, _ in rendered]),
+        "depth": torch.stack([depth for _, depth in rendered]),
+    }
 
 
 class ProceduralRooms(SceneSource):
@@ -179,6 +201,11 @@ class ProceduralRooms(SceneSource):
             raise DatasetError(
                 f"procedural-rooms: furniture={list(config.furniture)} must be [low, high] with 0 <= low <= high. "
                 "Use e.g. data.furniture=[3,7]."
+            )
+        if config.views_per_scene < 0 or len(config.view_size) != 2 or min(config.view_size) < 1:
+            raise DatasetError(
+                f"procedural-rooms: views_per_scene={config.views_per_scene} must be >= 0 and view_size="
+                f"{list(config.view_size)} [height, width] positive. Use e.g. data.views_per_scene=4 data.view_size=[60,80]."
             )
         if config.points_per_m2 <= 0 or config.train_scenes < 1 or min(config.val_scenes, config.test_scenes) < 0:
             raise DatasetError(
