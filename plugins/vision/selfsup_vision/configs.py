@@ -118,6 +118,11 @@ class DiffAugmentGANConfig:
     ema_decay: float = 0.9999
     ema_start: int = 1000
     init_std: float = 0.02
+    #: Save a grid of G_ema samples every N steps and after the last one (0: never) as
+    #: ``<sample_root>/samples/step-NNNNNN.png``; ``sample_root`` defaults to the run directory.
+    sample_every: int = 500
+    sample_grid: int = 8
+    sample_root: Optional[str] = "${oc.select:run_dir,null}"
 
 
 @dataclass

@@ -1,0 +1,3 @@
+"""Networks: BigGAN-style generator and discriminator."""
+
+__all__: list[str] = []

@@ -1,0 +1,146 @@
+"""The vision plugin's entry point: hook implementations returning specs, nothing else.
+
+Factories are lazy ``"module:attribute"`` paths and the configs are torch-free
+(:mod:`selfsup_vision.configs`), so registering imports neither torch nor torchvision.
+"""
+
+from __future__ import annotations
+
+from selfsup import DatasetSpec, EncoderSpec, ModalitySpec, ObjectiveSpec, hookimpl
+
+from .configs import (
+    AugSelfGANConfig,
+    AugSelfGANPlusConfig,
+    BigGANDiscriminatorConfig,
+    CifarConfig,
+    DiffAugmentGANConfig,
+    DigitsConfig,
+    IdxConfig,
+    ImageFolderConfig,
+)
+
+__all__ = ["register_modalities", "register_encoders", "register_objectives", "register_datasets"]
+
+VISION = frozenset({"vision"})
+
+#: BigGAN/AugSelf-BigGAN optimisation (``augself-biggan/scripts/*.sh``, ``BigGAN.py``): Adam,
+#: lr 2e-4 for G and D, betas (0, 0.999), no weight decay, constant learning rate.
+GAN_TRAINER_DEFAULTS = {
+    "optimizer": "adam",
+    "lr": 2e-4,
+    "betas": [0.0, 0.999],
+    "weight_decay": 0.0,
+    "schedule": "constant",
+    "warmup_steps": 0,
+}
+
+
+@hookimpl
+def register_modalities() -> list[ModalitySpec]:
+    return [
+        ModalitySpec(
+            name="vision",
+            description="Images [rows, channels, height, width] in [-1, 1]; GAN pretraining of a discriminator trunk.",
+            default_encoder="biggan-d",
+            default_objective="augself-gan",
+            default_dataset="digits",
+            default_evaluators=("linear-probe", "knn"),
+            # CPU-scale quick start: a 64-wide trunk (and generator, which follows the trunk's
+            # width); the paper's BigGAN uses encoder_config.channels=256.
+            overrides={
+                "encoder_config": {"channels": 64},
+                "trainer": {"max_steps": 300, "batch_size": 64},
+            },
+        )
+    ]
+
+
+@hookimpl
+def register_encoders() -> list[EncoderSpec]:
+    return [
+        EncoderSpec(
+            name="biggan-d",
+            modality="vision",
+            factory="selfsup_vision.networks.encoder:build_discriminator_trunk",
+            config_cls=BigGANDiscriminatorConfig,
+            description="BigGAN discriminator trunk: residual DBlocks with spectral norm, ReLU, global sum pooling.",
+        )
+    ]
+
+
+@hookimpl
+def register_objectives() -> list[ObjectiveSpec]:
+    return [
+        ObjectiveSpec(
+            name="augself-gan",
+            modalities=VISION,
+            factory="selfsup_vision.objectives.gan:AugSelfGAN",
+            config_cls=AugSelfGANConfig,
+            description="AugSelf-GAN (Hou et al. 2023): DiffAugment BigGAN + D regresses augmentation parameters (+w real, -w fake).",
+            trainer_defaults=GAN_TRAINER_DEFAULTS,
+        ),
+        ObjectiveSpec(
+            name="augself-gan-plus",
+            modalities=VISION,
+            factory="selfsup_vision.objectives.gan:AugSelfGAN",
+            config_cls=AugSelfGANPlusConfig,
+            description="AugSelf-GAN+: AugSelf-GAN with stronger translation (0.25) and cutout (0.75).",
+            trainer_defaults=GAN_TRAINER_DEFAULTS,
+        ),
+        ObjectiveSpec(
+            name="diffaugment",
+            modalities=VISION,
+            factory="selfsup_vision.objectives.gan:DiffAugmentGAN",
+            config_cls=DiffAugmentGANConfig,
+            description="DiffAugment BigGAN (Zhao et al. 2020), hinge loss, EMA generator; the AugSelf baseline.",
+            trainer_defaults=GAN_TRAINER_DEFAULTS,
+        ),
+    ]
+
+
+@hookimpl
+def register_datasets() -> list[DatasetSpec]:
+    return [
+        DatasetSpec(
+            name="digits",
+            modality="vision",
+            factory="selfsup_vision.datasets.digits:Digits",
+            config_cls=DigitsConfig,
+            description="scikit-learn's bundled 8x8 digits (1797 images) upsampled to 16x16; needs no files.",
+        ),
+        DatasetSpec(
+            name="image-folder",
+            modality="vision",
+            factory="selfsup_vision.datasets.folder:ImageFolder",
+            config_cls=ImageFolderConfig,
+            description="PNG/JPEG images in class folders, flat, or train/val/test folders (e.g. the CIFAR-10 JPEG layout).",
+        ),
+        DatasetSpec(
+            name="cifar10",
+            modality="vision",
+            factory="selfsup_vision.datasets.cifar:cifar10",
+            config_cls=CifarConfig,
+            description="CIFAR-10 python pickle batches (cifar-10-batches-py) in data.root.",
+        ),
+        DatasetSpec(
+            name="cifar100",
+            modality="vision",
+            factory="selfsup_vision.datasets.cifar:cifar100",
+            config_cls=CifarConfig,
+            description="CIFAR-100 python pickles (cifar-100-python) in data.root; fine or coarse labels.",
+        ),
+        DatasetSpec(
+            name="mnist",
+            modality="vision",
+            factory="selfsup_vision.datasets.idx:mnist",
+            config_cls=IdxConfig,
+            description="MNIST IDX files (gzip or not) in data.root; train and/or t10k.",
+        ),
+        DatasetSpec(
+            name="fashion-mnist",
+            modality="vision",
+            factory="selfsup_vision.datasets.idx:fashion_mnist",
+            config_cls=IdxConfig,
+            description="Fashion-MNIST IDX files (gzip or not) in data.root; train and/or t10k.",
+        ),
+    ]

@@ -1,0 +1,160 @@
+"""The GAN objectives: core conformance kits, phases, D's real slices, EMA, sample grids, a tiny pretrain."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from selfsup import pretrain
+from selfsup.errors import ConfigError
+from selfsup.registry import get_registry
+from selfsup.testing import EncoderContract, ObjectiveContract, PluginImportContract
+from selfsup_vision.configs import AugSelfGANConfig, BigGANDiscriminatorConfig, DiffAugmentGANConfig
+from selfsup_vision.networks.encoder import build_discriminator_trunk
+from selfsup_vision.objectives.gan import AugSelfGAN, DiffAugmentGAN
+
+TINY_D = {"channels": 16, "blocks": 2, "downsample_blocks": 2}
+TINY_GAN = {"dim_z": 8, "g_channels": 8, "d_steps": 2, "sample_every": 0}
+INFO = {"name": "digits", "channels": 1, "image_size": 16, "num_classes": 10}
+
+
+class TestTrunkContract(EncoderContract):
+    modality = "vision"
+    dataset = "digits"
+    encoder = "biggan-d"
+    encoder_config = TINY_D
+
+
+class TestAugSelfContract(ObjectiveContract):
+    modality = "vision"
+    dataset = "digits"
+    encoder = "biggan-d"
+    encoder_config = TINY_D
+    objective = "augself-gan"
+    objective_config = TINY_GAN
+
+
+class TestDiffAugmentContract(TestAugSelfContract):
+    objective = "diffaugment"
+
+
+class TestPluginImport(PluginImportContract):
+    plugin_module = "selfsup_vision.plugin"
+    heavy_modules = ("torch", "torchvision", "sklearn", "scipy")
+
+
+def _objective(cls=AugSelfGAN, **changes):
+    torch.manual_seed(0)
+    trunk = build_discriminator_trunk(BigGANDiscriminatorConfig(**TINY_D), INFO)
+    config_cls = AugSelfGANConfig if cls is AugSelfGAN else DiffAugmentGANConfig
+    return cls(config_cls(**{**TINY_GAN, **changes}), trunk, INFO)
+
+
+def test_phases_split_networks_and_carry_the_paper_ratio():
+    objective = _objective(d_steps=4, g_lr=1e-4)
+    d_phase, g_phase = objective.phases()
+    assert (d_phase.name, d_phase.repeats, g_phase.name, g_phase.repeats) == ("discriminator", 4, "generator", 1)
+    d_ids, g_ids = {id(p) for p in d_phase.parameters}, {id(p) for p in g_phase.parameters}
+    assert not d_ids & g_ids
+    assert {id(p) for p in objective.encoder.parameters()} <= d_ids
+    assert {id(p) for p in objective.augself_heads.parameters()} <= d_ids
+    assert g_ids == {id(p) for p in objective.generator.parameters()}
+    assert g_phase.optimizer == {"lr": 1e-4} and d_phase.optimizer == {}
+    assert not any(p.requires_grad for p in objective.generator_ema.parameters())
+    assert len(_objective(DiffAugmentGAN).augself_heads) == 0
+
+
+def test_each_discriminator_repeat_reads_its_own_real_slice():
+    objective = _objective(d_steps=2)
+    x = torch.arange(8, dtype=torch.float32).view(8, 1, 1, 1).expand(8, 1, 16, 16)
+    batch = {"x": x, "label": torch.arange(8) % 10}
+    first, _ = objective._real_slice(batch, step=1)
+    second, _ = objective._real_slice(batch, step=1)
+    third, _ = objective._real_slice(batch, step=2)
+    assert first[:, 0, 0, 0].tolist() == [0, 1, 2, 3] and second[:, 0, 0, 0].tolist() == [4, 5, 6, 7]
+    assert third[:, 0, 0, 0].tolist() == [0, 1, 2, 3]
+
+
+def test_discriminator_step_logs_the_augself_term_and_targets():
+    objective = _objective()
+    batch = {"x": torch.rand(8, 1, 16, 16) * 2 - 1, "label": torch.arange(8) % 10}
+    torch.manual_seed(1)
+    out = objective.training_step(batch, step=1, phase="discriminator")
+    assert {"loss", "d_loss_real", "d_loss_fake", "d_loss_augself"} <= set(out)
+    torch.manual_seed(1)
+    plain = _objective(DiffAugmentGAN).training_step(batch, step=1, phase="discriminator")
+    assert "d_loss_augself" not in plain
+    g = objective.training_step(batch, step=1, phase="generator")
+    assert {"loss", "g_loss_adv", "g_loss_augself"} <= set(g)
+    torch.testing.assert_close(g["loss"].detach(), g["g_loss_adv"] + g["g_loss_augself"])
+
+
+def test_ema_copies_before_start_then_averages():
+    objective = _objective(ema_start=2, ema_decay=0.5)
+    with torch.no_grad():
+        for p in objective.generator.parameters():
+            p.add_(1.0)
+    objective.on_step_end(step=1, max_steps=10)
+    for a, b in zip(objective.generator_ema.parameters(), objective.generator.parameters()):
+        assert torch.equal(a, b)
+    before = [p.clone() for p in objective.generator_ema.parameters()]
+    with torch.no_grad():
+        for p in objective.generator.parameters():
+            p.add_(2.0)
+    objective.on_step_end(step=2, max_steps=10)
+    for ema, old, new in zip(objective.generator_ema.parameters(), before, objective.generator.parameters()):
+        torch.testing.assert_close(ema, 0.5 * old + 0.5 * new)
+
+
+def test_sampler_is_attached_outside_the_trunk_state():
+    objective = _objective()
+    trunk = objective.encoder
+    assert set(trunk.state_dict()) == set(build_discriminator_trunk(BigGANDiscriminatorConfig(**TINY_D), INFO).state_dict())
+    images = trunk.generator_sampler.sample(5, seed=3, device=torch.device("cpu"))
+    again = trunk.generator_sampler.sample(5, seed=3, device=torch.device("cpu"))
+    assert images.shape == (5, 1, 16, 16) and torch.equal(images, again)
+    assert images.min() >= -1 and images.max() <= 1
+
+
+def test_bad_settings_are_named():
+    with pytest.raises(ConfigError, match="d_steps"):
+        _objective(d_steps=0)
+    with pytest.raises(ConfigError, match="augself names"):
+        _objective(policy="color", augself="color,cutout")
+    with pytest.raises(ConfigError, match="4·2\\^k"):
+        torch.manual_seed(0)
+        AugSelfGAN(AugSelfGANConfig(**TINY_GAN), build_discriminator_trunk(BigGANDiscriminatorConfig(**TINY_D), {**INFO, "image_size": 28}), {**INFO, "image_size": 28})
+    with pytest.raises(ConfigError, match="conditional"):
+        unlabelled = {**INFO, "num_classes": None}
+        AugSelfGAN(AugSelfGANConfig(**TINY_GAN), build_discriminator_trunk(BigGANDiscriminatorConfig(**TINY_D), unlabelled), unlabelled)
+
+
+def test_registered_objectives_use_the_paper_settings():
+    registry = get_registry()
+    augself = registry.get("objective", "augself-gan")
+    assert augself.trainer_defaults["lr"] == 2e-4 and list(augself.trainer_defaults["betas"]) == [0.0, 0.999]
+    config = augself.default_config()
+    assert (config.d_steps, config.d_augself, config.g_augself, config.ema_decay) == (4, 1.0, 1.0, 0.9999)
+    plus = registry.get("objective", "augself-gan-plus").default_config()
+    assert (plus.translation, plus.cutout) == (0.25, 0.75)
+
+
+def test_tiny_pretrain_saves_sample_grids_and_probes_the_trunk(tmp_path):
+    from PIL import Image
+
+    result = pretrain(
+        modality="vision",
+        run_dir=tmp_path / "run",
+        evaluators=["linear-probe"],
+        encoder_config=TINY_D,
+        objective_config={**TINY_GAN, "sample_every": 2, "sample_grid": 3},
+        trainer={"max_steps": 3, "batch_size": 16, "progress": "off", "log_every": 1},
+    )
+    assert math.isfinite(result.metrics["linear-probe/accuracy"])
+    assert {"loss/discriminator", "loss/generator", "d_loss_augself", "g_loss_augself"} <= set(result.history[-1])
+    grids = sorted(p.name for p in (tmp_path / "run" / "samples").iterdir())
+    assert grids == ["step-000002.png", "step-000003.png"]
+    with Image.open(tmp_path / "run" / "samples" / grids[0]) as grid:
+        assert grid.size == (3 * 17 + 1, 3 * 17 + 1)  # 3×3 images of 16 px, 1 px padding
