@@ -1,0 +1,226 @@
+"""The Mamba (S6) selective scan in plain PyTorch, and mamba-ssm's CUDA kernel when present.
+
+The recurrence (Gu & Dao 2023, Algorithm 2; the semantics of mamba-ssm's
+``selective_scan_fn``, ``mamba_ssm/ops/selective_scan_interface.py`` ``selective_scan_ref``),
+per batch row b, channel d and state n::
+
+    Δ_t   = softplus(delta_t + delta_bias)            (or delta_t + delta_bias)
+    h_t   = exp(Δ_t A_dn) · h_{t-1} + Δ_t B_nt u_t     (h_0 = 0)
+    y_t   = Σ_n C_nt h_t + D_d u_t
+    out_t = y_t · silu(z_t)                           (when z is given)
+
+Shapes as in mamba-ssm: ``u, delta, z`` [b, d, l]; ``A`` [d, n]; ``B, C`` [b, n, l];
+``D, delta_bias`` [d].
+
+Three implementations:
+
+* :func:`selective_scan_reference`: a Python loop over time steps, the plain definition.
+* :func:`selective_scan_chunked`: a chunked parallel scan. The sequence is cut into chunks
+  of ``T`` steps; inside every chunk (all chunks at once) the log-decays after the chunk's
+  first step are summed, ``R_t = Σ_{1<k≤t} Δ_k A`` (``R_1 = 0``), and the states are
+  ``h_t = exp(R_t) · (exp(Δ_1 A) h_in + Σ_{s≤t} exp(-R_s) Δ_s B_s u_s)`` (cumulative sums in
+  the chunk's own log-space, so ``exp(R_t - R_s)`` is the product of the decays from s+1 to
+  t); a short recurrence over the chunk ends carries ``h_in`` from chunk to chunk (the only
+  sequential part: one step per chunk). ``exp(-R_s)`` is bounded by ``exp(MAX_LOG_RANGE)``
+  by shrinking ``T`` whenever ``T - 1`` steps of the steepest decay could exceed
+  ``MAX_LOG_RANGE`` (one scalar read per call; a 1-step chunk is exact for any decay), so
+  the float32 result never overflows whatever Δ and A the model learns. Long
+  sequences are processed in blocks of whole chunks (about :data:`BLOCK_LENGTH` steps) with the
+  state carried between blocks, so the transient memory of one call stays bounded.
+* mamba-ssm's fused CUDA kernel ``selective_scan_fn``, used by :func:`selective_scan`
+  automatically when ``mamba_ssm`` imports and the tensors are on a CUDA device.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from selfsup.errors import ConfigError
+
+__all__ = [
+    "BLOCK_LENGTH",
+    "IMPLEMENTATIONS",
+    "MAX_LOG_RANGE",
+    "choose_implementation",
+    "mamba_ssm_kernel",
+    "selective_scan",
+    "selective_scan_chunked",
+    "selective_scan_reference",
+]
+
+IMPLEMENTATIONS = ("auto", "chunked", "reference", "mamba-ssm")
+#: The largest total log-decay ``-Σ Δ A`` allowed inside one chunk (exp(40) ≈ 2e17 ≪ float32 max).
+MAX_LOG_RANGE = 40.0
+#: Sequences are scanned in blocks of about this many steps (bounds the transient memory).
+BLOCK_LENGTH = 1024
+
+
+@functools.lru_cache(maxsize=1)
+def mamba_ssm_kernel() -> Optional[Callable[..., Tensor]]:
+    """mamba-ssm's ``selective_scan_fn`` if the package imports, else ``None`` (cached)."""
+    try:
+        from mamba_ssm.ops.selective_scan_interface import selective_scan_fn
+    except Exception:  # not installed, or installed without its CUDA extension
+        return None
+    return selective_scan_fn
+
+
+def choose_implementation(impl: str, device: torch.device) -> str:
+    """Resolve ``impl`` (one of :data:`IMPLEMENTATIONS`) for tensors on ``device``.
+
+    ``"auto"`` is ``"mamba-ssm"`` when the kernel imports and ``device`` is CUDA, else ``"chunked"``.
+    """
+    if impl not in IMPLEMENTATIONS:
+        raise ConfigError(f"scan={impl!r} is not one of {IMPLEMENTATIONS}; 'auto' picks the fastest available.")
+    available = mamba_ssm_kernel() is not None
+    if impl == "auto":
+        return "mamba-ssm" if available and device.type == "cuda" else "chunked"
+    if impl == "mamba-ssm" and not (available and device.type == "cuda"):
+        raise ConfigError(
+            "scan='mamba-ssm' needs the mamba_ssm package and CUDA tensors; install mamba-ssm on a GPU "
+            "machine, or use scan='auto' (falls back to the chunked PyTorch scan)."
+        )
+    return impl
+
+
+def selective_scan(
+    u: Tensor,
+    delta: Tensor,
+    A: Tensor,
+    B: Tensor,
+    C: Tensor,
+    D: Optional[Tensor] = None,
+    z: Optional[Tensor] = None,
+    delta_bias: Optional[Tensor] = None,
+    delta_softplus: bool = False,
+    *,
+    impl: str = "auto",
+    chunk_size: int = 64,
+) -> Tensor:
+    """The selective scan by ``impl`` (see :func:`choose_implementation`); returns [b, d, l]."""
+    chosen = choose_implementation(impl, u.device)
+    if chosen == "mamba-ssm":
+        kernel = mamba_ssm_kernel()
+        assert kernel is not None
+        return kernel(u, delta, A, B, C, D, z, delta_bias, delta_softplus)
+    if chosen == "reference":
+        return selective_scan_reference(u, delta, A, B, C, D, z, delta_bias, delta_softplus)
+    return selective_scan_chunked(u, delta, A, B, C, D, z, delta_bias, delta_softplus, chunk_size=chunk_size)
+
+
+def _discretise(delta: Tensor, delta_bias: Optional[Tensor], delta_softplus: bool) -> Tensor:
+    if delta_bias is not None:
+        delta = delta + delta_bias[..., None].to(delta.dtype)
+    return F.softplus(delta) if delta_softplus else delta
+
+
+def _finish(y: Tensor, u: Tensor, D: Optional[Tensor], z: Optional[Tensor]) -> Tensor:
+    if D is not None:
+        y = y + u * D[..., None].to(u.dtype)
+    if z is not None:
+        y = y * F.silu(z)
+    return y
+
+
+def selective_scan_reference(
+    u: Tensor,
+    delta: Tensor,
+    A: Tensor,
+    B: Tensor,
+    C: Tensor,
+    D: Optional[Tensor] = None,
+    z: Optional[Tensor] = None,
+    delta_bias: Optional[Tensor] = None,
+    delta_softplus: bool = False,
+) -> Tensor:
+    """The recurrence of the module docstring, one time step at a time (slow; for tests)."""
+    delta = _discretise(delta, delta_bias, delta_softplus)
+    batch, dim, length = u.shape
+    h = u.new_zeros(batch, dim, A.shape[1])
+    ys = []
+    for t in range(length):
+        decay = torch.exp(delta[:, :, t, None] * A)  # [b, d, n]
+        h = decay * h + (delta[:, :, t] * u[:, :, t])[..., None] * B[:, None, :, t]
+        ys.append((h * C[:, None, :, t]).sum(-1))
+    return _finish(torch.stack(ys, dim=-1), u, D, z)
+
+
+def _scan_block(
+    u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor, h0: Optional[Tensor], chunk: int
+) -> tuple[Tensor, Tensor]:
+    """``y`` [b, d, l] (without D and z) and the final state [b, d, n] of one block."""
+    batch, dim, length = u.shape
+    pad = (-length) % chunk
+    if pad:  # Δ = 0 and u = 0 on padded steps: decay 1 and no input, after every real step
+        u, delta, B, C = (F.pad(t, (0, pad)) for t in (u, delta, B, C))
+    chunks = (length + pad) // chunk
+    n = A.shape[1]
+    # [b, d, c, T, 1] and [b, 1, c, T, n]
+    delta_c = delta.reshape(batch, dim, chunks, chunk, 1)
+    u_c = u.reshape(batch, dim, chunks, chunk, 1)
+    B_c = B.reshape(batch, n, chunks, chunk).permute(0, 2, 3, 1).unsqueeze(1)
+    C_c = C.reshape(batch, n, chunks, chunk).permute(0, 2, 3, 1).unsqueeze(1)
+    log_step = delta_c * A[:, None, None, :]  # a_t = Δ_t A [b, d, c, T, n]
+    first = log_step[:, :, :, :1]  # a at each chunk's first step [b, d, c, 1, n]
+    # R_t = Σ_{1<k≤t} a_k: the log-decay from the chunk's first step to t (R_1 = 0), so a chunk of
+    # T steps spans T-1 decays and a 1-step chunk is exact whatever Δ·A is
+    log_decay = torch.cumsum(log_step, dim=3) - first
+    decay = torch.exp(log_decay)
+    # Σ_{s≤t} exp(-R_s) Δ_s B_s u_s; exp(-R) ≤ exp(MAX_LOG_RANGE). A product, not a division by
+    # ``decay``: its gradient then stays within exp(MAX_LOG_RANGE) as well (1/decay² would not).
+    summed = torch.cumsum(((delta_c * u_c) * B_c) * torch.exp(-log_decay), dim=3)
+    # h_t = exp(R_t) (exp(a_1) h_in + summed_t); across chunks h_in(c+1) = h_T(c)
+    entry = torch.exp(first[:, :, :, 0])  # [b, d, c, n]
+    decay_end, summed_end = decay[:, :, :, -1], summed[:, :, :, -1]  # [b, d, c, n]
+    state = h0 if h0 is not None else u.new_zeros(batch, dim, n)
+    carried = []
+    for c in range(chunks):
+        carried.append(entry[:, :, c] * state)
+        state = decay_end[:, :, c] * (carried[-1] + summed_end[:, :, c])
+    h_in = torch.stack(carried, dim=2)[:, :, :, None]  # [b, d, c, 1, n]
+    y = ((decay * (summed + h_in)) * C_c).sum(-1).reshape(batch, dim, chunks * chunk)[..., :length]
+    return y, state
+
+
+def selective_scan_chunked(
+    u: Tensor,
+    delta: Tensor,
+    A: Tensor,
+    B: Tensor,
+    C: Tensor,
+    D: Optional[Tensor] = None,
+    z: Optional[Tensor] = None,
+    delta_bias: Optional[Tensor] = None,
+    delta_softplus: bool = False,
+    *,
+    chunk_size: int = 64,
+) -> Tensor:
+    """The chunked parallel scan of the module docstring; equal to :func:`selective_scan_reference`."""
+    if chunk_size < 1:
+        raise ConfigError(f"chunk_size={chunk_size} must be at least 1.")
+    delta = _discretise(delta, delta_bias, delta_softplus)
+    length = u.shape[-1]
+    # the largest one-step log-decay sets the chunk length that keeps exp(-S) ≤ exp(MAX_LOG_RANGE)
+    with torch.no_grad():
+        step = float((delta.detach().abs().amax() * A.detach().abs().amax()).item()) if length else 0.0
+    chunk = min(chunk_size, max(length, 1))
+    if step > 0 and not math.isinf(step):  # a chunk of T steps spans T-1 one-step decays
+        chunk = max(1, min(chunk, 1 + int(MAX_LOG_RANGE // step)))
+    if length <= BLOCK_LENGTH:
+        y, _ = _scan_block(u, delta, A, B, C, None, chunk)
+    else:  # a long sequence: blocks of whole chunks, the state carried between them
+        block = max(chunk, (BLOCK_LENGTH // chunk) * chunk)
+        outputs, state = [], None
+        for start in range(0, length, block):
+            piece = slice(start, start + block)
+            y_piece, state = _scan_block(u[..., piece], delta[..., piece], A, B[..., piece], C[..., piece], state, chunk)
+            outputs.append(y_piece)
+        y = torch.cat(outputs, dim=-1)
+    return _finish(y, u, D, z)
