@@ -1,0 +1,107 @@
+"""``selfsup-audio-stats``: a dataset's fbank mean and std, stored as JSON for ``data.norm_file``.
+
+SSAST normalises every dataset with its own statistics (``src/get_norm_stats.py``: mean and
+std of the padded training inputs; e.g. ESC-50 −6.6268077 / 5.358466). This command builds
+any registered audio dataset with ``norm=none``, takes the un-normalised features of one
+split (``train`` by default) and writes::
+
+    {"mean": ..., "std": ..., "dataset": "esc50", "split": "train", "num_clips": ...,
+     "sample_rate": 16000, "num_mel_bins": 128, "target_length": 512, "data": {...}}
+
+Usage (the ``key=value`` arguments are the dataset's config keys, as ``data.<key>`` in a run)::
+
+    selfsup-audio-stats --dataset esc50 --out esc50-fold1.json root=/data/ESC-50 fold=1
+    python -m selfsup_audio.stats --dataset fsdd --out fsdd.json split=speaker
+
+then ``selfsup pretrain modality=audio dataset=esc50 data.root=/data/ESC-50 data.fold=1
+data.norm_file=esc50-fold1.json``. Padding zeros are part of the statistics, as in SSAST,
+so a file only fits runs with the same ``target_length`` (checked when it is read).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["compute_stats", "main"]
+
+
+def compute_stats(dataset: str, overrides: Mapping[str, Any] | None = None, *, split: str = "train") -> dict[str, Any]:
+    """Fbank statistics of ``split`` of the audio dataset ``dataset`` built with ``overrides``."""
+    import torch
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    from selfsup.errors import ConfigError, DatasetError
+    from selfsup.registry import get_registry
+
+    from .datasets.features import norm_stats
+
+    spec = get_registry().get("dataset", dataset, modality="audio")
+    try:
+        merged = OmegaConf.merge(OmegaConf.structured(spec.config_cls), dict(overrides or {}),
+                                 {"norm": "none", "norm_file": None})
+        config = OmegaConf.to_object(merged)
+    except OmegaConfBaseException as exc:
+        raise ConfigError(
+            f"Bad data setting for {spec.name!r}: {exc}. Give the dataset's own keys as key=value "
+            f"(see 'selfsup info {spec.name}')."
+        ) from exc
+    source = spec.resolve_factory()(config)
+    if split not in source.splits:
+        raise DatasetError(f"{spec.name!r} has no split {split!r}; its splits are {list(source.splits)}.")
+    part = source.split(split)
+    features = part.__getitems__(list(range(len(part))))["x"] if len(part) else torch.zeros(0)
+    if features.numel() == 0:
+        raise DatasetError(f"The {split!r} split of {spec.name!r} is empty; there is nothing to measure.")
+    mean, std = norm_stats(features)
+    data = OmegaConf.to_container(merged, resolve=True)
+    return {
+        "mean": mean,
+        "std": std,
+        "dataset": spec.name,
+        "split": split,
+        "num_clips": int(features.shape[0]),
+        "sample_rate": int(config.sample_rate),
+        "num_mel_bins": int(config.num_mel_bins),
+        "target_length": int(config.target_length),
+        "skipped_files": int(source.info.get("skipped_files", 0)),
+        "data": {k: v for k, v in data.items() if k not in ("norm", "norm_file", "norm_mean", "norm_std")},
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="selfsup-audio-stats",
+        description="Compute an audio dataset's fbank mean and std (SSAST normalisation) and store them as JSON.",
+    )
+    parser.add_argument("--dataset", required=True, help="an audio dataset name, e.g. esc50, fsdd, audio-folder")
+    parser.add_argument("--out", required=True, help="the JSON file to write (use it as data.norm_file)")
+    parser.add_argument("--split", default="train", help="the split to measure (default: train)")
+    parser.add_argument("overrides", nargs="*", help="dataset config keys as key=value, e.g. root=/data/ESC-50 fold=1")
+    args = parser.parse_args(argv)
+
+    from selfsup.config import parse_dotlist
+    from selfsup.errors import SelfsupError
+    from omegaconf import OmegaConf
+
+    try:
+        overrides = OmegaConf.to_container(parse_dotlist(args.overrides))
+        stats = compute_stats(args.dataset, overrides, split=args.split)
+    except SelfsupError as exc:
+        print(f"selfsup-audio-stats: error: {exc}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(stats, indent=2) + "\n")
+    print(f"{stats['dataset']} {stats['split']} ({stats['num_clips']} clips): mean {stats['mean']:.6f}, "
+          f"std {stats['std']:.6f} -> {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
