@@ -13,7 +13,12 @@ from typing import Optional
 __all__ = [
     "PlanetoidConfig",
     "SBMConfig",
+    "TUConfig",
+    "MoleculeCSVConfig",
+    "BBBPConfig",
     "NodeMLPConfig",
+    "GINConfig",
+    "GCNConfig",
     "SCGCConfig",
     "SCGCStarConfig",
     "SCGC_PRESETS",
@@ -60,6 +65,80 @@ class SBMConfig:
 
 
 @dataclass
+class TUConfig:
+    """A TU graph-classification dataset in its raw text format (``<NAME>_A.txt`` etc.) in ``root``.
+
+    Node features: the one-hot node labels (one block per column of
+    ``<NAME>_node_labels.txt``, ``value - min`` as in torch-geometric's
+    ``read_tu_data``) followed by ``<NAME>_node_attributes.txt``; edge features
+    (``edge_attr``): the one-hot edge labels followed by the edge attributes.
+    Graph labels are mapped to ``0..K-1`` in sorted order (MUTAG: -1 -> 0, 1 -> 1).
+
+    Splits: ``split="stratified"`` (default) draws a seeded class-stratified
+    ``train``/``val``/``test`` split of the graphs (``val_fraction``,
+    ``test_fraction``); ``split="kfold"`` gives fold ``fold`` of a seeded
+    stratified ``num_folds``-fold cross-validation as ``test`` and the other folds
+    as ``train`` (the GIN / Xu et al. 2019 protocol; no ``val``). Every source
+    also has ``all`` (every graph, in file order).
+    """
+
+    #: Folder holding ``<NAME>_A.txt``, ``<NAME>_graph_indicator.txt``, ``<NAME>_graph_labels.txt``, ...
+    root: Optional[str] = None
+    #: The file prefix (e.g. ``MUTAG``, ``PROTEINS``); inferred from the single ``*_A.txt`` in ``root`` when ``None``.
+    name: Optional[str] = None
+    #: ``stratified`` (train/val/test) or ``kfold`` (train/test of one fold).
+    split: str = "stratified"
+    val_fraction: float = 0.1
+    test_fraction: float = 0.1
+    num_folds: int = 10
+    #: The test fold of ``split=kfold`` (0-based).
+    fold: int = 0
+    #: Seed of the split (independent of the run's seed, so a split stays fixed across runs).
+    seed: int = 0
+    #: Concatenate ``<NAME>_node_attributes.txt`` (when present) after the one-hot node labels.
+    use_node_attributes: bool = True
+    #: Give ``edge_attr`` from ``<NAME>_edge_labels.txt`` / ``_edge_attributes.txt`` (when present).
+    use_edge_features: bool = True
+
+
+@dataclass
+class MoleculeCSVConfig:
+    """A MoleculeNet-style CSV of SMILES and 0/1 labels (one or more tasks), featurised with RDKit.
+
+    Atoms become ``[atom type, chirality]`` and bonds ``[bond type, bond
+    direction]`` index pairs (Hu et al. 2020, the features D-SLA uses). An empty
+    label cell is a missing label (NaN). A SMILES RDKit cannot use is skipped
+    with a warning naming its line; the count is ``info["skipped"]``. Splits:
+    the deterministic Bemis-Murcko scaffold split (``train``/``val``/``test``) and ``all``.
+    """
+
+    #: A CSV file, or a folder holding exactly one ``*.csv`` (or the file named by ``file``).
+    root: Optional[str] = None
+    #: The CSV's file name inside ``root`` when ``root`` is a folder.
+    file: Optional[str] = None
+    #: Column holding the SMILES strings.
+    smiles_column: str = "smiles"
+    #: Label columns (tasks); empty: every column except ``smiles_column`` and ``ignore_columns``.
+    label_columns: list[str] = field(default_factory=list)
+    #: Columns that are neither SMILES nor labels (ids, names, fold columns).
+    ignore_columns: list[str] = field(default_factory=list)
+    #: Scaffold-split fractions (train, val, test), as in Hu et al. / D-SLA (80/10/10).
+    split_fractions: list[float] = field(default_factory=lambda: [0.8, 0.1, 0.1])
+    #: Scaffolds with chirality (``MurckoScaffoldSmiles(includeChirality=True)``, as ``splitters.scaffold_split``).
+    scaffold_chirality: bool = True
+    #: A name for messages and ``info["name"]``; ``None``: the CSV's stem.
+    name: Optional[str] = None
+
+
+@dataclass
+class BBBPConfig(MoleculeCSVConfig):
+    """MoleculeNet BBBP (blood-brain-barrier penetration): ``smiles,p_np``, one binary task."""
+
+    label_columns: list[str] = field(default_factory=lambda: ["p_np"])
+    name: Optional[str] = "bbbp"
+
+
+@dataclass
 class NodeMLPConfig:
     """An MLP node encoder: ``num_features -> hidden... -> embed_dim`` with ReLU, no activation on the output.
 
@@ -70,6 +149,54 @@ class NodeMLPConfig:
 
     hidden_dims: list[int] = field(default_factory=lambda: [500, 500, 2000])
     embed_dim: int = 10
+
+
+@dataclass
+class GINConfig:
+    """GIN with edge features of Hu et al. 2020 (the D-SLA encoder), built on torch-geometric.
+
+    Defaults are D-SLA's pretraining GNN (``DongkiKim95/D-SLA:transferLearning_MoleculeNet_PPI/chem/model.py``
+    ``GNN``, ``pretrain_DSLA.py`` arguments): 5 layers, width 300, JK ``last``,
+    dropout 0, mean pooling (``GNN_graphpred(graph_pooling="mean")``). On a
+    graph-level batch it returns one pooled embedding per graph; on a node-level
+    (full-batch) batch one embedding per node.
+    """
+
+    num_layers: int = 5
+    #: Width of every layer (and of the embedding, except with ``jk=concat``).
+    hidden_dim: int = 300
+    #: Dropout after every layer (0 in D-SLA pretraining; Hu et al. fine-tune with 0.5).
+    dropout: float = 0.0
+    #: Graph readout: ``mean`` (D-SLA) or ``sum`` (Xu et al.'s GIN).
+    pooling: str = "mean"
+    #: Jumping knowledge: ``last`` (D-SLA), ``sum``, ``max`` or ``concat`` (Hu et al.'s ``JK`` options).
+    jk: str = "last"
+    #: Embed the dataset's edge features (bond type/direction, TU edge labels) inside every layer.
+    use_edge_features: bool = True
+
+
+@dataclass
+class GCNConfig:
+    """A GCN (Kipf & Welling 2017) on node-level or graph-level data; ``None`` fields take the level's default.
+
+    * Node level (one full-batch graph): torch-geometric ``GCNConv`` layers,
+      symmetric normalisation D^-1/2 (A + I) D^-1/2, ReLU and dropout between
+      layers, none after the last. Defaults: 2 layers, width 256.
+    * Graph level (batches of graphs): Hu et al.'s ``GCNConv`` with edge
+      embeddings, BatchNorm, then ``pooling`` per graph. Defaults: 5 layers, width 300.
+    """
+
+    #: Number of GCN layers; ``None``: 2 (node level) or 5 (graph level).
+    num_layers: Optional[int] = None
+    #: Width of every layer and of the embedding; ``None``: 256 (node level) or 300 (graph level).
+    hidden_dim: Optional[int] = None
+    dropout: float = 0.0
+    #: Graph-level readout: ``mean`` or ``sum`` (unused on node-level data).
+    pooling: str = "mean"
+    #: Graph-level jumping knowledge: ``last``, ``sum``, ``max`` or ``concat``.
+    jk: str = "last"
+    #: Graph level: embed the dataset's edge features inside every layer.
+    use_edge_features: bool = True
 
 
 #: Per-dataset hyper-parameters (alpha, beta, order, tau) from the official README

@@ -9,7 +9,20 @@ from __future__ import annotations
 
 from selfsup import DatasetSpec, EncoderSpec, ModalitySpec, ObjectiveSpec, hookimpl
 
-from .configs import NodeMLPConfig, PlanetoidConfig, SBMConfig, SCGCConfig, SCGCStarConfig
+from .configs import (
+    BBBPConfig,
+    GCNConfig,
+    GINConfig,
+    MoleculeCSVConfig,
+    NodeMLPConfig,
+    PlanetoidConfig,
+    SBMConfig,
+    SCGCConfig,
+    SCGCStarConfig,
+    TUConfig,
+)
+
+from .dsla_config import DSLAConfig
 
 __all__ = ["register_modalities", "register_encoders", "register_objectives", "register_datasets"]
 
@@ -29,12 +42,26 @@ SCGC_TRAINER_DEFAULTS = {
 }
 
 
+#: D-SLA's chem pretraining (``DongkiKim95/D-SLA:transferLearning_MoleculeNet_PPI/chem/pretrain_DSLA.py``
+#: argument defaults and README command ``--lr 0.001``): Adam, lr 1e-3, weight decay 0, batch 256
+#: molecules, 100 epochs, no schedule.
+DSLA_TRAINER_DEFAULTS = {
+    "optimizer": "adam",
+    "lr": 1e-3,
+    "weight_decay": 0.0,
+    "batch_size": 256,
+    "max_epochs": 100,
+    "schedule": "constant",
+    "warmup_steps": 0,
+}
+
+
 @hookimpl
 def register_modalities() -> list[ModalitySpec]:
     return [
         ModalitySpec(
             name="graph",
-            description="Attributed graphs; node-level pretraining on one whole graph (full batch).",
+            description="Attributed graphs: node-level (one whole graph, full batch) or graph-level (batches of graphs).",
             default_encoder="mlp",
             default_objective="scgc-star",
             default_dataset="sbm",
@@ -54,7 +81,21 @@ def register_encoders() -> list[EncoderSpec]:
             factory="selfsup_graph.encoders.mlp:build_node_mlp",
             config_cls=NodeMLPConfig,
             description="Node-wise MLP (SDCN/SCGC encoder 500-500-2000-10), no message passing.",
-        )
+        ),
+        EncoderSpec(
+            name="gin",
+            modality="graph",
+            factory="selfsup_graph.encoders.gnn:build_gin",
+            config_cls=GINConfig,
+            description="GIN with edge features (Hu et al. 2020 / D-SLA: 5 layers, 300 wide, JK last), mean or sum pooling.",
+        ),
+        EncoderSpec(
+            name="gcn",
+            modality="graph",
+            factory="selfsup_graph.encoders.gnn:build_gcn",
+            config_cls=GCNConfig,
+            description="GCN: full-batch GCNConv stack on node-level data; Hu et al.'s GCN + pooling on graph-level data.",
+        ),
     ]
 
 
@@ -76,6 +117,14 @@ def register_objectives() -> list[ObjectiveSpec]:
             config_cls=SCGCStarConfig,
             description="SCGC* (influence-augmented contrast on sum of Â^k + DEC), encoder only.",
             trainer_defaults=SCGC_TRAINER_DEFAULTS,
+        ),
+        ObjectiveSpec(
+            name="d-sla",
+            modalities=GRAPH,
+            factory="selfsup_graph.objectives.dsla:DSLA",
+            config_cls=DSLAConfig,
+            description="D-SLA (Kim et al. 2022): discriminate the original among perturbed candidates + edit-distance + margin losses.",
+            trainer_defaults=DSLA_TRAINER_DEFAULTS,
         ),
     ]
 
@@ -110,5 +159,40 @@ def register_datasets() -> list[DatasetSpec]:
             factory="selfsup_graph.datasets.planetoid:Planetoid",
             config_cls=PlanetoidConfig,
             description="Any Planetoid graph (data.name: cora, citeseer, pubmed) from its ind.<name>.* files.",
+        ),
+        DatasetSpec(
+            name="tu",
+            modality="graph",
+            factory="selfsup_graph.datasets.tu:TUDataset",
+            config_cls=TUConfig,
+            description="Any TU graph-classification dataset (data.name: MUTAG, PROTEINS, ...) from its raw <NAME>_*.txt files.",
+        ),
+        DatasetSpec(
+            name="mutag",
+            modality="graph",
+            factory="selfsup_graph.datasets.tu:mutag",
+            config_cls=TUConfig,
+            description="MUTAG (188 molecules, 2 classes) from the TU text files MUTAG_*.txt in data.root.",
+        ),
+        DatasetSpec(
+            name="proteins",
+            modality="graph",
+            factory="selfsup_graph.datasets.tu:proteins",
+            config_cls=TUConfig,
+            description="PROTEINS (1113 graphs, 2 classes) from the TU text files PROTEINS_*.txt in data.root.",
+        ),
+        DatasetSpec(
+            name="molecule-csv",
+            modality="graph",
+            factory="selfsup_graph.datasets.moleculenet:MoleculeCSV",
+            config_cls=MoleculeCSVConfig,
+            description="Any MoleculeNet-style CSV (SMILES + 0/1 label columns) via RDKit, Hu et al. atom/bond features, scaffold split.",
+        ),
+        DatasetSpec(
+            name="bbbp",
+            modality="graph",
+            factory="selfsup_graph.datasets.moleculenet:bbbp",
+            config_cls=BBBPConfig,
+            description="MoleculeNet BBBP (2039 molecules, smiles,p_np) from data.root, scaffold split 80/10/10.",
         ),
     ]

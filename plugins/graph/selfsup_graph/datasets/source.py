@@ -43,7 +43,7 @@ class NodeGraphSource(DataSource):
       evaluators keep these rows). Split ``all`` selects every node: node
       clustering scores it.
 
-    ``info``: ``name``, ``task`` (``"node-clustering"``), ``num_nodes``,
+    ``info``: ``name``, ``task`` (``"node-clustering"``), ``level`` (``"node"``), ``num_nodes``,
     ``num_features``, ``num_classes``, ``num_edges`` (undirected), ``splits``.
     """
 
@@ -80,6 +80,7 @@ class NodeGraphSource(DataSource):
         self.info: dict[str, Any] = {
             "name": name,
             "task": "node-clustering",
+            "level": "node",
             "num_nodes": int(num_nodes),
             "num_features": int(x.shape[1]),
             "num_classes": int(num_classes),

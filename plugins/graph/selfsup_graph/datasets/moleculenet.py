@@ -1,0 +1,103 @@
+"""``molecule-csv`` and ``bbbp``: MoleculeNet-style SMILES CSVs as a :class:`GraphSetSource` with the scaffold split.
+
+Every row RDKit can use becomes a :class:`torch_geometric.data.Data` with the
+Hu et al. index features (:mod:`.featurize`): ``x`` int64 ``[atoms, 2]``
+(atom type, chirality), ``edge_index`` int64 ``[2, 2·bonds]``, ``edge_attr``
+int64 ``[2·bonds, 2]`` (bond type, bond direction). Labels are float32
+``[molecules, tasks]`` with NaN for an empty cell. Splits: ``train``/``val``/``test``
+of the deterministic scaffold split (:mod:`.scaffold`, computed on the
+canonical SMILES) and ``all``.
+
+``info`` adds to :class:`GraphSetSource`'s: ``tasks`` (label column names),
+``feature_scheme`` (``"hu2020-chem"``), ``node_categories`` ``[120, 4]``,
+``edge_categories`` ``[4, 3]``, ``node_mask_token`` ``[119, 0]`` (what the GIN
+and D-SLA read), ``skipped`` (rows left out) with ``skipped_lines``, and
+``split`` (the protocol).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from selfsup.errors import DatasetError
+
+from ..configs import BBBPConfig, MoleculeCSVConfig
+from .featurize import ATOM_CATEGORIES, ATOM_MASK_TOKEN, BOND_CATEGORIES
+from .graph_set import GraphSetSource
+from .molecule_csv import read_molecule_csv
+from .scaffold import scaffold_split
+
+__all__ = ["MoleculeCSV", "bbbp", "resolve_csv", "FEATURE_SCHEME"]
+
+FEATURE_SCHEME = "hu2020-chem"
+
+
+def resolve_csv(config: MoleculeCSVConfig, dataset: str) -> Path:
+    """The CSV file ``config`` points at: ``root`` itself, ``root/file``, or the one ``*.csv`` in ``root``."""
+    if not config.root:
+        raise DatasetError(
+            f"{dataset} needs data.root: a MoleculeNet-style CSV (smiles + label columns) or the folder holding it, "
+            f"e.g. data.root=../shared/data/bbbp."
+        )
+    root = Path(config.root).expanduser()
+    if config.file:
+        path = root / config.file
+    elif root.is_dir():
+        found = sorted(root.glob("*.csv"))
+        if len(found) != 1:
+            listing = ", ".join(p.name for p in found) or "none"
+            raise DatasetError(
+                f"{dataset}: {root} holds {len(found)} CSV files ({listing}); expected one. Name it with data.file=<name>.csv."
+            )
+        path = found[0]
+    else:
+        path = root
+    if not path.is_file():
+        raise DatasetError(f"{dataset}: {path} does not exist. Put the CSV there or point data.root (and data.file) at it.")
+    return path
+
+
+def MoleculeCSV(config: MoleculeCSVConfig) -> GraphSetSource:
+    """The data source of the module docstring for ``config``."""
+    dataset = config.name or "molecule-csv"
+    path = resolve_csv(config, dataset)
+    name = config.name or path.stem
+    table = read_molecule_csv(
+        path,
+        smiles_column=config.smiles_column,
+        label_columns=config.label_columns,
+        ignore_columns=config.ignore_columns,
+        name=name,
+    )
+    try:
+        train, val, test = scaffold_split(table.smiles, config.split_fractions, include_chirality=config.scaffold_chirality)
+    except ValueError as exc:
+        raise DatasetError(f"{name}: {exc}. Set data.split_fractions, e.g. [0.8, 0.1, 0.1].") from None
+    from torch_geometric.data import Data
+
+    graphs = [Data(x=g.x, edge_index=g.edge_index, edge_attr=g.edge_attr) for g in table.graphs]
+    fractions = "/".join(f"{round(100 * f)}" for f in config.split_fractions)
+    return GraphSetSource(
+        name,
+        graphs,
+        table.labels,
+        {"train": train, "val": val, "test": test},
+        node_features="atom type (atomic number - 1; 119 = mask), chirality tag (Hu et al. 2020)",
+        edge_features="bond type (single, double, triple, aromatic), bond direction (none, end-up-right, end-down-right)",
+        extra_info={
+            "tasks": list(table.tasks),
+            "feature_scheme": FEATURE_SCHEME,
+            "node_categories": list(ATOM_CATEGORIES),
+            "edge_categories": list(BOND_CATEGORIES),
+            "node_mask_token": list(ATOM_MASK_TOKEN),
+            "skipped": len(table.skipped),
+            "skipped_lines": [row.line for row in table.skipped],
+            "split": f"scaffold {fractions} (Bemis-Murcko, largest scaffold sets first; deterministic)",
+            "source_file": path.name,
+        },
+    )
+
+
+def bbbp(config: BBBPConfig) -> GraphSetSource:
+    """MoleculeNet BBBP (``smiles,p_np``) from ``data.root`` (a folder with ``bbbp.csv``, or the file)."""
+    return MoleculeCSV(config)
