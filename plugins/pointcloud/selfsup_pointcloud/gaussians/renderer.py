@@ -171,35 +171,72 @@ def render_gaussians_torch(
     ``max_elements`` bounds pixels × Gaussians per chunk (the chunks are runs of pixels).
     """
     _check_inputs(means, quats, scales, opacities, colors, features, intrinsics, world_to_camera, height, width)
-    num_views, num_gaussians = intrinsics.shape[0], means.shape[0]
+    num_views = intrinsics.shape[0]
     mean2d, cov2d, depth = project_gaussians(means, covariance_3d(quats, scales), intrinsics, world_to_camera, eps2d=eps2d)
     a, b, c = cov2d[..., 0, 0], cov2d[..., 0, 1], cov2d[..., 1, 1]
     det = (a * c - b * b).clamp_min(1e-12)
     conic = torch.stack((c / det, -b / det, a / det), dim=-1)  # inverse of [[a, b], [b, c]] as (A, B, C)
     visible_opacity = torch.where(depth > near_plane, opacities[None].expand_as(depth), torch.zeros_like(depth))
-
-    # front-to-back order per view
-    order = depth.detach().argsort(dim=1)
-    mean2d = mean2d.gather(1, order[..., None].expand(-1, -1, 2))
-    conic = conic.gather(1, order[..., None].expand(-1, -1, 3))
-    visible_opacity = visible_opacity.gather(1, order)
-    sorted_depth = depth.gather(1, order)
     attributes = colors if features is None else torch.cat((colors, features), dim=1)
-    sorted_attributes = attributes[order]  # [V, G, A]
-
     ys, xs = torch.meshgrid(
         torch.arange(height, dtype=means.dtype, device=means.device) + 0.5,
         torch.arange(width, dtype=means.dtype, device=means.device) + 0.5,
         indexing="ij",
     )
     pixels = torch.stack((xs.reshape(-1), ys.reshape(-1)), dim=-1)  # [P, 2] as (u, v)
+    if means.device.type == "cpu" and min_alpha > 0:
+        # exact culling (no host-device sync on CPU): drop, per view, the Gaussians whose alpha is
+        # below min_alpha at every pixel centre, i.e. o exp(-d^2 / (2 lambda_max)) < min_alpha, with d the
+        # distance from the image mean to the rectangle of pixel centres.
+        lambda_max = 0.5 * (a + c) + torch.sqrt((0.25 * (a - c) ** 2 + b * b).clamp_min(0.0))
+        reach = torch.sqrt(2.0 * lambda_max * torch.log((visible_opacity / min_alpha).clamp_min(1.0)))
+        gap_u = torch.maximum(0.5 - mean2d[..., 0], mean2d[..., 0] - (width - 0.5)).clamp_min(0.0)
+        gap_v = torch.maximum(0.5 - mean2d[..., 1], mean2d[..., 1] - (height - 0.5)).clamp_min(0.0)
+        contributes = (torch.hypot(gap_u, gap_v) <= reach) & (visible_opacity >= min_alpha)
+        parts = []
+        for view in range(num_views):
+            keep = contributes[view].nonzero().squeeze(1)
+            parts.append(_composite(pixels, mean2d[view, keep][None], conic[view, keep][None],
+                                    visible_opacity[view, keep][None], depth[view, keep][None], attributes[keep],
+                                    min_alpha, max_alpha, max_elements))
+        attribute_map, depth_map, alpha_map = (torch.cat(maps) for maps in zip(*parts))
+    else:
+        attribute_map, depth_map, alpha_map = _composite(pixels, mean2d, conic, visible_opacity, depth, attributes,
+                                                         min_alpha, max_alpha, max_elements)
+    if background is not None:
+        attribute_map = attribute_map + (1.0 - alpha_map)[..., None] * _background(background, attributes.shape[1], colors.shape[1])
+    attribute_map = attribute_map.reshape(num_views, height, width, -1)
+    return RenderOutput(
+        color=attribute_map[..., : colors.shape[1]],
+        depth=depth_map.reshape(num_views, height, width),
+        alpha=alpha_map.reshape(num_views, height, width),
+        features=None if features is None else attribute_map[..., colors.shape[1] :],
+    )
+
+
+def _composite(
+    pixels: torch.Tensor, mean2d: torch.Tensor, conic: torch.Tensor, opacity: torch.Tensor, depth: torch.Tensor,
+    attributes: torch.Tensor, min_alpha: float, max_alpha: float, max_elements: int,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Front-to-back alpha compositing of ``[V, G]`` splats at ``[P, 2]`` pixel centres, in pixel chunks.
+
+    Returns the attribute ``[V, P, A]``, accumulated depth ``[V, P]`` and alpha ``[V, P]`` maps.
+    """
+    num_views, num_gaussians = opacity.shape
+    order = depth.detach().argsort(dim=1)
+    mean2d = mean2d.gather(1, order[..., None].expand(-1, -1, 2))
+    conic = conic.gather(1, order[..., None].expand(-1, -1, 3))
+    opacity = opacity.gather(1, order)
+    sorted_depth = depth.gather(1, order)
+    sorted_attributes = attributes[order] if attributes.ndim == 2 else attributes.gather(
+        1, order[..., None].expand(-1, -1, attributes.shape[-1]))  # [V, G, A]
     chunk = max(1, max_elements // max(1, num_gaussians * num_views))
     rendered, depths, alphas = [], [], []
     for start in range(0, pixels.shape[0], chunk):
         delta = pixels[None, start : start + chunk, None, :] - mean2d[:, None, :, :]  # [V, p, G, 2]
         dx, dy = delta.unbind(-1)
         power = -0.5 * (conic[:, None, :, 0] * dx * dx + conic[:, None, :, 2] * dy * dy) - conic[:, None, :, 1] * dx * dy
-        alpha = (visible_opacity[:, None, :] * torch.exp(power.clamp_max(0.0))).clamp_max(max_alpha)
+        alpha = (opacity[:, None, :] * torch.exp(power.clamp_max(0.0))).clamp_max(max_alpha)
         alpha = torch.where(alpha >= min_alpha, alpha, torch.zeros_like(alpha))
         survive = torch.cumprod(1.0 - alpha, dim=-1)
         transmittance = torch.cat((torch.ones_like(survive[..., :1]), survive[..., :-1]), dim=-1)
@@ -207,17 +244,7 @@ def render_gaussians_torch(
         rendered.append(weights @ sorted_attributes)
         depths.append((weights * sorted_depth[:, None, :]).sum(-1))
         alphas.append(weights.sum(-1))
-    attribute_map = torch.cat(rendered, dim=1)
-    alpha_map = torch.cat(alphas, dim=1)
-    if background is not None:
-        attribute_map = attribute_map + (1.0 - alpha_map)[..., None] * _background(background, attributes.shape[1], colors.shape[1])
-    attribute_map = attribute_map.reshape(num_views, height, width, -1)
-    return RenderOutput(
-        color=attribute_map[..., : colors.shape[1]],
-        depth=torch.cat(depths, dim=1).reshape(num_views, height, width),
-        alpha=alpha_map.reshape(num_views, height, width),
-        features=None if features is None else attribute_map[..., colors.shape[1] :],
-    )
+    return torch.cat(rendered, dim=1), torch.cat(depths, dim=1), torch.cat(alphas, dim=1)
 
 
 def _background(background: torch.Tensor, channels: int, color_channels: int) -> torch.Tensor:
