@@ -1,0 +1,63 @@
+"""Golden values of GaussianCross's three losses (hand-computed), and its frozen 2-D teacher."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from selfsup.errors import ConfigError
+from selfsup_pointcloud.gaussians.teacher import build_teacher
+from selfsup_pointcloud.losses.gaussian_cross_color import gaussian_cross_color_loss
+from selfsup_pointcloud.losses.gaussian_cross_depth import gaussian_cross_depth_loss
+from selfsup_pointcloud.losses.gaussian_cross_feature import gaussian_cross_feature_loss
+
+
+def test_color_l1_golden() -> None:
+    rendered = torch.tensor([[0.2, 0.4, 0.6], [1.0, 0.0, 0.5]])
+    target = torch.tensor([[0.0, 0.5, 0.5], [0.5, 0.5, 0.5]])
+    # |diff| = [0.2, 0.1, 0.1] and [0.5, 0.5, 0.0]: 1.4 / 6
+    assert float(gaussian_cross_color_loss(rendered, target)) == pytest.approx(1.4 / 6)
+    # only the first pixel: 0.4 / 3
+    assert float(gaussian_cross_color_loss(rendered, target, torch.tensor([True, False]))) == pytest.approx(0.4 / 3)
+
+
+def test_depth_l1_counts_valid_pixels_only() -> None:
+    rendered = torch.tensor([[1.0, 2.0], [3.0, 0.5]])
+    target = torch.tensor([[1.5, 0.0], [2.0, 0.5]])  # 0 = no sensor reading
+    # valid: 1.5, 2.0, 0.5 -> errors 0.5, 1.0, 0.0 -> 1.5 / 3
+    assert float(gaussian_cross_depth_loss(rendered, target)) == pytest.approx(0.5)
+    assert float(gaussian_cross_depth_loss(rendered, torch.zeros(2, 2))) == 0.0
+    explicit = torch.tensor([[True, True], [False, False]])  # errors 0.5 and 2.0
+    assert float(gaussian_cross_depth_loss(rendered, target, explicit)) == pytest.approx(1.25)
+
+
+def test_feature_cosine_golden_and_teacher_side_detached() -> None:
+    predicted = torch.tensor([[1.0, 0.0], [1.0, 1.0], [3.0, 4.0]], requires_grad=True)
+    target = torch.tensor([[0.0, 1.0], [2.0, 2.0], [-3.0, -4.0]], requires_grad=True)
+    # cos = 0, 1, -1 -> 1 - cos = 1, 0, 2 -> mean 1
+    loss = gaussian_cross_feature_loss(predicted, target)
+    assert float(loss.detach()) == pytest.approx(1.0)
+    loss.backward()
+    assert target.grad is None and predicted.grad is not None
+    assert float(gaussian_cross_feature_loss(predicted.detach(), target, torch.tensor([False, True, True]))) == pytest.approx(1.0)
+    assert float(gaussian_cross_feature_loss(predicted.detach(), target, torch.tensor([False, True, False]))) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_resnet_teacher_is_frozen_and_loads_local_weights(tmp_path) -> None:
+    from torchvision.models import resnet18
+
+    torch.manual_seed(0)
+    reference = resnet18(weights=None)
+    path = tmp_path / "resnet18.pt"
+    torch.save(reference.state_dict(), path)
+    teacher = build_teacher("resnet18", str(path), stages=2)
+    assert all(not p.requires_grad for p in teacher.parameters()) and not teacher.training
+    assert torch.equal(teacher.net.conv1.weight, reference.conv1.weight)
+    out = teacher(torch.rand(2, 3, 32, 48))
+    assert out.shape == (2, 128, 4, 6)
+    with pytest.raises(ConfigError, match="teacher"):
+        build_teacher("radio-v2.5")
+    with pytest.raises(ConfigError, match="could not be imported"):
+        build_teacher("no_such_module:factory")
+    with pytest.raises(ConfigError, match="not a file"):
+        build_teacher("resnet18", str(tmp_path / "missing.pt"))
