@@ -18,6 +18,8 @@ from selfsup_graph.configs import BBBPConfig, MoleculeCSVConfig
 from selfsup_graph.datasets.featurize import featurize_mol, parse_smiles
 from selfsup_graph.datasets.scaffold import murcko_scaffold, scaffold_split
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 REPO = Path(__file__).resolve().parents[3]
 DATA = Path(os.environ.get("SELFSUP_DATA", REPO.parent / "shared" / "data"))
 BBBP = DATA / "bbbp" / "bbbp.csv"

@@ -15,6 +15,8 @@ from selfsup.testing import DatasetContract
 from selfsup_graph.configs import TUConfig
 from selfsup_graph.datasets.tu import TUDataset, read_tu_graphs
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 REPO = Path(__file__).resolve().parents[3]
 DATA = Path(os.environ.get("SELFSUP_DATA", REPO.parent / "shared" / "data"))
 MUTAG = DATA / "mutag"
