@@ -20,6 +20,8 @@ __all__ = [
     "DiffAugmentGANConfig",
     "AugSelfGANConfig",
     "AugSelfGANPlusConfig",
+    "FDLocalConfig",
+    "FIDConfig",
 ]
 
 
@@ -145,3 +147,36 @@ class AugSelfGANPlusConfig(AugSelfGANConfig):
 
     translation: float = 0.25
     cutout: float = 0.75
+
+
+@dataclass
+class FDLocalConfig:
+    """``fd-local``: Fréchet distance / KID on a locally trained small classifier's features.
+
+    ``num_samples`` generated images against as many real images of ``split`` (fewer when
+    the split is smaller); the classifier trains ``classifier_epochs`` on the train split.
+    """
+
+    split: str = "test"
+    num_samples: int = 2000
+    batch_size: int = 500
+    classifier_epochs: int = 3
+    classifier_batch_size: int = 64
+    kid_subsets: int = 10
+    kid_subset_size: int = 1000
+
+
+@dataclass
+class FIDConfig:
+    """``fid``: FID / KID on Inception-v3 pool3 features (10k samples vs the test split, as the paper).
+
+    ``inception_weights``: path of pytorch-fid's ``pt_inception-2015-12-05-6726825d.pth``;
+    ``None`` reads ``$SELFSUP_INCEPTION_WEIGHTS`` or ``~/.cache/selfsup/`` (never downloads).
+    """
+
+    inception_weights: Optional[str] = None
+    split: str = "test"
+    num_samples: int = 10000
+    batch_size: int = 50
+    kid_subsets: int = 100
+    kid_subset_size: int = 1000

@@ -6,7 +6,7 @@ Factories are lazy ``"module:attribute"`` paths and the configs are torch-free
 
 from __future__ import annotations
 
-from selfsup import DatasetSpec, EncoderSpec, ModalitySpec, ObjectiveSpec, hookimpl
+from selfsup import DatasetSpec, EncoderSpec, EvaluatorSpec, ModalitySpec, ObjectiveSpec, hookimpl
 
 from .configs import (
     AugSelfGANConfig,
@@ -15,11 +15,13 @@ from .configs import (
     CifarConfig,
     DiffAugmentGANConfig,
     DigitsConfig,
+    FDLocalConfig,
+    FIDConfig,
     IdxConfig,
     ImageFolderConfig,
 )
 
-__all__ = ["register_modalities", "register_encoders", "register_objectives", "register_datasets"]
+__all__ = ["register_modalities", "register_encoders", "register_objectives", "register_datasets", "register_evaluators"]
 
 VISION = frozenset({"vision"})
 
@@ -44,7 +46,7 @@ def register_modalities() -> list[ModalitySpec]:
             default_encoder="biggan-d",
             default_objective="augself-gan",
             default_dataset="digits",
-            default_evaluators=("linear-probe", "knn"),
+            default_evaluators=("linear-probe", "knn", "fd-local"),
             # CPU-scale quick start: a 64-wide trunk (and generator, which follows the trunk's
             # width); the paper's BigGAN uses encoder_config.channels=256.
             overrides={
@@ -142,5 +144,25 @@ def register_datasets() -> list[DatasetSpec]:
             factory="selfsup_vision.datasets.idx:fashion_mnist",
             config_cls=IdxConfig,
             description="Fashion-MNIST IDX files (gzip or not) in data.root; train and/or t10k.",
+        ),
+    ]
+
+
+@hookimpl
+def register_evaluators() -> list[EvaluatorSpec]:
+    return [
+        EvaluatorSpec(
+            name="fd-local",
+            modalities=VISION,
+            factory="selfsup_vision.evaluation.evaluators:FDLocal",
+            config_cls=FDLocalConfig,
+            description="FD-local and KID: Fréchet distance / KID of G_ema samples on a locally trained small classifier's features (not FID).",
+        ),
+        EvaluatorSpec(
+            name="fid",
+            modalities=VISION,
+            factory="selfsup_vision.evaluation.evaluators:FID",
+            config_cls=FIDConfig,
+            description="FID and KID on Inception-v3 pool3 features; needs pytorch-fid's pt_inception weights file (local path).",
         ),
     ]

@@ -1,0 +1,3 @@
+"""Generative metrics: Fréchet distance and KID on Inception-v3 (FID) or local-classifier (FD-local) features."""
+
+__all__: list[str] = []
