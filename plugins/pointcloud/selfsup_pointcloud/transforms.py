@@ -8,6 +8,7 @@ engine seeds and checkpoints) or from a given ``generator``.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 
@@ -19,6 +20,9 @@ __all__ = [
     "random_flip",
     "random_jitter",
     "random_crop",
+    "color_jitter",
+    "ViewAugmentation",
+    "augmented_view",
 ]
 
 
@@ -107,3 +111,50 @@ def random_crop(
     centre[batch[is_centre]] = coord[is_centre]
     inside = ((coord[:, :2] - centre[batch, :2]).abs() <= half[batch]).all(dim=1)
     return inside
+
+
+def color_jitter(feat: torch.Tensor, sigma: float, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Add Gaussian noise of standard deviation ``sigma`` to the first 3 (normalised colour) channels."""
+    if sigma <= 0:
+        return feat
+    noise = sigma * torch.randn(feat.shape[0], 3, generator=generator, device=feat.device, dtype=feat.dtype)
+    return torch.cat([feat[:, :3] + noise, feat[:, 3:]], dim=1)
+
+
+@dataclass(frozen=True)
+class ViewAugmentation:
+    """Settings of :func:`augmented_view` (MSM's and Pointcept's scene augmentations)."""
+
+    crop_fraction: tuple[float, float] = (0.6, 0.9)
+    rotation: float = 180.0
+    scale: tuple[float, float] = (0.9, 1.1)
+    flip: float = 0.5
+    jitter: float = 0.005
+    color_jitter: float = 0.05
+
+
+def augmented_view(
+    coord: torch.Tensor,
+    feat: torch.Tensor,
+    batch: torch.Tensor,
+    settings: ViewAugmentation,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One random view of every scene: ``(index, coord, feat, batch)``, ``index`` (long) naming the source points.
+
+    Crops each scene to a random x/y box, then rotates it about z, scales, mirrors and
+    jitters it; colours (channels 0-2) get noise and normals (channels 3-5, when present)
+    are rotated and mirrored with the points.
+    """
+    keep = random_crop(coord, batch, settings.crop_fraction[0], settings.crop_fraction[1], generator)
+    index = keep.nonzero()[:, 0]
+    view_coord, view_feat, view_batch = coord[index], feat[index], batch[index]
+    view_coord, rotation = random_rotate_z(view_coord, view_batch, settings.rotation, generator)
+    view_coord = random_scale(view_coord, view_batch, settings.scale[0], settings.scale[1], generator)
+    view_coord, signs = random_flip(view_coord, view_batch, settings.flip, generator)
+    view_coord = random_jitter(view_coord, settings.jitter, generator)
+    if view_feat.shape[1] >= 6:
+        normal = torch.einsum("nij,nj->ni", rotation[view_batch], view_feat[:, 3:6]) * signs[view_batch]
+        view_feat = torch.cat([view_feat[:, :3], normal, view_feat[:, 6:]], dim=1)
+    view_feat = color_jitter(view_feat, settings.color_jitter, generator)
+    return index, view_coord, view_feat, view_batch

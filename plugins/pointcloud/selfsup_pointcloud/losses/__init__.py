@@ -1,0 +1,1 @@
+"""Pure loss functions of the point-cloud objectives (one file each)."""
