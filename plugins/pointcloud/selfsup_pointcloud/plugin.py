@@ -20,6 +20,7 @@ from .configs import (
     SegKNNConfig,
     SegLinearProbeConfig,
 )
+from .gaussians.config import GaussianCrossConfig
 
 __all__ = [
     "POINTCLOUD",
@@ -41,6 +42,19 @@ MSM_TRAINER_DEFAULTS = {
     "schedule": "cosine",
     "warmup_fraction": 0.05,
     "batch_size": 4,
+}
+
+
+#: GaussianCross's pretraining recipe is unreleased (methods-3d.md §2.1): AdamW with warm-up and
+#: cosine decay as in Pointcept's pretraining configs, scaled to small scenes; batch 2 scenes
+#: because every scene is rendered from several views.
+GAUSSIAN_CROSS_TRAINER_DEFAULTS = {
+    "optimizer": "adamw",
+    "lr": 1e-3,
+    "weight_decay": 0.05,
+    "schedule": "cosine",
+    "warmup_fraction": 0.05,
+    "batch_size": 2,
 }
 
 
@@ -84,6 +98,16 @@ def register_objectives() -> list[ObjectiveSpec]:
             description="Masked Scene Modeling (Hermosilla et al., CVPR 2025): cross-view EMA-teacher "
             "feature regression of masked voxels at every decoder level, coarsest first.",
             trainer_defaults=MSM_TRAINER_DEFAULTS,
+        ),
+        ObjectiveSpec(
+            name="gaussian-cross",
+            modalities=POINTCLOUD,
+            factory="selfsup_pointcloud.objectives.gaussian_cross:GaussianCross",
+            config_cls=GaussianCrossConfig,
+            description="GaussianCross (Yao et al., ACM MM 2025): masked scene -> one Gaussian per unit-cube voxel, "
+            "splatted into posed RGB-D views; L1 colour + L1 depth + cosine distillation of a frozen 2-D teacher. "
+            "Needs a dataset with views (procedural-rooms: data.views_per_scene>0).",
+            trainer_defaults=GAUSSIAN_CROSS_TRAINER_DEFAULTS,
         ),
     ]
 
