@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import wave
 from pathlib import Path
 
 import numpy as np
+import pytest
 
-__all__ = ["tone", "write_wav", "write_flac", "write_truncated_wav", "write_fake_wav", "esc50_tree", "speech_commands_tree"]
+__all__ = ["DATA", "needs_fsdd", "tone", "write_wav", "write_flac", "write_truncated_wav", "write_fake_wav", "esc50_tree", "speech_commands_tree"]
+
+#: The shared data folder (``SELFSUP_DATA``, else ``<repo>/../shared/data``).
+DATA = Path(os.environ.get("SELFSUP_DATA", Path(__file__).resolve().parents[4] / "shared" / "data"))
+needs_fsdd = pytest.mark.skipif(not (DATA / "fsdd" / "recordings").is_dir(), reason="FSDD not found (set SELFSUP_DATA)")
 
 
 def tone(freq: float, seconds: float, rate: int) -> np.ndarray:
