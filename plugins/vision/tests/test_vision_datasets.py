@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pytest
 import torch
@@ -177,7 +175,8 @@ def test_folder_mixed_gray_rgb_and_a_corrupt_file(tmp_path):
     assert train.images.shape == (4, 3, 8, 8) and train.labels.tolist() == [0, 0, 1, 1]
     # the grayscale file became RGB with three equal channels holding its pixels
     assert torch.equal(train.images[0], torch.from_numpy(gray).expand(3, -1, -1))
-    as_gray = ImageFolder(ImageFolderConfig(root=str(tmp_path), channels=1, val_fraction=0.0, test_fraction=0.0))
+    with pytest.warns(UserWarning, match="skipped 1 file"):
+        as_gray = ImageFolder(ImageFolderConfig(root=str(tmp_path), channels=1, val_fraction=0.0, test_fraction=0.0))
     assert as_gray.split("train").images.shape == (4, 1, 8, 8)
 
 
