@@ -27,6 +27,7 @@ __all__ = [
     "read_mesh_points",
     "read_points_file",
     "read_ply_vertices",
+    "read_off_mesh",
 ]
 
 POINT_CLOUD_SUFFIXES = (".ply", ".pcd", ".xyz", ".xyzn", ".xyzrgb", ".pts")
@@ -69,7 +70,16 @@ def read_mesh_points(path: str | Path, num_points: int, *, seed: int = 0) -> Sce
     _require(path)
     if num_points < 1:
         raise DatasetError(f"{path}: cannot sample {num_points} points. Ask for at least 1.")
-    mesh = o3d.io.read_triangle_mesh(str(path))
+    if path.suffix.lower() == ".off":
+        vertices, faces = read_off_mesh(path)
+        mesh = o3d.geometry.TriangleMesh(o3d.utility.Vector3dVector(vertices), o3d.utility.Vector3iVector(faces.astype(np.int32)))
+    else:
+        mesh = o3d.io.read_triangle_mesh(str(path))
+    if len(mesh.vertices) == 0 and path.suffix.lower() == ".obj" and _obj_has_vertices_only(path):
+        raise DatasetError(
+            f"{path}: the OBJ file has vertices but no faces, so no surface to sample. "
+            "Read it as a point cloud instead (save it as .ply/.xyz), or export the faces."
+        )
     if len(mesh.vertices) == 0:
         raise DatasetError(f"{path}: the mesh has no vertices. Check the file's format and content.")
     if len(mesh.triangles) == 0:
@@ -80,12 +90,47 @@ def read_mesh_points(path: str | Path, num_points: int, *, seed: int = 0) -> Sce
     vertices = np.asarray(mesh.vertices)
     if not np.isfinite(vertices).all():
         raise DatasetError(f"{path}: the mesh has NaN or infinite vertex coordinates. Repair or re-export the mesh.")
+    mesh.compute_triangle_normals()
     o3d.utility.random.seed(int(seed))
     cloud = mesh.sample_points_uniformly(number_of_points=int(num_points), use_triangle_normal=True)
     coord = np.asarray(cloud.points, dtype=np.float32)
     color = np.asarray(cloud.colors, dtype=np.float32) * 255.0 if cloud.has_colors() else None
     normal = np.asarray(cloud.normals, dtype=np.float32) if cloud.has_normals() else None
     return check_scene(Scene(name=str(path), coord=coord, color=color, normal=normal))
+
+
+def read_off_mesh(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """Vertices ``[V, 3]`` and triangles ``[F, 3]`` of an OFF file (polygons fan-triangulated).
+
+    Also reads the ModelNet files whose counts share the header line (``OFF490 518 0``),
+    which open3d rejects.
+    """
+    path = Path(path)
+    _require(path)
+    tokens = path.read_text(errors="replace").split()
+    if not tokens or not tokens[0].upper().startswith("OFF"):
+        raise DatasetError(f"{path}: not an OFF file (no OFF header). Check the file.")
+    head = tokens[0][3:]
+    rest = ([head] if head else []) + tokens[1:]
+    try:
+        num_vertices, num_faces = int(rest[0]), int(rest[1])
+        numbers = rest[3:]
+        vertices = np.array(numbers[: 3 * num_vertices], dtype=np.float64).reshape(num_vertices, 3)
+        cursor, faces = 3 * num_vertices, []
+        for _ in range(num_faces):
+            count = int(numbers[cursor])
+            ids = [int(v) for v in numbers[cursor + 1 : cursor + 1 + count]]
+            faces.extend([ids[0], ids[i], ids[i + 1]] for i in range(1, count - 1))
+            cursor += 1 + count
+    except (ValueError, IndexError) as exc:
+        raise DatasetError(f"{path}: the OFF body does not match its header ({exc}). The file is truncated or corrupt.") from exc
+    return vertices, np.array(faces, dtype=np.int64).reshape(-1, 3)
+
+
+def _obj_has_vertices_only(path: Path) -> bool:
+    """Whether an OBJ file has ``v`` lines but no ``f`` lines (open3d then reads nothing at all)."""
+    kinds = {line.split(maxsplit=1)[0] for line in path.read_text(errors="replace").splitlines() if line.strip()}
+    return "v" in kinds and "f" not in kinds
 
 
 def _ply_header(path: Path) -> tuple[str, list[tuple[str, int, list[tuple[str, str]]]], int]:
