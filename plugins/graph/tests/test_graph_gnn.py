@@ -103,6 +103,18 @@ def test_graph_embeddings_ignore_node_order_and_batch_company() -> None:
     torch.testing.assert_close(sums, together * torch.tensor([[4.0], [6.0], [1.0], [4.0]]))
 
 
+def test_graphs_without_edges_are_embedded() -> None:
+    from selfsup_graph.datasets.featurize import featurize_mol, parse_smiles
+
+    single = [featurize_mol(parse_smiles(smiles)) for smiles in ("C", "[Na+].[Cl-]")]
+    batch = Batch.from_data_list([Data(x=g.x, edge_index=g.edge_index, edge_attr=g.edge_attr) for g in single])
+    assert batch.edge_index.shape == (2, 0)
+    for build, config in ((build_gin, GINConfig(**SMALL)), (build_gcn, GCNConfig(**SMALL))):
+        encoder = build(config, MOLECULE_INFO)
+        out = encoder.train()({"graph": batch})  # training mode: BatchNorm over the batch's 3 atoms
+        assert out.shape == (2, 16) and torch.isfinite(out).all()
+
+
 def test_bond_features_reach_the_embedding_unless_switched_off() -> None:
     graphs = _molecules()
     changed = graphs[0].clone()

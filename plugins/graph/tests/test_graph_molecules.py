@@ -15,7 +15,7 @@ from selfsup.errors import DatasetError
 from selfsup.registry import get_registry
 from selfsup.testing import DatasetContract
 from selfsup_graph.configs import BBBPConfig, MoleculeCSVConfig
-from selfsup_graph.datasets.featurize import featurize_mol, parse_smiles
+from selfsup_graph.datasets.featurize import UnsupportedMolecule, featurize_mol, parse_smiles
 from selfsup_graph.datasets.scaffold import murcko_scaffold, scaffold_split
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -54,6 +54,10 @@ def test_atom_and_bond_features_follow_hu_et_al() -> None:
     assert difluoroethene.edge_attr.tolist() == [[0, 1], [0, 1], [1, 0], [1, 0], [0, 2], [0, 2]]
     salt = featurize_mol(parse_smiles("[Na+].[Cl-]"))
     assert salt.x.tolist() == [[10, 0], [16, 0]] and salt.edge_index.shape == (2, 0)
+    with pytest.raises(UnsupportedMolecule, match=r"atomic number 0"):
+        featurize_mol(parse_smiles("*CC"))  # a dummy atom has no row in the atom-type table
+    with pytest.raises(UnsupportedMolecule, match=r"cannot parse"):
+        parse_smiles("C1CC(")
 
 
 def test_molecule_csv_skips_invalid_smiles_and_keeps_missing_labels() -> None:

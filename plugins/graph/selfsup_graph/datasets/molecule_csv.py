@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from rdkit import Chem
 
 from selfsup.errors import DatasetError
 
@@ -101,8 +102,6 @@ def read_molecule_csv(
             except UnsupportedMolecule as exc:
                 table.skipped.append(SkippedRow(line=line, smiles=text, reason=str(exc)))
                 continue
-            from rdkit import Chem
-
             table.graphs.append(graph)
             table.smiles.append(Chem.MolToSmiles(mol))
             table.lines.append(line)

@@ -128,7 +128,7 @@ class EdgeInput(nn.Module):
                 "The encoder was built with edge features (data_info num_edge_features > 0) but the batch has no "
                 "edge_attr. Give every graph edge_attr, or set encoder_config.use_edge_features=false."
             )
-        attr = edge_attr.reshape(num_edges, -1)
+        attr = edge_attr if edge_attr.ndim == 2 else edge_attr.reshape(num_edges, -1)
         if attr.shape[1] != self.num_columns:
             raise DatasetError(f"The encoder expects {self.num_columns} edge-feature columns, the batch has {attr.shape[1]}.")
         if self.mode == "categorical":
