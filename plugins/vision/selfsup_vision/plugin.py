@@ -47,10 +47,10 @@ def register_modalities() -> list[ModalitySpec]:
             default_objective="augself-gan",
             default_dataset="digits",
             default_evaluators=("linear-probe", "knn", "fd-local"),
-            # CPU-scale quick start: a 64-wide trunk (and generator, which follows the trunk's
+            # CPU-scale quick start: a 32-wide trunk (and generator, which follows the trunk's
             # width); the paper's BigGAN uses encoder_config.channels=256.
             overrides={
-                "encoder_config": {"channels": 64},
+                "encoder_config": {"channels": 32},
                 "trainer": {"max_steps": 300, "batch_size": 64},
             },
         )

@@ -158,3 +158,9 @@ def test_tiny_pretrain_saves_sample_grids_and_probes_the_trunk(tmp_path):
     assert grids == ["step-000002.png", "step-000003.png"]
     with Image.open(tmp_path / "run" / "samples" / grids[0]) as grid:
         assert grid.size == (3 * 17 + 1, 3 * 17 + 1)  # 3×3 images of 16 px, 1 px padding
+
+
+def test_modality_defaults():
+    modality = get_registry().get("modality", "vision")
+    assert (modality.default_encoder, modality.default_objective, modality.default_dataset) == ("biggan-d", "augself-gan", "digits")
+    assert modality.default_evaluators == ("linear-probe", "knn", "fd-local")
