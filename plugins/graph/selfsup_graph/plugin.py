@@ -22,6 +22,8 @@ from .configs import (
     TUConfig,
 )
 
+from .dsla_config import DSLAConfig
+
 __all__ = ["register_modalities", "register_encoders", "register_objectives", "register_datasets"]
 
 GRAPH = frozenset({"graph"})
@@ -37,6 +39,20 @@ SCGC_TRAINER_DEFAULTS = {
     "schedule": "constant",
     "warmup_steps": 0,
     "max_epochs": 590,
+}
+
+
+#: D-SLA's chem pretraining (``DongkiKim95/D-SLA:transferLearning_MoleculeNet_PPI/chem/pretrain_DSLA.py``
+#: argument defaults and README command ``--lr 0.001``): Adam, lr 1e-3, weight decay 0, batch 256
+#: molecules, 100 epochs, no schedule.
+DSLA_TRAINER_DEFAULTS = {
+    "optimizer": "adam",
+    "lr": 1e-3,
+    "weight_decay": 0.0,
+    "batch_size": 256,
+    "max_epochs": 100,
+    "schedule": "constant",
+    "warmup_steps": 0,
 }
 
 
@@ -101,6 +117,14 @@ def register_objectives() -> list[ObjectiveSpec]:
             config_cls=SCGCStarConfig,
             description="SCGC* (influence-augmented contrast on sum of Â^k + DEC), encoder only.",
             trainer_defaults=SCGC_TRAINER_DEFAULTS,
+        ),
+        ObjectiveSpec(
+            name="d-sla",
+            modalities=GRAPH,
+            factory="selfsup_graph.objectives.dsla:DSLA",
+            config_cls=DSLAConfig,
+            description="D-SLA (Kim et al. 2022): discriminate the original among perturbed candidates + edit-distance + margin losses.",
+            trainer_defaults=DSLA_TRAINER_DEFAULTS,
         ),
     ]
 
