@@ -28,6 +28,9 @@ __all__ = [
     "SyntheticSoundsConfig",
     "ASTConfig",
     "SSASTConfig",
+    "AMBA_SIZES",
+    "AMBAConfig",
+    "SSAMBAConfig",
 ]
 
 #: SSAST's AudioSet fbank statistics (the default for unknown data).
@@ -221,3 +224,60 @@ class SSASTConfig:
     #: Draw separate masks (and run separate forward passes) for the two tasks, as released.
     independent_masks: bool = True
 
+
+#: SSAMBA's encoder sizes: (embed_dim, depth) (Shams et al., SLT 2024, arXiv 2405.11831, §3 /
+#: SiavashShams/ssamba ``src/pretrain/run_mask_patch_amba.sh``: tiny 192, small 384, base 768,
+#: 24 Vim blocks = 12 forward/backward pairs each); ``cpu`` is a small default for CPU runs.
+AMBA_SIZES = {
+    "cpu": (128, 4),
+    "tiny": (192, 24),
+    "small": (384, 24),
+    "base": (768, 24),
+}
+
+
+@dataclass
+class AMBAConfig:
+    """The bidirectional Mamba (Vision Mamba, "v2") encoder of SSAMBA (SiavashShams/ssamba
+    ``src/models/both_models.py`` ``AMBAModel``, over hustvl/Vim ``VisionMamba``).
+
+    Tokenisation as :class:`ASTConfig` (16×16 patches or num_mel_bins×2 frames, frequency-major);
+    one CLS token first, learnable absolute positions. Block and mixer defaults are the released
+    pretraining script's (``run_mask_patch_amba.sh``) and Mamba's (d_state 16, d_conv 4, expand 2).
+    """
+
+    size: str = "cpu"
+    embed_dim: Optional[int] = None
+    #: Number of Vim blocks (even: blocks 2k and 2k+1 form a forward/backward pair).
+    depth: Optional[int] = None
+    tokens: str = "patch"
+    fshape: Optional[int] = None
+    tshape: Optional[int] = None
+    #: Mamba state size N, local convolution width and inner expansion (Mamba defaults).
+    d_state: int = 16
+    d_conv: int = 4
+    expand: int = 2
+    #: ``"layernorm"`` (the released SSAMBA script: ``rms_norm='false'``) or ``"rmsnorm"`` (Vim's default).
+    norm: str = "layernorm"
+    norm_eps: float = 1e-5
+    #: Stochastic depth, linearly increasing to this rate over the blocks (released script: 0.1).
+    drop_path_rate: float = 0.1
+    #: ``"mean"`` over patch tokens (SSAMBA ft_avgtok) or ``"cls"`` (the CLS output, ft_cls).
+    pool: str = "mean"
+    #: Selective-scan implementation: ``"auto"`` (mamba-ssm's CUDA kernel when it imports and the
+    #: model is on a GPU, else the chunked PyTorch scan), ``"chunked"``, ``"reference"`` or ``"mamba-ssm"``.
+    scan: str = "auto"
+    #: Steps per chunk of the chunked scan (shrunk automatically when the decays are steep).
+    scan_chunk: int = 64
+
+
+@dataclass
+class SSAMBAConfig(SSASTConfig):
+    """SSAST's objective on the Mamba encoder (SSAMBA, Shams et al., SLT 2024).
+
+    The released pretraining script masks ``mask_patch=300`` of 512 patches (checkpoints exist
+    for 250/300/400); everything else is :class:`SSASTConfig`'s.
+    """
+
+    #: 300/512 as in ``src/pretrain/run_mask_patch_amba.sh``.
+    mask_ratio: float = 0.5859375

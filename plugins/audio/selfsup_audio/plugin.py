@@ -10,11 +10,13 @@ from __future__ import annotations
 from selfsup import DatasetSpec, EncoderSpec, ModalitySpec, ObjectiveSpec, hookimpl
 
 from .configs import (
+    AMBAConfig,
     ASTConfig,
     AudioFolderConfig,
     ESC50Config,
     FSDDConfig,
     SpeechCommandsConfig,
+    SSAMBAConfig,
     SSASTConfig,
     SyntheticSoundsConfig,
 )
@@ -30,6 +32,17 @@ SSAST_TRAINER_DEFAULTS = {
     "optimizer": "adam",
     "lr": 5e-4,
     "weight_decay": 5e-7,
+    "betas": [0.95, 0.999],
+    "warmup_fraction": 0.05,
+    "batch_size": 64,
+}
+
+#: SSAMBA's optimisation (SiavashShams/ssamba: src/pretrain/run_mask_patch_amba.sh, src/traintest_mask.py):
+#: AdamW, lr 1e-4, wd 5e-8, betas (0.95, 0.999), batch 64, linear warm-up.
+SSAMBA_TRAINER_DEFAULTS = {
+    "optimizer": "adamw",
+    "lr": 1e-4,
+    "weight_decay": 5e-8,
     "betas": [0.95, 0.999],
     "warmup_fraction": 0.05,
     "batch_size": 64,
@@ -60,7 +73,15 @@ def register_encoders() -> list[EncoderSpec]:
             factory="selfsup_audio.encoders.ast:build_ast",
             config_cls=ASTConfig,
             description="Audio Spectrogram Transformer (DeiT-style ViT over 16x16 or 128x2 fbank patches).",
-        )
+        ),
+        EncoderSpec(
+            name="amba",
+            modality="audio",
+            factory="selfsup_audio.encoders.mamba:build_amba",
+            config_cls=AMBAConfig,
+            aliases=("audio-mamba",),
+            description="SSAMBA's bidirectional Mamba (Vim v2) over the AST's fbank patches; chunked PyTorch scan.",
+        ),
     ]
 
 
@@ -74,7 +95,15 @@ def register_objectives() -> list[ObjectiveSpec]:
             config_cls=SSASTConfig,
             description="SSAST (Gong et al., AAAI 2022): masked patch InfoNCE + 10 x masked patch MSE.",
             trainer_defaults=SSAST_TRAINER_DEFAULTS,
-        )
+        ),
+        ObjectiveSpec(
+            name="ssamba",
+            modalities=AUDIO,
+            factory="selfsup_audio.objectives.ssamba:SSAMBA",
+            config_cls=SSAMBAConfig,
+            description="SSAMBA (Shams et al., SLT 2024): SSAST's objective on the bidirectional Mamba encoder (amba).",
+            trainer_defaults=SSAMBA_TRAINER_DEFAULTS,
+        ),
     ]
 
 

@@ -26,7 +26,9 @@ Three implementations:
   ``MAX_LOG_RANGE`` (one scalar read per call; a 1-step chunk is exact for any decay), so
   the float32 result never overflows whatever Δ and A the model learns. Long
   sequences are processed in blocks of whole chunks (about :data:`BLOCK_LENGTH` steps) with the
-  state carried between blocks, so the transient memory of one call stays bounded.
+  state carried between blocks, and channels in groups (independent), so that each block's
+  temporaries hold about :data:`BLOCK_ELEMENTS` values: they stay in cache (the PyTorch scan is
+  memory-bound on CPU) and the transient memory of one call stays bounded.
 * mamba-ssm's fused CUDA kernel ``selective_scan_fn``, used by :func:`selective_scan`
   automatically when ``mamba_ssm`` imports and the tensors are on a CUDA device.
 """
@@ -45,6 +47,7 @@ from torch import Tensor
 from selfsup.errors import ConfigError
 
 __all__ = [
+    "BLOCK_ELEMENTS",
     "BLOCK_LENGTH",
     "IMPLEMENTATIONS",
     "MAX_LOG_RANGE",
@@ -56,10 +59,13 @@ __all__ = [
 ]
 
 IMPLEMENTATIONS = ("auto", "chunked", "reference", "mamba-ssm")
-#: The largest total log-decay ``-Σ Δ A`` allowed inside one chunk (exp(40) ≈ 2e17 ≪ float32 max).
-MAX_LOG_RANGE = 40.0
-#: Sequences are scanned in blocks of about this many steps (bounds the transient memory).
-BLOCK_LENGTH = 1024
+#: The largest total log-decay ``-Σ Δ A`` allowed inside one chunk (exp(60) ≈ 1e26 ≪ float32 max 3e38).
+MAX_LOG_RANGE = 60.0
+#: Sequences are scanned in blocks of about this many steps ...
+BLOCK_LENGTH = 256
+#: ... and groups of channels, so that one block holds about this many state values (cache-sized
+#: temporaries: the scan is memory-bound on CPU; this also bounds the transient memory).
+BLOCK_ELEMENTS = 2**18
 
 
 @functools.lru_cache(maxsize=1)
@@ -155,38 +161,49 @@ def selective_scan_reference(
 def _scan_block(
     u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor, h0: Optional[Tensor], chunk: int
 ) -> tuple[Tensor, Tensor]:
-    """``y`` [b, d, l] (without D and z) and the final state [b, d, n] of one block."""
+    """``y`` [b, d, l] (without D and z) and the final state [b, d, n] of one block.
+
+    Layout ``[b, d, c, n, T]``: the chunk's time axis is innermost, so both cumulative sums run
+    over contiguous memory. Without autograd the big temporaries are updated in place.
+    """
     batch, dim, length = u.shape
     pad = (-length) % chunk
     if pad:  # Δ = 0 and u = 0 on padded steps: decay 1 and no input, after every real step
         u, delta, B, C = (F.pad(t, (0, pad)) for t in (u, delta, B, C))
     chunks = (length + pad) // chunk
     n = A.shape[1]
-    # [b, d, c, T, 1] and [b, 1, c, T, n]
-    delta_c = delta.reshape(batch, dim, chunks, chunk, 1)
-    u_c = u.reshape(batch, dim, chunks, chunk, 1)
-    B_c = B.reshape(batch, n, chunks, chunk).permute(0, 2, 3, 1).unsqueeze(1)
-    C_c = C.reshape(batch, n, chunks, chunk).permute(0, 2, 3, 1).unsqueeze(1)
-    log_step = delta_c * A[:, None, None, :]  # a_t = Δ_t A [b, d, c, T, n]
-    first = log_step[:, :, :, :1]  # a at each chunk's first step [b, d, c, 1, n]
-    # R_t = Σ_{1<k≤t} a_k: the log-decay from the chunk's first step to t (R_1 = 0), so a chunk of
-    # T steps spans T-1 decays and a 1-step chunk is exact whatever Δ·A is
-    log_decay = torch.cumsum(log_step, dim=3) - first
-    decay = torch.exp(log_decay)
-    # Σ_{s≤t} exp(-R_s) Δ_s B_s u_s; exp(-R) ≤ exp(MAX_LOG_RANGE). A product, not a division by
-    # ``decay``: its gradient then stays within exp(MAX_LOG_RANGE) as well (1/decay² would not).
-    summed = torch.cumsum(((delta_c * u_c) * B_c) * torch.exp(-log_decay), dim=3)
-    # h_t = exp(R_t) (exp(a_1) h_in + summed_t); across chunks h_in(c+1) = h_T(c)
-    entry = torch.exp(first[:, :, :, 0])  # [b, d, c, n]
-    decay_end, summed_end = decay[:, :, :, -1], summed[:, :, :, -1]  # [b, d, c, n]
+    inplace = not (torch.is_grad_enabled() and any(t.requires_grad for t in (u, delta, A, B, C)))
+    delta_c = delta.reshape(batch, dim, chunks, 1, chunk)  # [b, d, c, 1, T]
+    B_c = B.reshape(batch, 1, n, chunks, chunk).transpose(2, 3)  # [b, 1, c, n, T]
+    C_c = C.reshape(batch, 1, n, chunks, chunk).transpose(2, 3)
+    A_c = A[:, None, :, None]  # [d, 1, n, 1]
+    # R_t = Σ_{1<k≤t} Δ_k A: the log-decay from the chunk's first step to t (R_1 = 0), so a chunk
+    # of T steps spans T-1 decays and a 1-step chunk is exact whatever Δ·A is
+    later = F.pad(delta_c[..., 1:], (1, 0))  # Δ with the chunk's first step zeroed
+    log_decay = torch.cumsum(later * A_c, dim=-1)  # [b, d, c, n, T], ≤ 0
+    entry = torch.exp(delta_c[..., 0] * A[:, None, :])  # exp(Δ_1 A) at each chunk's start [b, d, c, n]
+    # Σ_{s≤t} exp(-R_s) Δ_s B_s u_s, exp(-R) ≤ exp(MAX_LOG_RANGE); with autograd a product with
+    # exp(-R) (its gradient stays bounded), without it the reciprocal of exp(R) (one pass fewer)
+    if inplace:
+        decay = log_decay.exp_()
+        summed = torch.reciprocal(decay).mul_(B_c).mul_((delta * u).reshape(batch, dim, chunks, 1, chunk))
+        summed = summed.cumsum_(dim=-1)
+    else:
+        decay = torch.exp(log_decay)
+        summed = torch.cumsum(torch.exp(-log_decay) * B_c * (delta * u).reshape(batch, dim, chunks, 1, chunk), dim=-1)
+    # h_t = exp(R_t) (exp(Δ_1 A) h_in + summed_t); the only sequential part: one step per chunk
+    decay_end, summed_end = decay[..., -1], summed[..., -1]  # [b, d, c, n]
     state = h0 if h0 is not None else u.new_zeros(batch, dim, n)
     carried = []
     for c in range(chunks):
         carried.append(entry[:, :, c] * state)
         state = decay_end[:, :, c] * (carried[-1] + summed_end[:, :, c])
-    h_in = torch.stack(carried, dim=2)[:, :, :, None]  # [b, d, c, 1, n]
-    y = ((decay * (summed + h_in)) * C_c).sum(-1).reshape(batch, dim, chunks * chunk)[..., :length]
-    return y, state
+    h_in = torch.stack(carried, dim=2)[..., None]  # [b, d, c, n, 1]
+    if inplace:
+        y = summed.add_(h_in).mul_(decay).mul_(C_c).sum(dim=3)
+    else:
+        y = ((summed + h_in) * decay * C_c).sum(dim=3)
+    return y.reshape(batch, dim, chunks * chunk)[..., :length], state
 
 
 def selective_scan_chunked(
@@ -213,14 +230,20 @@ def selective_scan_chunked(
     chunk = min(chunk_size, max(length, 1))
     if step > 0 and not math.isinf(step):  # a chunk of T steps spans T-1 one-step decays
         chunk = max(1, min(chunk, 1 + int(MAX_LOG_RANGE // step)))
-    if length <= BLOCK_LENGTH:
-        y, _ = _scan_block(u, delta, A, B, C, None, chunk)
-    else:  # a long sequence: blocks of whole chunks, the state carried between them
-        block = max(chunk, (BLOCK_LENGTH // chunk) * chunk)
-        outputs, state = [], None
+    # cache blocking: groups of channels × blocks of whole chunks, about BLOCK_ELEMENTS state
+    # values each; the state is carried from one time block to the next
+    n = A.shape[1]
+    block = max(chunk, (min(BLOCK_LENGTH, length) // chunk) * chunk) if length else 1
+    group = max(1, BLOCK_ELEMENTS // max(1, u.shape[0] * n * block))
+    outputs = []
+    for first in range(0, u.shape[1], group):
+        channels = slice(first, first + group)
+        pieces, state = [], None
         for start in range(0, length, block):
-            piece = slice(start, start + block)
-            y_piece, state = _scan_block(u[..., piece], delta[..., piece], A, B[..., piece], C[..., piece], state, chunk)
-            outputs.append(y_piece)
-        y = torch.cat(outputs, dim=-1)
+            steps = slice(start, start + block)
+            piece, state = _scan_block(u[:, channels, steps], delta[:, channels, steps], A[channels],
+                                       B[..., steps], C[..., steps], state, chunk)
+            pieces.append(piece)
+        outputs.append(torch.cat(pieces, dim=-1) if len(pieces) > 1 else pieces[0])
+    y = torch.cat(outputs, dim=1) if len(outputs) > 1 else outputs[0]
     return _finish(y, u, D, z)
