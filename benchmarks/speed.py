@@ -1,0 +1,814 @@
+"""Speed of every registered objective: the engine against a hand-written PyTorch loop.
+
+One command::
+
+    python benchmarks/speed.py [--device cpu|cuda] [--precision fp32|bf16] [--steps N]
+        [--warmup W] [--repeats R] [--objectives a,b] [--out FILE]
+
+For every objective in ``selfsup.registry.get_registry()`` (or those named), a fixed
+small config (``SMALL_CONFIGS``; modality defaults for objectives without one) is
+resolved with ``selfsup.config.resolve`` and built with ``selfsup.run.build_run``.
+Each repeat trains a fresh build for ``W + N`` steps twice, with the same seed:
+
+* **engine**: ``selfsup.engine.trainer.Trainer.fit`` (no run_dir: no log file or
+  checkpoint is written; its log flush every ``trainer.log_every`` steps, with its one
+  host-device sync, is part of the steps);
+* **hand-written**: the loop a user would write from the same objective — for each
+  phase and each of its repeats ``zero_grad``, ``training_step`` under autocast,
+  ``backward``, the clipping the config asks for, ``optimizer.step``; then each
+  phase's ``LambdaLR.step`` and ``objective.on_step_end`` — over the same batches
+  (same sampler, DataLoader and collate) and optimisers with the same settings.
+
+Measured per objective: the median step time of the last ``N`` steps (a step ends
+when ``on_step_end`` returns; on CUDA after a synchronize), samples/s (rows of the
+batch / median step), peak memory (CUDA: ``torch.cuda.max_memory_allocated`` over
+the first engine run; CPU: growth of the peak RSS (``getrusage``) over the RSS just
+before the first engine run, in a fresh subprocess per objective), the data-loading
+share (time inside the dataset fetch and collate / step time, engine run), the
+engine overhead (``engine median / hand-written median - 1``, per repeat; the table
+gives the median over repeats and the JSON every repeat), and the FLOPs of one
+training step (``torch.utils.flop_counter.FlopCounterMode``: matmuls, convolutions
+and attention; scatter/gather ops are not counted) with the model FLOPs
+utilisation against a matmul rate measured on the same device.
+
+Writes a markdown table (stdout and ``<out>.md``) and a JSON file (``<out>``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import dataclasses
+import json
+import math
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+__all__ = [
+    "SMALL_CONFIGS",
+    "BenchSettings",
+    "LoopTiming",
+    "ObjectivePlan",
+    "bench_objective",
+    "build",
+    "count_step_flops",
+    "environment",
+    "main",
+    "markdown_table",
+    "matmul_rate",
+    "plan_for",
+    "run_engine",
+    "run_handwritten",
+]
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA_DIR = Path(os.environ.get("SELFSUP_DATA", REPO.parent / "shared" / "data"))
+
+#: The fixed small config of each known objective: the choices and config keys passed to
+#: ``selfsup.config.resolve`` on top of the modality defaults (the trainer's device,
+#: precision, steps and progress are set by the harness). ``data_dir`` names a folder
+#: under ``--data-dir`` that becomes ``data.root`` (a dataset that needs files).
+#: Objectives not listed here run with their modality's defaults and ``DEFAULT_BATCH``.
+SMALL_CONFIGS: dict[str, dict[str, Any]] = {
+    "ts-simclr": {"dataset": "synthetic-sines", "data": {"train_size": 512, "val_size": 16, "test_size": 16},
+                  "trainer": {"batch_size": 128}},
+    "t-jepa": {"dataset": "adult-sample", "encoder": "ft-transformer", "trainer": {"batch_size": 256}},
+    "clan": {"dataset": "synthetic-traffic", "encoder": "residual-mlp",
+             "data": {"num_benign": 1200, "num_attack": 300}, "trainer": {"batch_size": 256}},
+    "ssast": {"dataset": "synthetic-sounds", "encoder": "ast", "encoder_config": {"size": "cpu"},
+              "data": {"train_per_class": 6, "val_per_class": 1, "test_per_class": 1}, "trainer": {"batch_size": 16}},
+    "ssamba": {"dataset": "synthetic-sounds", "encoder": "amba", "encoder_config": {"size": "cpu"},
+               "data": {"train_per_class": 6, "val_per_class": 1, "test_per_class": 1}, "trainer": {"batch_size": 16}},
+    # pretrain_steps=0: the measured steps are the clustering steps (k-means runs once, at step 1, in warm-up)
+    "scgc": {"dataset": "sbm", "encoder": "mlp", "objective_config": {"pretrain_steps": 0, "kmeans_n_init": 2}},
+    "scgc-star": {"dataset": "sbm", "encoder": "mlp", "objective_config": {"pretrain_steps": 0, "kmeans_n_init": 2}},
+    "d-sla": {"dataset": "mutag", "data_dir": "mutag", "encoder": "gin", "encoder_config": {"num_layers": 3, "hidden_dim": 64},
+              "trainer": {"batch_size": 32}},
+    "msm": {"dataset": "procedural-rooms", "encoder": "point-unet",
+            "data": {"train_scenes": 4, "val_scenes": 1, "test_scenes": 1, "points_per_m2": 150.0},
+            "trainer": {"batch_size": 2}},
+    # the resnet18 teacher is randomly initialised (no weights file): the same cost as a pretrained one
+    "gaussian-cross": {"dataset": "procedural-rooms", "encoder": "point-unet",
+                       "data": {"train_scenes": 4, "val_scenes": 1, "test_scenes": 1, "points_per_m2": 150.0,
+                                "views_per_scene": 2, "view_size": [30, 40]},
+                       "objective_config": {"resolution": 12}, "trainer": {"batch_size": 2}},
+    "augself-gan": {"dataset": "digits", "encoder": "biggan-d", "objective_config": {"sample_every": 0},
+                    "trainer": {"batch_size": 32}},
+    "augself-gan-plus": {"dataset": "digits", "encoder": "biggan-d", "objective_config": {"sample_every": 0},
+                         "trainer": {"batch_size": 32}},
+    "diffaugment": {"dataset": "digits", "encoder": "biggan-d", "objective_config": {"sample_every": 0},
+                    "trainer": {"batch_size": 32}},
+}
+DEFAULT_BATCH = 32
+CHOICES = ("dataset", "encoder")
+CONFIG_KEYS = ("data", "encoder_config", "objective_config", "trainer")
+
+
+@dataclass
+class BenchSettings:
+    """What every objective is measured with."""
+
+    device: str = "cpu"
+    precision: str = "fp32"
+    steps: int = 20
+    warmup: int = 3
+    repeats: int = 3
+    threads: int = 1
+    seed: int = 0
+    data_dir: str = str(DEFAULT_DATA_DIR)
+    flops: bool = True
+
+
+@dataclass
+class ObjectivePlan:
+    """One objective's resolved choices, or why it is skipped."""
+
+    objective: str
+    modality: str
+    overrides: dict[str, Any]
+    preset: str
+    skip: str | None = None
+
+
+@dataclass
+class LoopTiming:
+    """One training run: per-step wall times and data-fetch times (seconds)."""
+
+    step_s: list[float]
+    data_s: list[float]
+    rows: int
+    objective: Any = field(default=None, repr=False)
+
+    def median(self) -> float:
+        return statistics.median(self.step_s)
+
+    def data_share(self) -> float:
+        return sum(self.data_s) / max(sum(self.step_s), 1e-12)
+
+
+# --------------------------------------------------------------------------- plans and builds
+
+
+def _registry() -> Any:
+    import warnings
+
+    from selfsup.registry import get_registry
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return get_registry()
+
+
+def _modality_of(spec: Any, registry: Any) -> str | None:
+    modalities = sorted(spec.modalities) if spec.modalities else [m.name for m in registry.list("modality")]
+    installed = {m.name for m in registry.list("modality")}
+    usable = [m for m in modalities if m in installed]
+    return usable[0] if usable else None
+
+
+def plan_for(name: str, settings: BenchSettings, registry: Any | None = None) -> ObjectivePlan:
+    """The small config of objective ``name`` (its preset, or its modality's defaults)."""
+    registry = registry or _registry()
+    spec = registry.get("objective", name)
+    modality = _modality_of(spec, registry)
+    if modality is None:
+        return ObjectivePlan(name, "?", {}, "none", skip="no installed modality supports it")
+    preset = copy.deepcopy(SMALL_CONFIGS.get(spec.name, {}))
+    source = "small preset" if spec.name in SMALL_CONFIGS else f"modality defaults, batch {DEFAULT_BATCH}"
+    data_dir = preset.pop("data_dir", None)
+    overrides: dict[str, Any] = {"modality": modality, "objective": spec.name, "evaluators": [], "seed": settings.seed}
+    overrides.update({key: preset[key] for key in CHOICES if key in preset})
+    for key in CONFIG_KEYS:
+        overrides[key] = dict(preset.get(key, {}))
+    overrides["trainer"].setdefault("batch_size", DEFAULT_BATCH)
+    overrides["trainer"].update(
+        max_steps=settings.warmup + settings.steps,
+        max_epochs=None,
+        device=settings.device,
+        precision=settings.precision,
+        progress="off",
+        num_workers=0,
+        accumulate_grad_batches=1,
+        checkpoint_every=0,
+        eval_every=0,
+        compile=False,
+    )
+    if data_dir is not None:
+        root = Path(settings.data_dir) / data_dir
+        if not root.exists():
+            return ObjectivePlan(name, modality, overrides, source,
+                                 skip=f"dataset '{preset['dataset']}' needs files: {root} not found (pass --data-dir)")
+        overrides["data"]["root"] = str(root)
+    return ObjectivePlan(name, modality, overrides, source)
+
+
+def build(plan: ObjectivePlan) -> tuple[Any, Any, Any]:
+    """``(resolved, data, objective)`` for a plan, through the public API (seeded: same weights every call)."""
+    from omegaconf import OmegaConf
+
+    from selfsup.config import resolve
+    from selfsup.run import build_run
+
+    resolved = resolve(OmegaConf.create(plan.overrides), _registry())
+    data, _encoder, _random_init, objective = build_run(resolved)
+    return resolved, data, objective
+
+
+# --------------------------------------------------------------------------- timing helpers
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+class _FetchClock:
+    """Accumulates seconds spent fetching items and collating them."""
+
+    def __init__(self) -> None:
+        self.total = 0.0
+
+    @contextlib.contextmanager
+    def timing(self) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.total += time.perf_counter() - start
+
+
+class _TimedDataset(torch.utils.data.Dataset):
+    """A split whose item fetches are timed."""
+
+    def __init__(self, inner: Any, clock: _FetchClock) -> None:
+        self.inner, self.clock = inner, clock
+
+    def __len__(self) -> int:
+        return len(self.inner)
+
+    def __getitem__(self, index: int) -> Any:
+        with self.clock.timing():
+            return self.inner[index]
+
+
+class _TimedBatchedDataset(_TimedDataset):
+    """The same, for splits with a vectorised ``__getitems__``."""
+
+    def __getitems__(self, indices: list[int]) -> Any:
+        with self.clock.timing():
+            return self.inner.__getitems__(indices)
+
+
+def _timed_split(dataset: Any, clock: _FetchClock) -> _TimedDataset:
+    if getattr(dataset, "__getitems__", None):
+        return _TimedBatchedDataset(dataset, clock)
+    return _TimedDataset(dataset, clock)
+
+
+def _instrument_data(data: Any, clock: _FetchClock) -> None:
+    """Time the train split's fetches and the collate on this instance only."""
+    split, collate = data.split, data.collate
+
+    def timed_split(name: str) -> Any:
+        return _timed_split(split(name), clock)
+
+    def timed_collate(items: Any) -> Any:
+        with clock.timing():
+            return collate(items)
+
+    data.split = timed_split
+    data.collate = timed_collate
+
+
+def _batch_rows(batch: Mapping[str, Any]) -> int:
+    for value in batch.values():
+        if isinstance(value, torch.Tensor) and value.ndim > 0:
+            return int(value.shape[0])
+    return 1
+
+
+def _measured(values: list[float], warmup: int) -> list[float]:
+    return values[warmup:] if len(values) > warmup else values[-1:]
+
+
+# --------------------------------------------------------------------------- the two loops
+
+
+def run_engine(resolved: Any, data: Any, objective: Any, settings: BenchSettings) -> LoopTiming:
+    """Train with the engine's ``Trainer.fit``; step ends are stamped in ``on_step_end``."""
+    from selfsup.engine.device import seed_everything
+    from selfsup.engine.trainer import Trainer
+
+    trainer = Trainer(resolved.config.trainer, run_dir=None, seed=int(resolved.config.seed))
+    device = trainer.device
+    clock = _FetchClock()
+    _instrument_data(data, clock)
+    stamps: list[float] = []
+    fetched: list[float] = []
+    original_end = objective.on_step_end
+
+    def on_step_end(*, step: int, max_steps: int) -> None:
+        original_end(step=step, max_steps=max_steps)
+        _sync(device)
+        stamps.append(time.perf_counter())
+        fetched.append(clock.total)
+
+    objective.on_step_end = on_step_end
+    seed_everything(int(resolved.config.seed))
+    _sync(device)
+    start = time.perf_counter()
+    try:
+        trainer.fit(objective, data)
+    finally:
+        del objective.on_step_end
+    times = [b - a for a, b in zip([start, *stamps[:-1]], stamps, strict=True)]
+    fetch = [b - a for a, b in zip([0.0, *fetched[:-1]], fetched, strict=True)]
+    train = data.split("train")
+    rows_per_step = _rows_of(data, train, resolved.config.trainer.batch_size)
+    return LoopTiming(_measured(times, settings.warmup), _measured(fetch, settings.warmup), rows_per_step, objective)
+
+
+def _rows_of(data: Any, train: Any, batch_size: int) -> int:
+    if data.full_batch:
+        return _batch_rows(data.collate([train[0]]))
+    return min(int(batch_size), len(train))
+
+
+def _lr_lambda(total: int, warmup: int, schedule: str, min_ratio: float) -> Any:
+    def factor(step: int) -> float:
+        if warmup > 0 and step < warmup:
+            return (step + 1) / warmup
+        if schedule == "constant":
+            return 1.0
+        progress = min(max((step - warmup) / max(1, total - warmup), 0.0), 1.0)
+        return min_ratio + (1.0 - min_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+    return factor
+
+
+def _optimizer(parameters: list[torch.nn.Parameter], settings: Mapping[str, Any], device: torch.device) -> torch.optim.Optimizer:
+    """The optimiser a user writes by hand: decay on matrices, none on biases and norms."""
+    exclude = settings["exclude_bias_and_norm_from_weight_decay"]
+    decay = [p for p in parameters if not (exclude and p.ndim <= 1)]
+    no_decay = [p for p in parameters if exclude and p.ndim <= 1]
+    groups = [g for g in ({"params": decay, "weight_decay": settings["weight_decay"]},
+                          {"params": no_decay, "weight_decay": 0.0}) if g["params"]]
+    fused = {"fused": True} if device.type == "cuda" else {}
+    name = settings["optimizer"]
+    if name == "adamw":
+        return torch.optim.AdamW(groups, lr=settings["lr"], betas=tuple(settings["betas"]), **fused)
+    if name == "adam":
+        return torch.optim.Adam(groups, lr=settings["lr"], betas=tuple(settings["betas"]), **fused)
+    if name == "sgd":
+        return torch.optim.SGD(groups, lr=settings["lr"], momentum=settings["momentum"], **fused)
+    if name == "lars":
+        from selfsup.engine.optim import LARS  # an optimiser class, not engine machinery
+
+        return LARS(groups, lr=settings["lr"], momentum=settings["momentum"])
+    raise ValueError(f"unknown optimizer {name!r}")
+
+
+@dataclass
+class _HandPhase:
+    name: str
+    parameters: list[torch.nn.Parameter]
+    repeats: int
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LambdaLR
+
+
+def _hand_phases(objective: Any, trainer_cfg: Any, total: int, device: torch.device) -> list[_HandPhase]:
+    from omegaconf import OmegaConf
+
+    base = OmegaConf.to_container(trainer_cfg, resolve=True)
+    assert isinstance(base, dict)
+    warmup = base["warmup_steps"] if base["warmup_steps"] is not None else int(round(base["warmup_fraction"] * total))
+    phases = []
+    for phase in objective.phases():
+        settings = {**base, **phase.optimizer}
+        optimizer = _optimizer(phase.parameters, settings, device)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, _lr_lambda(total, warmup, settings["schedule"], settings["min_lr_ratio"])
+        )
+        phases.append(_HandPhase(phase.name, phase.parameters, phase.repeats, optimizer, scheduler))
+    return phases
+
+
+def _hand_update(objective: Any, phase: _HandPhase, batch: Any, step: int, trainer_cfg: Any,
+                 autocast: contextlib.AbstractContextManager[Any] | None) -> None:
+    phase.optimizer.zero_grad(set_to_none=True)
+    with autocast if autocast is not None else contextlib.nullcontext():
+        loss = objective.training_step(batch, step=step, phase=phase.name)["loss"]
+    loss.backward()
+    if trainer_cfg.grad_clip_value is not None:
+        torch.nn.utils.clip_grad_value_(phase.parameters, trainer_cfg.grad_clip_value)
+    if trainer_cfg.grad_clip_norm is not None:
+        torch.nn.utils.clip_grad_norm_(phase.parameters, trainer_cfg.grad_clip_norm, foreach=True)
+    phase.optimizer.step()
+
+
+def _autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager[Any] | None:
+    if precision == "bf16":
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    return None
+
+
+def _hand_batches(data: Any, trainer_cfg: Any, seed: int, device: torch.device, clock: _FetchClock) -> Iterator[Any]:
+    """The same batches as the engine's: its sampler, a plain DataLoader, the source's collate."""
+    from selfsup.engine.trainer import EpochBatchSampler
+
+    from selfsup.engine.device import move_to_device  # a recursive .to(device), as any loop has
+
+    train = data.split("train")
+    if data.full_batch:
+        batch = move_to_device(data.collate([train[0]]), device)
+        while True:
+            yield batch
+    sampler = EpochBatchSampler(len(train), min(trainer_cfg.batch_size, len(train)), seed=seed, drop_last=trainer_cfg.drop_last)
+    loader = torch.utils.data.DataLoader(
+        train, batch_sampler=sampler, collate_fn=data.collate, num_workers=0,
+        pin_memory=device.type == "cuda", generator=torch.Generator().manual_seed(seed),
+    )
+    for batch in loader:
+        yield move_to_device(batch, device, non_blocking=True)
+
+
+def run_handwritten(resolved: Any, data: Any, objective: Any, settings: BenchSettings) -> LoopTiming:
+    """Train the same objective with a plain PyTorch loop (see the module docstring)."""
+    from selfsup.engine.device import seed_everything
+
+    trainer_cfg = resolved.config.trainer
+    device = torch.device(trainer_cfg.device)
+    seed = int(resolved.config.seed)
+    total = int(trainer_cfg.max_steps)
+    objective.to(device)
+    objective.train()
+    phases = _hand_phases(objective, trainer_cfg, total, device)
+    clock = _FetchClock()
+    _instrument_data(data, clock)
+    autocast = _autocast(device, settings.precision)
+    seed_everything(seed)
+    batches = _hand_batches(data, trainer_cfg, seed, device, clock)
+    times: list[float] = []
+    fetch: list[float] = []
+    _sync(device)
+    last = time.perf_counter()
+    for step in range(1, total + 1):
+        before = clock.total
+        batch = next(batches)
+        for phase in phases:
+            for _ in range(phase.repeats):
+                _hand_update(objective, phase, batch, step, trainer_cfg, autocast)
+            phase.scheduler.step()
+        objective.on_step_end(step=step, max_steps=total)
+        _sync(device)
+        now = time.perf_counter()
+        times.append(now - last)
+        fetch.append(clock.total - before)
+        last = now
+    objective.eval()
+    rows = _rows_of(data, data.split("train"), trainer_cfg.batch_size)
+    return LoopTiming(_measured(times, settings.warmup), _measured(fetch, settings.warmup), rows, objective)
+
+
+# --------------------------------------------------------------------------- FLOPs and the matmul rate
+
+
+def count_step_flops(resolved: Any, data: Any, objective: Any, settings: BenchSettings) -> int:
+    """FLOPs of one full training step (every phase and repeat, forward and backward)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    trainer_cfg = resolved.config.trainer
+    device = torch.device(trainer_cfg.device)
+    objective.to(device)
+    objective.train()
+    phases = _hand_phases(objective, trainer_cfg, int(trainer_cfg.max_steps), device)
+    batch = next(_hand_batches(data, trainer_cfg, int(resolved.config.seed), device, _FetchClock()))
+    autocast = _autocast(device, settings.precision)
+    # step 2: past any first-step initialisation (e.g. k-means) that is not part of a regular step
+    for phase in phases:
+        for _ in range(phase.repeats):
+            _hand_update(objective, phase, batch, 1, trainer_cfg, autocast)
+    counter = FlopCounterMode(display=False)
+    with counter:
+        for phase in phases:
+            for _ in range(phase.repeats):
+                _hand_update(objective, phase, batch, 2, trainer_cfg, autocast)
+    return int(counter.get_total_flops())
+
+
+def matmul_rate(device: torch.device, dtype: torch.dtype, *, seconds: float = 0.5) -> float:
+    """Measured dense matmul FLOP/s on ``device`` (square ``torch.matmul``, best of several timed batches)."""
+    size = 8192 if device.type == "cuda" else 512
+    a = torch.randn(size, size, device=device, dtype=dtype)
+    b = torch.randn(size, size, device=device, dtype=dtype)
+    torch.matmul(a, b)
+    _sync(device)
+    best, spent = 0.0, 0.0
+    while spent < seconds:
+        start = time.perf_counter()
+        for _ in range(4 if device.type == "cuda" else 1):
+            torch.matmul(a, b)
+        _sync(device)
+        elapsed = time.perf_counter() - start
+        spent += elapsed
+        best = max(best, (4 if device.type == "cuda" else 1) * 2 * size**3 / elapsed)
+    return best
+
+
+# --------------------------------------------------------------------------- memory
+
+
+def _rss_mib() -> float:
+    with open("/proc/self/statm") as file:
+        pages = int(file.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _max_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+# --------------------------------------------------------------------------- one objective
+
+
+def _is_transformer(module: torch.nn.Module) -> bool:
+    return any(isinstance(m, (torch.nn.MultiheadAttention, torch.nn.TransformerEncoderLayer)) for m in module.modules())
+
+
+def bench_objective(name: str, settings: BenchSettings, rates: Mapping[str, float] | None = None) -> dict[str, Any]:
+    """Measure one objective; a failure becomes the row's ``skip`` reason."""
+    torch.set_num_threads(settings.threads)
+    try:
+        plan = plan_for(name, settings)
+    except Exception as exc:  # noqa: BLE001 - any registry error is reported in the table
+        return {"objective": name, "skip": f"{type(exc).__name__}: {exc}"}
+    row: dict[str, Any] = {"objective": name, "modality": plan.modality, "config": plan.preset,
+                           "overrides": plan.overrides}
+    if plan.skip:
+        return row | {"skip": plan.skip}
+    try:
+        return row | _measure(plan, settings, rates)
+    except Exception as exc:  # noqa: BLE001
+        message = str(exc).splitlines()[0] if str(exc) else ""
+        return row | {"skip": f"failed: {type(exc).__name__}: {message}"[:300], "traceback": traceback.format_exc()}
+
+
+def _measure(plan: ObjectivePlan, settings: BenchSettings, rates: Mapping[str, float] | None) -> dict[str, Any]:
+    device = torch.device(settings.device)
+    engine: list[LoopTiming] = []
+    hand: list[LoopTiming] = []
+    peak_mib = rss_before = max_rss_before = math.nan
+    row: dict[str, Any] = {}
+    for repeat in range(settings.repeats):
+        order = ("engine", "hand") if repeat % 2 == 0 else ("hand", "engine")
+        for kind in order:
+            resolved, data, objective = build(plan)
+            if repeat == 0 and kind == "engine":
+                row["encoder"] = resolved.encoder.name
+                row["dataset"] = resolved.dataset.name
+                row["batch_size"] = "full" if data.full_batch else int(resolved.config.trainer.batch_size)
+                row["transformer"] = _is_transformer(objective.encoder)
+                row["parameters"] = sum(p.numel() for p in objective.parameters() if p.requires_grad)
+                row["phases"] = [{"name": p.name, "repeats": p.repeats} for p in objective.phases()]
+                if device.type == "cuda":
+                    torch.cuda.empty_cache()
+                    torch.cuda.reset_peak_memory_stats(device)
+                rss_before, max_rss_before = _rss_mib(), _max_rss_mib()
+            if kind == "engine":
+                timing = run_engine(resolved, data, objective, settings)
+                if repeat == 0:
+                    if device.type == "cuda":
+                        peak_mib = torch.cuda.max_memory_allocated(device) / 2**20
+                    else:
+                        peak_mib = max(0.0, _max_rss_mib() - rss_before)
+                engine.append(timing)
+            else:
+                hand.append(run_handwritten(resolved, data, objective, settings))
+            del objective, data
+    engine_ms = [t.median() * 1e3 for t in engine]
+    hand_ms = [t.median() * 1e3 for t in hand]
+    overheads = [e / h - 1.0 for e, h in zip(engine_ms, hand_ms, strict=True)]
+    step_s = statistics.median(engine_ms) / 1e3
+    rows_per_step = engine[0].rows
+    row |= {
+        "rows_per_step": rows_per_step,
+        "step_ms_median": statistics.median(engine_ms),
+        "step_ms_repeats": engine_ms,
+        "step_ms_mean": statistics.mean(x * 1e3 for t in engine for x in t.step_s),
+        "handwritten_ms_median": statistics.median(hand_ms),
+        "handwritten_ms_repeats": hand_ms,
+        "handwritten_ms_mean": statistics.mean(x * 1e3 for t in hand for x in t.step_s),
+        "samples_per_s": rows_per_step / step_s,
+        "data_share": statistics.median(t.data_share() for t in engine),
+        "handwritten_data_share": statistics.median(t.data_share() for t in hand),
+        "overhead": statistics.median(overheads),
+        "overhead_repeats": overheads,
+        "overhead_of_means": statistics.mean(
+            statistics.mean(e.step_s) / statistics.mean(h.step_s) - 1.0 for e, h in zip(engine, hand, strict=True)
+        ),
+        "peak_mib": peak_mib,
+        "memory_method": "torch.cuda.max_memory_allocated (first engine run, absolute)" if device.type == "cuda"
+        else "peak RSS growth over the RSS before the first engine run (getrusage ru_maxrss)",
+        "rss_before_mib": rss_before,
+        "max_rss_before_mib": max_rss_before,
+    }
+    if settings.flops:
+        resolved, data, objective = build(plan)
+        try:
+            flops = count_step_flops(resolved, data, objective, settings)
+        except Exception as exc:  # noqa: BLE001 - recorded, the timings stand
+            row["flops_error"] = f"{type(exc).__name__}: {exc}"[:300]
+        else:
+            row["flops_per_step"] = flops
+            row["achieved_tflops"] = flops / step_s / 1e12
+            rate = (rates or {}).get(settings.precision)
+            if rate:
+                row["mfu"] = flops / step_s / rate
+    return row
+
+
+# --------------------------------------------------------------------------- environment and output
+
+
+def environment(settings: BenchSettings) -> dict[str, Any]:
+    device = torch.device(settings.device)
+    info: dict[str, Any] = {
+        "device": settings.device,
+        "precision": settings.precision,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "cpu": _cpu_name(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": settings.threads,
+        "steps": settings.steps,
+        "warmup": settings.warmup,
+        "repeats": settings.repeats,
+        "seed": settings.seed,
+        "load_average": os.getloadavg(),
+        "time_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
+    }
+    if device.type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(device)
+        info["cuda"] = torch.version.cuda
+    return info
+
+
+def _cpu_name() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def _fmt(value: Any, spec: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return format(value, spec)
+
+
+def markdown_table(report: Mapping[str, Any]) -> str:
+    """The report as markdown: environment lines, then one row per objective."""
+    env = report["environment"]
+    hardware = env.get("gpu") or env["cpu"]
+    lines = [
+        f"Device: {env['device']} ({hardware}), precision {env['precision']}, torch {env['torch']}, "
+        f"Python {env['python']}, {env['torch_threads']} torch thread(s) of {env['cpu_count']} CPUs, "
+        f"load average at start {', '.join(f'{x:.1f}' for x in env['load_average'])}; "
+        f"{env['steps']} measured steps after {env['warmup']} warm-up, {env['repeats']} repeats; "
+        f"{env['time_utc']} UTC.",
+        f"Matmul rate ({report.get('matmul_size', '')}): "
+        + ", ".join(f"{k} {v / 1e12:.3f} TFLOP/s" for k, v in report.get("matmul_flops", {}).items()),
+        "",
+        "| objective | modality | encoder | batch | step ms (median) | samples/s | peak MiB | data share % "
+        "| engine overhead % (median [min, max] of repeats) | GFLOP/step | MFU % |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in report["rows"]:
+        if row.get("skip"):
+            lines.append(f"| {row['objective']} | {row.get('modality', '?')} | – | – | skipped: {row['skip']} | | | | | | |")
+            continue
+        spread = row["overhead_repeats"]
+        overhead = f"{row['overhead'] * 100:+.1f} [{min(spread) * 100:+.1f}, {max(spread) * 100:+.1f}]"
+        flops = row.get("flops_per_step")
+        mfu = row.get("mfu")
+        encoder = row["encoder"] + (" (attn)" if row.get("transformer") else "")
+        lines.append(
+            f"| {row['objective']} | {row['modality']} | {encoder} | {row['batch_size']} "
+            f"| {row['step_ms_median']:.1f} | {row['samples_per_s']:.0f} | {_fmt(row['peak_mib'], '.0f')} "
+            f"| {row['data_share'] * 100:.1f} | {overhead} "
+            f"| {_fmt(flops / 1e9 if flops is not None else None, '.2f')} | {_fmt(mfu * 100 if mfu is not None else None, '.1f')} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def _objectives(requested: str | None) -> list[str]:
+    registry = _registry()
+    names = [spec.name for spec in registry.list("objective")]
+    if not requested:
+        return names
+    return [name.strip() for name in requested.split(",") if name.strip()]
+
+
+def _run_worker(name: str, settings: BenchSettings, rates: Mapping[str, float], timeout: float) -> dict[str, Any]:
+    """Measure one objective in a fresh interpreter (own peak RSS, own failures)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "row.json"
+        command = [sys.executable, str(Path(__file__).resolve()), "--worker", name, "--worker-out", str(out),
+                   "--settings", json.dumps(dataclasses.asdict(settings)), "--rates", json.dumps(dict(rates))]
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            return {"objective": name, "skip": f"timed out after {timeout:.0f} s"}
+        if not out.exists():
+            tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+            return {"objective": name, "skip": f"worker exited with {done.returncode}: {tail[0][:200]}"}
+        return json.loads(out.read_text())
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
+    parser.add_argument("--steps", type=int, default=20, help="measured steps per run (after warm-up)")
+    parser.add_argument("--warmup", type=int, default=3, help="warm-up steps per run (at least 1)")
+    parser.add_argument("--repeats", type=int, default=3, help="engine/hand-written pairs per objective")
+    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
+    parser.add_argument("--objectives", default=None, help="comma-separated names (default: every registered one)")
+    parser.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR), help="folder holding the datasets that need files")
+    parser.add_argument("--out", default=None, help="JSON output path; the markdown goes beside it as .md")
+    parser.add_argument("--in-process", action="store_true", help="no subprocess per objective (CPU peak RSS then less exact)")
+    parser.add_argument("--no-flops", action="store_true", help="skip the FLOP count and the matmul rate")
+    parser.add_argument("--timeout", type=float, default=900.0, help="seconds per objective (subprocess mode)")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--worker-out", help=argparse.SUPPRESS)
+    parser.add_argument("--settings", help=argparse.SUPPRESS)
+    parser.add_argument("--rates", help=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    args = _parser().parse_args(argv)
+    if args.worker:
+        settings = BenchSettings(**json.loads(args.settings))
+        row = bench_objective(args.worker, settings, json.loads(args.rates))
+        Path(args.worker_out).write_text(json.dumps(row, default=str))
+        return row
+    if args.warmup < 1 or args.steps < 1 or args.repeats < 1:
+        raise SystemExit("--steps, --warmup and --repeats must be at least 1.")
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("--device cuda but CUDA is not available here. Use --device cpu.")
+    settings = BenchSettings(device=args.device, precision=args.precision, steps=args.steps, warmup=args.warmup,
+                             repeats=args.repeats, threads=args.threads, data_dir=args.data_dir, flops=not args.no_flops)
+    torch.set_num_threads(settings.threads)
+    device = torch.device(settings.device)
+    rates: dict[str, float] = {}
+    if settings.flops:
+        rates = {"fp32": matmul_rate(device, torch.float32), "bf16": matmul_rate(device, torch.bfloat16)}
+    report: dict[str, Any] = {
+        "command": "python benchmarks/speed.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "environment": environment(settings),
+        "matmul_flops": rates,
+        "matmul_size": "8192² on CUDA" if device.type == "cuda" else "512² on CPU",
+        "rows": [],
+    }
+    for name in _objectives(args.objectives):
+        print(f"[speed] {name} ...", file=sys.stderr, flush=True)
+        if args.in_process:
+            row = bench_objective(name, settings, rates)
+        else:
+            row = _run_worker(name, settings, rates, args.timeout)
+        report["rows"].append(row)
+        print(f"[speed] {name}: " + (f"skipped ({row['skip']})" if row.get("skip") else
+                                     f"{row['step_ms_median']:.1f} ms/step, overhead {row['overhead'] * 100:+.1f}%"),
+              file=sys.stderr, flush=True)
+    table = markdown_table(report)
+    print(table)
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report, indent=2, default=str) + "\n")
+        out.with_suffix(".md").write_text(table)
+    return report
+
+
+if __name__ == "__main__":
+    main()
