@@ -144,3 +144,18 @@ def test_bad_shapes_raise_named_errors() -> None:
         render_gaussians(means, quats, scales, opacities, colors, intrinsics, extrinsics[:, :3], 4, 4)
     with pytest.raises(ComponentError, match="gsplat"):
         render_gaussians(means, quats, scales, opacities, colors, intrinsics, extrinsics, 4, 4, backend="gsplat")
+
+
+def test_gradients_stay_finite_near_the_camera_plane_and_off_screen() -> None:
+    """Gaussians at z ≈ 0, behind the camera or far to the side must not poison the gradients with NaN."""
+    means = torch.tensor([[0.5, 0.2, 1e-5], [2.0, 0.0, -0.3], [40.0, 0.0, 1.0], [0.0, 0.0, 2.0]], requires_grad=True)
+    quats = torch.tensor([[1.0, 0.0, 0.0, 0.0]] * 4, requires_grad=True)
+    scales = torch.full((4, 3), 0.3, requires_grad=True)
+    opacities = torch.full((4,), 0.8, requires_grad=True)
+    colors = torch.rand(4, 3, requires_grad=True)
+    intrinsics = torch.tensor([[[20.0, 0, 8.0], [0, 20.0, 6.0], [0, 0, 1]]])
+    out = render_gaussians(means, quats, scales, opacities, colors, intrinsics, torch.eye(4)[None], 12, 16)
+    (out.color.sum() + out.depth.sum()).backward()
+    for tensor in (means, quats, scales, opacities, colors):
+        assert torch.isfinite(tensor.grad).all()
+    assert float(out.alpha.max()) > 0.5  # the visible one still renders

@@ -13,7 +13,8 @@ feature), seen by a camera with intrinsics K = (f_x, f_y, c_x, c_y) and extrinsi
 * camera coordinates :math:`(x, y, z) = W\mu + t`; image mean
   :math:`\mu' = (f_x x/z + c_x,\; f_y y/z + c_y)`;
 * EWA projection (Zwicker et al. 2002): with the Jacobian of the perspective map
-  :math:`J = \begin{pmatrix} f_x/z & 0 & -f_x x/z^2 \\ 0 & f_y/z & -f_y y/z^2 \end{pmatrix}`,
+  :math:`J = \begin{pmatrix} f_x/z & 0 & -f_x x/z^2 \\ 0 & f_y/z & -f_y y/z^2 \end{pmatrix}`
+  (x/z, y/z clamped to 1.3 × the half field of view, z to the near plane, as in 3DGS/gsplat),
   :math:`\Sigma' = J W \Sigma W^\top J^\top + \epsilon I` (ε = ``eps2d``, a low-pass filter);
 * at pixel centre p: :math:`\alpha = \min(0.99,\; o \exp(-\tfrac12 (p-\mu')^\top \Sigma'^{-1} (p-\mu')))`,
   set to 0 below ``min_alpha``;
@@ -93,25 +94,39 @@ def project_gaussians(
     world_to_camera: torch.Tensor,
     *,
     eps2d: float = EPS_2D,
+    near_plane: float = NEAR_PLANE,
+    image_size: tuple[int, int] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """EWA projection into every view.
 
     ``means [G, 3]``, ``covariances [G, 3, 3]``, ``intrinsics [V, 3, 3]``,
     ``world_to_camera [V, 4, 4]`` → image means ``[V, G, 2]``, 2D covariances
     ``[V, G, 2, 2]`` (with ``eps2d`` added on the diagonal) and camera depths z ``[V, G]``.
+
+    Depths below ``near_plane`` are clamped to it (such Gaussians are invisible; the clamp
+    keeps their values, and so every gradient, finite). With ``image_size = (H, W)`` the
+    Jacobian uses x/z and y/z clamped to 1.3 times the half field of view, as 3DGS's
+    ``computeCov2D`` and gsplat do for Gaussians far outside the image.
     """
     rotation, translation = world_to_camera[:, :3, :3], world_to_camera[:, :3, 3]
     cam = torch.einsum("vij,gj->vgi", rotation, means) + translation[:, None, :]
     x, y, z = cam.unbind(-1)
-    safe_z = torch.where(z.abs() > 1e-6, z, torch.full_like(z, 1e-6))
+    safe_z = z.clamp_min(near_plane)
     fx, fy = intrinsics[:, 0, 0, None], intrinsics[:, 1, 1, None]
     cx, cy = intrinsics[:, 0, 2, None], intrinsics[:, 1, 2, None]
-    mean2d = torch.stack((fx * x / safe_z + cx, fy * y / safe_z + cy), dim=-1)
+    tx, ty = x / safe_z, y / safe_z
+    mean2d = torch.stack((fx * tx + cx, fy * ty + cy), dim=-1)
+    if image_size is not None:
+        height, width = image_size
+        limit_x = 1.3 * 0.5 * width / fx
+        limit_y = 1.3 * 0.5 * height / fy
+        tx = torch.maximum(torch.minimum(tx, limit_x), -limit_x)
+        ty = torch.maximum(torch.minimum(ty, limit_y), -limit_y)
     zeros = torch.zeros_like(z)
     jacobian = torch.stack(
         (
-            torch.stack((fx / safe_z, zeros, -fx * x / safe_z**2), dim=-1),
-            torch.stack((zeros, fy / safe_z, -fy * y / safe_z**2), dim=-1),
+            torch.stack((fx / safe_z, zeros, -fx * tx / safe_z), dim=-1),
+            torch.stack((zeros, fy / safe_z, -fy * ty / safe_z), dim=-1),
         ),
         dim=-2,
     )  # [V, G, 2, 3]
@@ -172,7 +187,8 @@ def render_gaussians_torch(
     """
     _check_inputs(means, quats, scales, opacities, colors, features, intrinsics, world_to_camera, height, width)
     num_views = intrinsics.shape[0]
-    mean2d, cov2d, depth = project_gaussians(means, covariance_3d(quats, scales), intrinsics, world_to_camera, eps2d=eps2d)
+    mean2d, cov2d, depth = project_gaussians(means, covariance_3d(quats, scales), intrinsics, world_to_camera,
+                                             eps2d=eps2d, near_plane=near_plane, image_size=(height, width))
     a, b, c = cov2d[..., 0, 0], cov2d[..., 0, 1], cov2d[..., 1, 1]
     det = (a * c - b * b).clamp_min(1e-12)
     conic = torch.stack((c / det, -b / det, a / det), dim=-1)  # inverse of [[a, b], [b, c]] as (A, B, C)
