@@ -148,7 +148,17 @@ class PointUNet(nn.Module):
 
     def point_levels(self, batch: Batch) -> list[torch.Tensor]:
         """Every decoder level sampled at every point by trilinear interpolation, finest first."""
+        return self._sample_levels(batch, *self.voxel_levels(batch))
+
+    def feature_sets(self, batch: Batch) -> dict[str, torch.Tensor]:
+        """``{"last": forward(batch), "multires": multires(batch)}`` from one pass of the network."""
         hierarchy, levels = self.voxel_levels(batch)
+        return {
+            "last": levels[0][hierarchy.point_to_voxel],
+            "multires": torch.cat(self._sample_levels(batch, hierarchy, levels), dim=1),
+        }
+
+    def _sample_levels(self, batch: Batch, hierarchy: GridHierarchy, levels: list[torch.Tensor]) -> list[torch.Tensor]:
         out = []
         for index, features in enumerate(levels):
             corner, weight = trilinear_weights(hierarchy, batch["coord"], batch["batch"], index)

@@ -66,9 +66,12 @@ def point_features(
             )
         keep = batch["label"] >= 0
         batch = move_to_device(batch, device)
+        if hasattr(encoder, "feature_sets"):
+            computed = encoder.feature_sets(batch)
+        else:
+            computed = {name: encoder(batch) if name == "last" else encoder.multires(batch) for name in feature_sets}
         for name in feature_sets:
-            values = encoder(batch) if name == "last" else encoder.multires(batch)
-            collected[name].append(values.float().cpu()[keep])
+            collected[name].append(computed[name].float().cpu()[keep])
         labels.append(batch["label"].cpu()[keep])
     encoder.train(was_training)
     return {name: torch.cat(values) for name, values in collected.items()}, torch.cat(labels)
