@@ -164,3 +164,34 @@ def test_modality_defaults():
     modality = get_registry().get("modality", "vision")
     assert (modality.default_encoder, modality.default_objective, modality.default_dataset) == ("biggan-d", "augself-gan", "digits")
     assert modality.default_evaluators == ("linear-probe", "knn", "fd-local")
+
+
+def test_the_head_learns_translation_from_the_feature_difference_on_real_digits():
+    """Faithful small-scale check 3 (methods-vision.md §1): D's AugSelf head regresses ω on real digits."""
+    from selfsup_vision.augment.diffaugment import diff_augment
+    from selfsup_vision.configs import DigitsConfig
+    from selfsup_vision.datasets.digits import Digits
+
+    data = Digits(DigitsConfig())
+    torch.manual_seed(0)
+    trunk = build_discriminator_trunk(BigGANDiscriminatorConfig(channels=16, blocks=2, downsample_blocks=1), data.info)
+    objective = AugSelfGAN(AugSelfGANConfig(**{**TINY_GAN, "policy": "translation", "augself": "translation"}), trunk, data.info)
+    head = objective.augself_heads["translation"]
+    optimizer = torch.optim.Adam(list(trunk.parameters()) + list(head.parameters()), lr=2e-3)
+    train = data.split("train").__getitems__(list(range(len(data.split("train")))))["x"]
+    rows = torch.Generator().manual_seed(0)
+    for _ in range(150):
+        x = train[torch.randint(0, train.shape[0], (32,), generator=rows)]
+        augmented, omega = diff_augment(x, ("translation",), objective.strengths)
+        prediction = head(trunk.features(augmented) - trunk.features(x))
+        loss = torch.nn.functional.mse_loss(prediction, omega["translation"])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    test = data.split("test").__getitems__(list(range(len(data.split("test")))))["x"]
+    with torch.no_grad():
+        augmented, omega = diff_augment(test, ("translation",), objective.strengths)
+        prediction = head(trunk.features(augmented) - trunk.features(test))
+    target = omega["translation"]
+    r2 = 1 - ((prediction - target) ** 2).sum(0) / ((target - target.mean(0)) ** 2).sum(0)
+    assert (r2 > 0.5).all(), r2  # 0.78 on both axes with this seed; chance is 0
