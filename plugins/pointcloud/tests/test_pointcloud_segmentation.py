@@ -62,3 +62,22 @@ def test_pretrain_runs_end_to_end_beside_random_init(tmp_path) -> None:
         assert 0.0 <= result.metrics[key] <= 1.0 and key in result.random_init_metrics
     losses = [line["loss/main"] if "loss/main" in line else line["loss"] for line in result.history]
     assert len(losses) == 6 and all(v == v for v in losses)
+
+
+def test_msm_pretraining_beats_random_init_on_multires_linear_probe(tmp_path) -> None:
+    """Quality on small generated rooms (seed 1, 20 steps): +0.15 mIoU measured; the margin asked is 0.07."""
+    result = pretrain(
+        modality="pointcloud",
+        run_dir=tmp_path / "run",
+        seed=1,
+        data={"train_scenes": 6, "val_scenes": 1, "test_scenes": 2, "points_per_m2": 100, "grid_size": 0.15},
+        encoder_config={"grid_size": 0.15, "channels": [16, 32, 32], "decoder_channels": [16, 16, 32]},
+        trainer={"max_steps": 20, "progress": "off", "log_every": 10, "batch_size": 2},
+        evaluators=["seg-linear-probe"],
+        evaluator_config={
+            "seg-linear-probe": {"max_train_points": 3000, "l2_grid": [1e-2], "max_iter": 50, "feature_sets": ["multires"]}
+        },
+    )
+    pretrained = result.metrics["seg-linear-probe/miou_multires"]
+    baseline = result.random_init_metrics["seg-linear-probe/miou_multires"]
+    assert pretrained > baseline + 0.07, (pretrained, baseline)
