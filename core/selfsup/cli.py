@@ -64,6 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _pretrain(args: argparse.Namespace) -> int:
     from .config import load_user_config, parse_dotlist, resolve, reuse_saved_config
     from .outputs import format_table
+    from .engine.distributed import DistributedContext
     from .registry import get_registry
     from .run import run_resolved
 
@@ -75,6 +76,8 @@ def _pretrain(args: argparse.Namespace) -> int:
         print(OmegaConf.to_yaml(resolved.config), end="")
         return 0
     result = run_resolved(resolved)
+    if not DistributedContext.from_env().is_main:  # under torchrun, rank 0 reports
+        return 0
     cfg = resolved.config
     print(f"\nselfsup: {cfg.objective} on {cfg.dataset} ({cfg.modality}, encoder {cfg.encoder}, seed {cfg.seed})")
     print(format_table(result.metrics, result.random_init_metrics))

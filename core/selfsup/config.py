@@ -73,6 +73,10 @@ class TrainerConfig:
     precision: str = "fp32"
     #: Wrap the objective's training step with ``torch.compile``.
     compile: bool = False
+    #: Under ``torchrun``: convert BatchNorm layers to ``SyncBatchNorm`` (statistics over the global batch).
+    sync_batchnorm: bool = False
+    #: Under ``torchrun``: let DDP skip parameters a step does not use (always on for several phases).
+    find_unused_parameters: bool = False
     #: Save a checkpoint every N steps (0: only at the end).
     checkpoint_every: int = 0
     keep_checkpoints: int = 2

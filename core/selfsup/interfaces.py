@@ -110,8 +110,8 @@ class Objective(nn.Module):
     that ``state_dict()`` carries it into checkpoints.
     """
 
-    #: Whether the loss needs embeddings from every rank (global negatives).
-    #: Reserved: read by the distributed engine (not built yet); single-process runs ignore it.
+    #: Whether the loss needs embeddings from every rank (global negatives): then
+    #: :meth:`gather` returns all ranks' rows under ``torchrun`` (see engine/distributed.py).
     needs_gather: bool = False
 
     def __init__(self, encoder: nn.Module) -> None:
@@ -127,6 +127,18 @@ class Objective(nn.Module):
 
     def on_step_end(self, *, step: int, max_steps: int) -> None:
         """Called after every optimiser step (``step`` counts from 1); EMA updates go here."""
+
+    def gather(self, tensor: torch.Tensor) -> torch.Tensor:
+        """``tensor`` from every rank, concatenated in rank order and differentiable, when the
+        objective declares ``needs_gather`` and runs under ``torchrun``; else ``tensor`` itself.
+
+        This rank's rows start at ``selfsup.engine.distributed.rank_offset(len(tensor))``.
+        """
+        if not self.needs_gather:
+            return tensor
+        from .engine.distributed import gather_with_grad
+
+        return gather_with_grad(tensor)
 
     def trainable_parameters(self) -> Iterator[nn.Parameter]:
         for phase in self.phases():

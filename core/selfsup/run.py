@@ -17,6 +17,7 @@ from torch import nn
 
 from .config import ResolvedRun, load_user_config, resolve, reuse_saved_config, to_container
 from .engine.device import resolve_device, seed_everything
+from .engine.distributed import DistributedContext, broadcast_object
 from .engine.trainer import Trainer
 from .errors import CheckpointError, ConfigError, DatasetError
 from .interfaces import DataSource
@@ -147,15 +148,25 @@ def run_resolved(resolved: ResolvedRun) -> PretrainResult:
     from .outputs import save_plots, summarize_during_training, write_metrics
 
     cfg = resolved.config
-    run_dir = _prepare_run_dir(resolved)
-    if not cfg.trainer.resume:
-        OmegaConf.save(cfg, run_dir / "config.yaml")
-    data, encoder, random_init, objective = build_run(resolved)
-    _write_json(run_dir / DATA_INFO_FILE, data.info)
-    trainer = Trainer(cfg.trainer, run_dir=run_dir, seed=cfg.seed)
-    history = trainer.fit(objective, data, evaluate=_evaluate_during_training(resolved, data, encoder, trainer.device))
-    during = summarize_during_training(cfg.trainer, trainer.evaluations) if trainer.evaluations else None
+    job = DistributedContext.from_env()  # under torchrun: rank 0 writes the run directory
+    created_group = job.init_process_group(job.device(resolve_device(cfg.trainer.device)))
+    try:
+        run_dir = Path(broadcast_object(str(_prepare_run_dir(resolved)) if job.is_main else None))
+        cfg.run_dir = str(run_dir)
+        if job.is_main and not cfg.trainer.resume:
+            OmegaConf.save(cfg, run_dir / "config.yaml")
+        data, encoder, random_init, objective = build_run(resolved)
+        if job.is_main:
+            _write_json(run_dir / DATA_INFO_FILE, data.info)
+        trainer = Trainer(cfg.trainer, run_dir=run_dir, seed=cfg.seed)
+        history = trainer.fit(objective, data, evaluate=_evaluate_during_training(resolved, data, encoder, trainer.device))
+    finally:
+        if created_group:
+            torch.distributed.destroy_process_group()
     encoder = encoder.cpu().eval()
+    if not job.is_main:  # the other ranks trained the same weights; rank 0 evaluates and saves
+        return PretrainResult(encoder, {}, {}, run_dir, history=history, config=to_container(cfg))
+    during = summarize_during_training(cfg.trainer, trainer.evaluations) if trainer.evaluations else None
     save_encoder(encoder, run_dir / ENCODER_FILE)
     results = run_evaluators(resolved, data, {"pretrained": encoder, "random_init": random_init}, trainer.device)
     metrics, baseline = write_metrics(run_dir, resolved, results, during_training=during)

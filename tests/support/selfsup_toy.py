@@ -2,7 +2,9 @@
 
 It has a data source of Gaussian blobs, an MLP encoder, a denoising objective
 (which samples noise from the global RNG, so resume tests see RNG state), a
-two-phase adversarial-style objective, and an objective whose loss becomes NaN.
+two-phase adversarial-style objective, an objective whose loss becomes NaN, and
+two deterministic objectives for the distributed tests: an InfoNCE with negatives
+gathered from every rank and an EMA-target (BYOL/JEPA-shaped) objective.
 """
 
 from __future__ import annotations
@@ -116,6 +118,46 @@ class TwoPlayer(Objective):
         return {"loss": -self.critic(z).mean() + z.pow(2).mean()}
 
 
+class InfoNCE(Objective):
+    """SimCLR-shaped: two fixed views, the other view of every sample on every rank as keys."""
+
+    needs_gather = True
+
+    def __init__(self, config: DenoiseConfig, encoder: nn.Module, data_info: dict) -> None:
+        super().__init__(encoder)
+
+    def training_step(self, batch: dict, *, step: int, phase: str) -> dict[str, torch.Tensor]:
+        from selfsup.engine.distributed import rank_offset
+
+        x = batch["x"]
+        queries = nn.functional.normalize(self.encoder({"x": x}), dim=1)
+        keys = nn.functional.normalize(self.gather(self.encoder({"x": x.flip(-1)})), dim=1)
+        labels = torch.arange(len(x)) + rank_offset(len(x))
+        return {"loss": nn.functional.cross_entropy(queries @ keys.T / 0.5, labels)}
+
+
+class EMATarget(Objective):
+    """BYOL/JEPA-shaped: a predictor regresses an EMA copy of the encoder on another view."""
+
+    def __init__(self, config: DenoiseConfig, encoder: nn.Module, data_info: dict) -> None:
+        super().__init__(encoder)
+        import copy
+
+        self.predictor = nn.Linear(encoder.embed_dim, encoder.embed_dim)
+        self.target = copy.deepcopy(encoder).requires_grad_(False)
+
+    def training_step(self, batch: dict, *, step: int, phase: str) -> dict[str, torch.Tensor]:
+        x = batch["x"]
+        with torch.no_grad():
+            target = self.target({"x": 0.5 * x})
+        return {"loss": (self.predictor(self.encoder({"x": x})) - target).pow(2).mean()}
+
+    def on_step_end(self, *, step: int, max_steps: int) -> None:
+        with torch.no_grad():
+            for online, ema in zip(self.encoder.parameters(), self.target.parameters(), strict=True):
+                ema.lerp_(online, 0.1)
+
+
 @hookimpl
 def register_modalities():
     return [ModalitySpec(name="toy", default_encoder="mlp", default_objective="denoise", default_dataset="blobs",
@@ -133,6 +175,8 @@ def register_objectives():
         ObjectiveSpec(name="denoise", modalities=frozenset({"toy"}), factory=Denoise, config_cls=DenoiseConfig,
                       trainer_defaults={"lr": 0.01}),
         ObjectiveSpec(name="two-player", modalities=frozenset({"toy"}), factory=TwoPlayer, config_cls=DenoiseConfig),
+        ObjectiveSpec(name="infonce", modalities=frozenset({"toy"}), factory=InfoNCE, config_cls=DenoiseConfig),
+        ObjectiveSpec(name="ema-target", modalities=frozenset({"toy"}), factory=EMATarget, config_cls=DenoiseConfig),
     ]
 
 

@@ -13,6 +13,7 @@ non-finite-loss check happens then, and always before a checkpoint is written).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -30,7 +31,8 @@ from ..config import TrainerConfig
 from ..errors import CheckpointError, ConfigError, DatasetError, NonFiniteLossError
 from ..interfaces import Batch, DataSource, Objective, Phase
 from .checkpoint import capture_rng, latest_checkpoint, load_checkpoint, restore_rng, save_checkpoint
-from .device import autocast_context, move_to_device, resolve_device, resolve_precision
+from .device import autocast_context, move_to_device, resolve_device, resolve_precision, seed_everything
+from .distributed import DistributedContext, RankSlice, TrainingStep
 from .optim import build_optimizer, build_scheduler
 
 __all__ = ["Trainer", "EpochBatchSampler", "EVAL_LOG_FILE"]
@@ -88,7 +90,9 @@ class Trainer:
         self.config = config
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.seed = seed
-        self.device = resolve_device(config.device)
+        #: World size and rank under ``torchrun`` (world size 1 otherwise); rank 0 writes the run.
+        self.dist = DistributedContext.from_env()
+        self.device = self.dist.device(resolve_device(config.device))
         self.dtype = resolve_precision(config.precision, self.device)
         self.history: list[dict[str, float]] = []
         #: One ``{"step": ..., "<evaluator>/<metric>": ...}`` per evaluation during training.
@@ -157,26 +161,38 @@ class Trainer:
             raise DatasetError(
                 f"The train split of {type(data).__name__} is empty. Point data.root at a folder with data."
             )
+        created_group = self.dist.init_process_group(self.device)
+        if self.dist.enabled and config.sync_batchnorm:
+            torch.nn.SyncBatchNorm.convert_sync_batchnorm(objective)  # replaces children in place
         objective.to(self.device)
         objective.train()
-        if data.full_batch:
+        if data.full_batch:  # every rank takes the whole item; DDP averages equal gradients
             sampler = None
             batches_per_epoch = 1
             full_batch = move_to_device(data.collate([train[0]]), self.device)
         else:
             batch_size = min(config.batch_size, len(train))  # type: ignore[arg-type]
+            self._check_batch_split(batch_size)
             sampler = EpochBatchSampler(len(train), batch_size, seed=self.seed, drop_last=config.drop_last)  # type: ignore[arg-type]
             batches_per_epoch = sampler.batches_per_epoch()
         total_steps = self._total_steps(batches_per_epoch)
         phases = self._build_phases(objective, total_steps)
         start_step = self._maybe_resume(objective, phases, sampler)
+        if self.dist.rank > 0:  # each rank its own augmentations; rank 0 continues the run's stream
+            seed_everything(self.seed + 1_000_003 * self.dist.rank + start_step)
         step_fn = torch.compile(objective.training_step) if config.compile else objective.training_step
+        if self.dist.enabled:
+            step_fn = torch.nn.parallel.DistributedDataParallel(
+                TrainingStep(objective, step_fn),
+                device_ids=[self.device.index] if self.device.type == "cuda" else None,
+                find_unused_parameters=config.find_unused_parameters or len(phases) > 1,
+            )
 
         loader_iter: Iterator[Batch] | None = None
         if sampler is not None:
             loader = torch.utils.data.DataLoader(
                 train,
-                batch_sampler=sampler,
+                batch_sampler=RankSlice(sampler, self.dist.rank, self.dist.world_size) if self.dist.enabled else sampler,
                 collate_fn=data.collate,
                 num_workers=config.num_workers,
                 pin_memory=self.device.type == "cuda",
@@ -205,7 +221,7 @@ class Trainer:
                     record["lr" + suffix] = state.optimizer.param_groups[0]["lr"]
                     state.scheduler.step()
                 objective.on_step_end(step=step, max_steps=total_steps)
-                logger.add(step, record, samples=sum(_batch_rows(b) for b in micro_batches))
+                logger.add(step, record, samples=self.dist.world_size * sum(_batch_rows(b) for b in micro_batches))
                 if evaluate is not None and config.eval_every and (step % config.eval_every == 0 or step == total_steps):
                     logger.flush()
                     self._evaluate(objective, evaluate, step)
@@ -217,8 +233,26 @@ class Trainer:
                 self._save(objective, phases, sampler, total_steps)
         finally:
             logger.close()
+            if created_group:
+                torch.distributed.barrier()
+                torch.distributed.destroy_process_group()
         objective.eval()
         return self.history
+
+    def _check_batch_split(self, batch_size: int) -> None:
+        if not self.dist.enabled:
+            return
+        if batch_size % self.dist.world_size:
+            raise ConfigError(
+                f"trainer.batch_size={batch_size} (the global batch) does not split evenly over "
+                f"{self.dist.world_size} processes. Use a multiple of {self.dist.world_size}, "
+                f"e.g. trainer.batch_size={batch_size - batch_size % self.dist.world_size or self.dist.world_size}."
+            )
+        if not self.config.drop_last:
+            raise ConfigError(
+                "trainer.drop_last=false with several processes would give ranks unequal last batches. "
+                "Use trainer.drop_last=true under torchrun."
+            )
 
     def _phase_update(
         self, step_fn: Any, state: _PhaseState, micro_batches: list[Batch], step: int
@@ -226,16 +260,19 @@ class Trainer:
         config = self.config
         state.optimizer.zero_grad(set_to_none=True)
         totals: dict[str, torch.Tensor] = {}
-        for batch in micro_batches:
-            with autocast_context(self.device, self.dtype):
-                outputs = step_fn(batch, step=step, phase=state.phase.name)
-            if "loss" not in outputs:
-                raise ConfigError(
-                    f"training_step of phase '{state.phase.name}' returned keys {sorted(outputs)}; "
-                    "it must return a dict with a scalar 'loss'."
-                )
-            loss = outputs["loss"] / len(micro_batches)
-            (state.scaler.scale(loss) if state.scaler else loss).backward()
+        for index, batch in enumerate(micro_batches):
+            # Under DDP, gradients are all-reduced in the backward of the last micro-batch only.
+            skip_sync = isinstance(step_fn, torch.nn.parallel.DistributedDataParallel) and index < len(micro_batches) - 1
+            with step_fn.no_sync() if skip_sync else contextlib.nullcontext():
+                with autocast_context(self.device, self.dtype):
+                    outputs = step_fn(batch, step=step, phase=state.phase.name)
+                if "loss" not in outputs:
+                    raise ConfigError(
+                        f"training_step of phase '{state.phase.name}' returned keys {sorted(outputs)}; "
+                        "it must return a dict with a scalar 'loss'."
+                    )
+                loss = outputs["loss"] / len(micro_batches)
+                (state.scaler.scale(loss) if state.scaler else loss).backward()
             for key, value in outputs.items():
                 value = value.detach().float() / len(micro_batches)
                 totals[key] = totals[key] + value if key in totals else value
@@ -257,7 +294,12 @@ class Trainer:
         return totals
 
     def _evaluate(self, objective: Objective, evaluate: Callable[[int], dict[str, float]], step: int) -> None:
-        """Run ``evaluate`` in eval mode with the RNG forked, so training continues as if it had not run."""
+        """Run ``evaluate`` in eval mode with the RNG forked, so training continues as if it had not run.
+
+        Rank 0 evaluates; the other ranks go on to the next step's collectives, which wait for it.
+        """
+        if not self.dist.is_main:
+            return
         devices = [self.device.index or 0] if self.device.type == "cuda" else []
         objective.eval()
         try:
@@ -276,8 +318,10 @@ class Trainer:
         return self.run_dir / "checkpoints" if self.run_dir is not None else None
 
     def _save(self, objective: Objective, phases: list[_PhaseState], sampler: EpochBatchSampler | None, step: int) -> None:
+        """Rank 0 writes the checkpoint: DDP keeps every rank's weights equal, and the sampler
+        position is global, so the file resumes under any world size."""
         directory = self._checkpoint_dir()
-        if directory is None:
+        if directory is None or not self.dist.is_main:
             return
         state = {
             "step": step,
@@ -324,7 +368,7 @@ class Trainer:
         restore_rng(state["rng"])
         self.last_checkpoint = path
         step = int(state["step"])
-        if self.run_dir is not None:
+        if self.run_dir is not None and self.dist.is_main:
             _truncate_log(self.run_dir / "log.jsonl", step)
             self.evaluations = _truncate_log(self.run_dir / EVAL_LOG_FILE, step)
         return step
@@ -354,11 +398,11 @@ class _StepLogger:
         self.trainer = trainer
         self.pending: list[tuple[int, dict[str, Any], int]] = []
         self.window_start = time.perf_counter()
-        path = trainer.run_dir / "log.jsonl" if trainer.run_dir else None
+        path = trainer.run_dir / "log.jsonl" if trainer.run_dir and trainer.dist.is_main else None
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
         self.file = path.open("a") if path is not None else None
-        show = trainer.config.progress == "on" or (trainer.config.progress == "auto" and sys.stderr.isatty())
+        show = trainer.dist.is_main and (trainer.config.progress == "on" or (trainer.config.progress == "auto" and sys.stderr.isatty()))
         self.bar = None
         if show:
             from tqdm import tqdm

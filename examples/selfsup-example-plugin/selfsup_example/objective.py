@@ -46,8 +46,8 @@ class TSSimCLR(Objective):
 
     def training_step(self, batch: Batch, *, step: int, phase: str) -> StepOutput:
         x = batch["x"]
-        z1 = self.projector(self.encoder({"x": self._view(x)}))
-        z2 = self.projector(self.encoder({"x": self._view(x)}))
+        z1 = self.gather(self.projector(self.encoder({"x": self._view(x)})))
+        z2 = self.gather(self.projector(self.encoder({"x": self._view(x)})))
         loss = nt_xent(z1, z2, self.config.temperature)
         with torch.no_grad():  # a logged diagnostic, not part of the loss
             positive_cosine = nn.functional.cosine_similarity(z1, z2, dim=1).mean()

@@ -75,6 +75,9 @@ class CLANConfig:
 class CLAN(Objective):
     """CLAN objective (registered as ``clan``); see the module docstring."""
 
+    #: The loss contrasts every row with the batch's other rows: gather them from every rank.
+    needs_gather = True
+
     def __init__(self, config: CLANConfig, encoder: nn.Module, data_info: Mapping[str, Any]) -> None:
         super().__init__(encoder)
         require_choice("clan", "train_on", config.train_on, TRAIN_ON_CHOICES)
@@ -128,11 +131,12 @@ class CLAN(Objective):
                 joint[key] = torch.cat([batch[key], augmented[key]], dim=0)
         embeddings = self.encoder(joint)
         rows = embeddings.shape[0] // 2
-        z, z_augmented = embeddings[:rows], embeddings[rows:]
+        # Under torchrun, every rank's rows are negatives (the global-batch loss on each rank).
+        z, z_augmented = self.gather(embeddings[:rows]), self.gather(embeddings[rows:])
 
         row_mask = None
         if self.benign_label is not None and isinstance(batch.get("label"), torch.Tensor):
-            row_mask = batch["label"] == self.benign_label
+            row_mask = self.gather((batch["label"] == self.benign_label).float()) > 0.5
         out = clan_loss(
             z,
             z_augmented,

@@ -1,0 +1,143 @@
+"""Data-parallel training under ``torchrun``: the process group, per-rank batches, DDP, gathers.
+
+``torchrun --nproc_per_node N -m selfsup pretrain ...`` starts N processes with ``RANK``,
+``LOCAL_RANK`` and ``WORLD_SIZE`` set; :class:`DistributedContext` reads them. The engine
+then
+
+* keeps ``trainer.batch_size`` as the *global* batch: every rank takes its contiguous slice
+  of the same seeded global batch (:class:`RankSlice`), so a run's data order, checkpoints
+  and results do not depend on the world size;
+* wraps the objective's training step in ``DistributedDataParallel``, which averages the
+  gradients over ranks: for a loss that is a mean over the batch, the update equals the
+  single-process update on the global batch;
+* lets objectives with ``needs_gather = True`` see every rank's embeddings through
+  :func:`gather_with_grad`, whose backward sums the gradients of all ranks, so that DDP's
+  average again gives the single-process gradient of the global-batch loss;
+* logs, checkpoints and evaluates on rank 0 only.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+__all__ = [
+    "DistributedContext",
+    "RankSlice",
+    "TrainingStep",
+    "gather_with_grad",
+    "rank_offset",
+    "broadcast_object",
+]
+
+
+@dataclass(frozen=True)
+class DistributedContext:
+    """This process's place in the job (world size 1 when not launched by ``torchrun``)."""
+
+    world_size: int = 1
+    rank: int = 0
+    local_rank: int = 0
+
+    @classmethod
+    def from_env(cls) -> DistributedContext:
+        return cls(
+            world_size=int(os.environ.get("WORLD_SIZE", "1")),
+            rank=int(os.environ.get("RANK", "0")),
+            local_rank=int(os.environ.get("LOCAL_RANK", "0")),
+        )
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    def device(self, device: torch.device) -> torch.device:
+        """One accelerator per process: ``cuda`` becomes ``cuda:<LOCAL_RANK>``."""
+        if self.enabled and device.type == "cuda" and device.index is None:
+            return torch.device("cuda", self.local_rank)
+        return device
+
+    def init_process_group(self, device: torch.device) -> bool:
+        """Join the job's process group (NCCL on CUDA, gloo on CPU); ``True`` if this call created it."""
+        if not self.enabled or dist.is_initialized():
+            return False
+        if device.type == "cuda":
+            torch.cuda.set_device(device)
+        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+        return True
+
+
+class RankSlice:
+    """This rank's contiguous slice of every global batch of a batch sampler.
+
+    With world size W and global batch B (a multiple of W), rank r takes items
+    ``[r·B/W, (r+1)·B/W)`` of each batch. The wrapped sampler keeps the position, so
+    checkpoints record the global data order, independent of W.
+    """
+
+    def __init__(self, sampler: Any, rank: int, world_size: int) -> None:
+        self.sampler = sampler
+        self.rank = rank
+        self.world_size = world_size
+
+    def __len__(self) -> int:
+        return len(self.sampler)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        for batch in self.sampler:
+            share = len(batch) // self.world_size
+            yield batch[self.rank * share : (self.rank + 1) * share]
+
+
+class TrainingStep(nn.Module):
+    """The objective's ``training_step`` as a module's ``forward``, which is what DDP wraps."""
+
+    def __init__(self, objective: nn.Module, step_fn: Callable[..., dict[str, torch.Tensor]]) -> None:
+        super().__init__()
+        self.objective = objective
+        self.step_fn = step_fn
+
+    def forward(self, batch: Any, *, step: int, phase: str) -> dict[str, torch.Tensor]:
+        return self.step_fn(batch, step=step, phase=phase)
+
+
+def gather_with_grad(tensor: torch.Tensor) -> torch.Tensor:
+    """Every rank's ``tensor`` concatenated along dim 0 in rank order, differentiable.
+
+    Forward: ``[x_0; x_1; ...; x_{W-1}]``. Backward: rank r receives
+    ``Σ_s ∂L_s/∂x_r``, the gradient of every rank's loss with respect to its own slice
+    (``torch.distributed.nn.functional.all_gather``). With DDP averaging the parameter
+    gradients over ranks, the update is that of the mean loss over the global batch.
+    Identity when not distributed.
+    """
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return tensor
+    from torch.distributed.nn.functional import all_gather
+
+    return torch.cat(all_gather(tensor.contiguous()), dim=0)
+
+
+def rank_offset(local_batch_size: int) -> int:
+    """Where this rank's rows start in a :func:`gather_with_grad` result (0 when not distributed)."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return 0
+    return dist.get_rank() * local_batch_size
+
+
+def broadcast_object(value: Any) -> Any:
+    """Rank 0's ``value`` on every rank (unchanged when not distributed)."""
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return value
+    holder = [value]
+    dist.broadcast_object_list(holder, src=0)
+    return holder[0]
