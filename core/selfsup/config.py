@@ -73,6 +73,8 @@ class TrainerConfig:
     precision: str = "fp32"
     #: Wrap the objective's training step with ``torch.compile``.
     compile: bool = False
+    #: Convolution weights and 4-D input batches in the ``channels_last`` memory format.
+    channels_last: bool = False
     #: Under ``torchrun``: convert BatchNorm layers to ``SyncBatchNorm`` (statistics over the global batch).
     sync_batchnorm: bool = False
     #: Under ``torchrun``: let DDP skip parameters a step does not use (always on for several phases).

@@ -165,11 +165,13 @@ class Trainer:
         if self.dist.enabled and config.sync_batchnorm:
             torch.nn.SyncBatchNorm.convert_sync_batchnorm(objective)  # replaces children in place
         objective.to(self.device)
+        if config.channels_last:  # 4-D weights (convolutions) in NHWC; other parameters are unaffected
+            objective.to(memory_format=torch.channels_last)
         objective.train()
         if data.full_batch:  # every rank takes the whole item; DDP averages equal gradients
             sampler = None
             batches_per_epoch = 1
-            full_batch = move_to_device(data.collate([train[0]]), self.device)
+            full_batch = move_to_device(data.collate([train[0]]), self.device, channels_last=config.channels_last)
         else:
             batch_size = min(config.batch_size, len(train))  # type: ignore[arg-type]
             self._check_batch_split(batch_size)
@@ -204,7 +206,7 @@ class Trainer:
         def next_batch() -> Batch:
             if loader_iter is None:
                 return full_batch
-            return move_to_device(next(loader_iter), self.device, non_blocking=True)
+            return move_to_device(next(loader_iter), self.device, non_blocking=True, channels_last=config.channels_last)
 
         logger = _StepLogger(self, total_steps, start_step)
         multi_phase = len(phases) > 1
