@@ -19,6 +19,7 @@ __all__ = [
     "MSMConfig",
     "SegLinearProbeConfig",
     "SegKNNConfig",
+    "ShapeLinearProbeConfig",
     "FEATURE_SETS",
 ]
 
@@ -194,3 +195,16 @@ class SegKNNConfig:
     #: Memory-bank size: a seeded random subset of the train split's labelled points.
     max_train_points: int = 20000
     batch_size: int = 4
+
+
+@dataclass
+class ShapeLinearProbeConfig:
+    """``shape-linear-probe``: logistic regression on [mean ‖ max]-pooled per-point features (ModelNet); accuracy."""
+
+    split: str = "test"
+    #: ``last`` or ``multires`` per-point features, pooled per shape.
+    feature_set: str = "last"
+    l2_grid: list[float] = field(default_factory=lambda: [1e-4, 1e-3, 1e-2])
+    max_iter: int = 200
+    val_fraction: float = 0.1
+    batch_size: int = 16

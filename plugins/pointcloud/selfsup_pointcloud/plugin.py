@@ -19,6 +19,7 @@ from .configs import (
     ScanNetConfig,
     SegKNNConfig,
     SegLinearProbeConfig,
+    ShapeLinearProbeConfig,
 )
 from .gaussians.config import GaussianCrossConfig
 
@@ -172,5 +173,12 @@ def register_evaluators() -> list[EvaluatorSpec]:
             config_cls=SegKNNConfig,
             description="Per-point k-NN semantic segmentation (mIoU, overall accuracy) on last-layer and "
             "multi-resolution features.",
+        ),
+        EvaluatorSpec(
+            name="shape-linear-probe",
+            modalities=POINTCLOUD,
+            factory="selfsup_pointcloud.evaluation.shapes:ShapeLinearProbe",
+            config_cls=ShapeLinearProbeConfig,
+            description="Shape classification (ModelNet) by a linear probe on [mean, max]-pooled per-point features.",
         ),
     ]

@@ -218,3 +218,35 @@ def test_stanford_bunny_real_scan_through_the_encoder() -> None:
         out, levels = encoder(batch), encoder.point_levels(batch)
     assert out.shape == (item["coord"].shape[0], 8) and torch.isfinite(out).all()
     assert [x.shape[1] for x in levels] == [8, 8, 16]
+
+
+def _write_off(path: Path, mesh: o3d.geometry.TriangleMesh) -> None:
+    vertices, triangles = np.asarray(mesh.vertices), np.asarray(mesh.triangles)
+    lines = ["OFF", f"{len(vertices)} {len(triangles)} 0"]
+    lines += [" ".join(f"{v:.5f}" for v in row) for row in vertices]
+    lines += ["3 " + " ".join(str(i) for i in tri) for tri in triangles]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_shape_linear_probe_separates_boxes_from_spheres(tmp_path: Path) -> None:
+    from selfsup_pointcloud.configs import PointUNetConfig, ShapeLinearProbeConfig
+    from selfsup_pointcloud.encoders.unet import build_point_unet
+    from selfsup_pointcloud.evaluation.shapes import ShapeLinearProbe
+
+    rng = np.random.default_rng(3)
+    for split, count in (("train", 8), ("test", 4)):
+        for name in ("box", "sphere"):
+            (tmp_path / name / split).mkdir(parents=True)
+            for i in range(count):
+                if name == "box":
+                    mesh = o3d.geometry.TriangleMesh.create_box(*rng.uniform(0.5, 1.5, 3))
+                else:
+                    mesh = o3d.geometry.TriangleMesh.create_sphere(radius=float(rng.uniform(0.5, 1.5)), resolution=8)
+                _write_off(tmp_path / name / split / f"{name}_{i:04d}.off", mesh)
+    data = ModelNet(ModelNetConfig(root=str(tmp_path), num_points=256, oversample=2, grid_size=0.05))
+    torch.manual_seed(0)
+    encoder = build_point_unet(PointUNetConfig(grid_size=0.1, channels=[8, 16], decoder_channels=[8, 16]), data.info)
+    scores = ShapeLinearProbe(ShapeLinearProbeConfig(l2_grid=[1e-2], max_iter=100)).evaluate(
+        encoder, data, device=torch.device("cpu"), seed=0
+    )
+    assert scores["accuracy"] >= 0.875 and 0.0 <= scores["mean_accuracy"] <= 1.0
