@@ -27,6 +27,9 @@ from .dsla_config import DSLAConfig
 __all__ = ["register_modalities", "register_encoders", "register_objectives", "register_datasets"]
 
 GRAPH = frozenset({"graph"})
+#: What the graph-level components import (checked before their factories, with an install hint).
+TORCH_GEOMETRIC = ("torch-geometric",)
+MOLECULES = ("torch-geometric", "rdkit")
 
 #: SCGC's optimisation (``gayanku/SCGC:train.py``, README): Adam at a constant learning rate,
 #: full batch, 200 epochs (one epoch = one step here), lr 1e-4 as in the README's CiteSeer runs.
@@ -85,6 +88,7 @@ def register_encoders() -> list[EncoderSpec]:
         EncoderSpec(
             name="gin",
             modality="graph",
+            requires=TORCH_GEOMETRIC,
             factory="selfsup_graph.encoders.gnn:build_gin",
             config_cls=GINConfig,
             description="GIN with edge features (Hu et al. 2020 / D-SLA: 5 layers, 300 wide, JK last), mean or sum pooling.",
@@ -92,6 +96,7 @@ def register_encoders() -> list[EncoderSpec]:
         EncoderSpec(
             name="gcn",
             modality="graph",
+            requires=TORCH_GEOMETRIC,
             factory="selfsup_graph.encoders.gnn:build_gcn",
             config_cls=GCNConfig,
             description="GCN: full-batch GCNConv stack on node-level data; Hu et al.'s GCN + pooling on graph-level data.",
@@ -163,6 +168,7 @@ def register_datasets() -> list[DatasetSpec]:
         DatasetSpec(
             name="tu",
             modality="graph",
+            requires=TORCH_GEOMETRIC,
             factory="selfsup_graph.datasets.tu:TUDataset",
             config_cls=TUConfig,
             description="Any TU graph-classification dataset (data.name: MUTAG, PROTEINS, ...) from its raw <NAME>_*.txt files.",
@@ -170,6 +176,7 @@ def register_datasets() -> list[DatasetSpec]:
         DatasetSpec(
             name="mutag",
             modality="graph",
+            requires=TORCH_GEOMETRIC,
             factory="selfsup_graph.datasets.tu:mutag",
             config_cls=TUConfig,
             description="MUTAG (188 molecules, 2 classes) from the TU text files MUTAG_*.txt in data.root.",
@@ -177,6 +184,7 @@ def register_datasets() -> list[DatasetSpec]:
         DatasetSpec(
             name="proteins",
             modality="graph",
+            requires=TORCH_GEOMETRIC,
             factory="selfsup_graph.datasets.tu:proteins",
             config_cls=TUConfig,
             description="PROTEINS (1113 graphs, 2 classes) from the TU text files PROTEINS_*.txt in data.root.",
@@ -184,6 +192,7 @@ def register_datasets() -> list[DatasetSpec]:
         DatasetSpec(
             name="molecule-csv",
             modality="graph",
+            requires=MOLECULES,
             factory="selfsup_graph.datasets.moleculenet:MoleculeCSV",
             config_cls=MoleculeCSVConfig,
             description="Any MoleculeNet-style CSV (SMILES + 0/1 label columns) via RDKit, Hu et al. atom/bond features, scaffold split.",
@@ -191,6 +200,7 @@ def register_datasets() -> list[DatasetSpec]:
         DatasetSpec(
             name="bbbp",
             modality="graph",
+            requires=MOLECULES,
             factory="selfsup_graph.datasets.moleculenet:bbbp",
             config_cls=BBBPConfig,
             description="MoleculeNet BBBP (2039 molecules, smiles,p_np) from data.root, scaffold split 80/10/10.",
