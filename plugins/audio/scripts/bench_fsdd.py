@@ -50,12 +50,16 @@ def main() -> None:
     parser.add_argument("--ft-head-lr", type=float, default=1e-3)
     parser.add_argument("--ft-batch-size", type=int, default=32)
     parser.add_argument("--max-clips", type=int, default=None, help="a seeded FSDD subset (script checks only)")
+    parser.add_argument("--objective", default="ssast", help="ssast (AST encoder) or ssamba (amba encoder)")
+    parser.add_argument("--encoder", default=None, help="default: ast for ssast, amba for ssamba")
+    parser.add_argument("--lr", type=float, default=None, help="override the objective's default learning rate")
     args = parser.parse_args()
     evaluators = ["linear-probe", "knn"] + (["fine-tune"] if args.fine_tune else [])
     evaluator_config = {"fine-tune": {
         "epochs": args.ft_epochs, "lr": args.ft_lr, "head_lr": args.ft_head_lr, "batch_size": args.ft_batch_size,
     }} if args.fine_tune else {}
-    suffix = ("-ft" if args.fine_tune else "") + (f"-n{args.max_clips}" if args.max_clips else "")
+    encoder = args.encoder or ("amba" if args.objective == "ssamba" else "ast")
+    suffix = ("" if args.objective == "ssast" else f"-{args.objective}") + ("-ft" if args.fine_tune else "") + (f"-n{args.max_clips}" if args.max_clips else "")
     torch.set_num_threads(args.threads)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -69,14 +73,17 @@ def main() -> None:
             start = time.perf_counter()
             result = pretrain(
                 modality="audio", dataset="fsdd", seed=seed, run_dir=run_dir,
+                objective=args.objective, encoder=encoder,
                 evaluators=evaluators, evaluator_config=evaluator_config,
                 data={"split": split, **({"max_clips": args.max_clips} if args.max_clips else {})},
-                trainer={"max_steps": args.steps, "batch_size": args.batch_size, "progress": "off", "device": "cpu"},
+                trainer={"max_steps": args.steps, "batch_size": args.batch_size, "progress": "off", "device": "cpu",
+                         **({"lr": args.lr} if args.lr is not None else {})},
             )
             speeds = [h["samples_per_s"] for h in result.history if "samples_per_s" in h]
             last = result.history[-1]
             rows.append({
-                "what": "pretrain", "split": split, "seed": seed, "steps": args.steps, "max_clips": args.max_clips,
+                "what": "pretrain", "objective": args.objective, "encoder": encoder,
+                "split": split, "seed": seed, "steps": args.steps, "max_clips": args.max_clips,
                 "fine_tune": evaluator_config.get("fine-tune"),
                 "minutes": round((time.perf_counter() - start) / 60, 2),
                 "samples_per_s": round(sum(speeds[1:]) / max(1, len(speeds) - 1), 1) if speeds else None,
