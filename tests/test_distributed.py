@@ -2,8 +2,9 @@
 
 One step on 2 ranks (global batch 32, 16 per rank) must equal one step of a single process
 on the same global batch: for an InfoNCE objective whose negatives are gathered from every
-rank, an EMA-target objective and a two-network (GAN-shaped) objective. A run checkpointed
-by 2 ranks resumes in 1 process and ends where an uninterrupted single-process run ends.
+rank, an EMA-target objective and a two-network (GAN-shaped) objective; with FSDP too for
+the first two. A run checkpointed by 2 ranks (DDP or FSDP) resumes in 1 process and ends
+where an uninterrupted single-process run ends.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import torch
 
 WORKER = Path(__file__).parent / "support" / "ddp_worker.py"
 CASES = ("infonce", "ema-target", "two-player")
+FSDP_CASES = ("infonce", "ema-target")
 
 
 def _env() -> dict[str, str]:
@@ -38,13 +40,16 @@ def _launch(*args: str, nproc: int | None) -> None:
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
     out = tmp_path_factory.mktemp("ddp")
-    (out / "two").mkdir()
-    (out / "one").mkdir()
-    run_dir = out / "run"
+    for folder in ("two", "one", "one-from-fsdp"):
+        (out / folder).mkdir()
+    run_dir, fsdp_run_dir = out / "run", out / "run-fsdp"
     cases = [f"{name}:1" for name in CASES]
-    _launch(str(WORKER), str(out / "two"), ",".join([*cases, f"ema-target:4:ckpt={run_dir}"]), nproc=2)
-    (run_dir / "checkpoints" / "step-00000004.pt").unlink()  # as if killed after step 2's checkpoint
+    fsdp_cases = [f"{name}:1:strategy=fsdp" for name in FSDP_CASES]
+    _launch(str(WORKER), str(out / "two"), ",".join([*cases, *fsdp_cases, f"ema-target:4:ckpt={run_dir}", f"ema-target:4:strategy=fsdp:ckpt={fsdp_run_dir}"]), nproc=2)
+    for folder in (run_dir, fsdp_run_dir):
+        (folder / "checkpoints" / "step-00000004.pt").unlink()  # as if killed after step 2's checkpoint
     _launch(str(WORKER), str(out / "one"), ",".join([*cases, "ema-target:4", f"ema-target:4:resume={run_dir}"]), nproc=None)
+    _launch(str(WORKER), str(out / "one-from-fsdp"), f"ema-target:4:resume={fsdp_run_dir}", nproc=None)
     return out, run_dir
 
 
@@ -63,6 +68,26 @@ def test_two_ranks_take_the_single_process_step(results, name):
             torch.testing.assert_close(rank["grads"][key], grad, rtol=1e-5, atol=1e-6, msg=f"{name}: gradient of {key}")
         for key, value in single["state"].items():
             torch.testing.assert_close(rank["state"][key], value, rtol=1e-5, atol=1e-6, msg=f"{name}: {key} after the step")
+
+
+@pytest.mark.parametrize("name", FSDP_CASES)
+def test_fsdp_shards_take_the_single_process_step(results, name):
+    out, _ = results
+    single = _load(out / "one" / f"{name}-1-rank0.pt")
+    for rank in (0, 1):
+        sharded = _load(out / "two" / f"{name}-1-fsdp-rank{rank}.pt")
+        for key, grad in single["grads"].items():
+            torch.testing.assert_close(sharded["grads"][key], grad, rtol=1e-5, atol=1e-6, msg=f"{name}: gradient of {key}")
+        for key, value in single["state"].items():
+            torch.testing.assert_close(sharded["state"][key], value, rtol=1e-5, atol=1e-6, msg=f"{name}: {key} after the step")
+
+
+def test_fsdp_checkpoint_resumes_in_one_process(results):
+    out, _ = results
+    uninterrupted = _load(out / "one" / "ema-target-4-rank0.pt")["state"]
+    resumed = _load(out / "one-from-fsdp" / "ema-target-4-resumed-rank0.pt")["state"]
+    for key, value in uninterrupted.items():
+        torch.testing.assert_close(resumed[key], value, rtol=1e-5, atol=1e-6, msg=key)
 
 
 def test_gathered_negatives_matter(results):
@@ -98,15 +123,23 @@ def test_global_batch_must_split_over_ranks(monkeypatch):
         trainer._check_batch_split(32)
 
 
-def test_torchrun_pretrain_writes_one_run(tmp_path):
+@pytest.mark.parametrize("strategy", ["ddp", "fsdp"])
+def test_torchrun_pretrain_writes_one_run(tmp_path, strategy):
     """``torchrun -m selfsup pretrain`` end to end: one run folder, one log, rank 0 reports."""
     env = _env()
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "selfsup",
                "pretrain", "modality=timeseries", f"run_dir={tmp_path / 'r'}", "trainer.max_steps=4",
-               "trainer.batch_size=64", "evaluators=[knn]", "trainer.progress=off"]
+               "trainer.batch_size=64", "evaluators=[knn]", "trainer.progress=off", f"trainer.strategy={strategy}"]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.count("knn/accuracy") == 1  # one table, from rank 0
     assert [json.loads(line)["step"] for line in (tmp_path / "r" / "log.jsonl").read_text().splitlines()] == [1, 2, 3, 4]
     metrics = json.loads((tmp_path / "r" / "metrics.json").read_text())
     assert metrics["evaluations"]["knn"]["pretrained"]["accuracy"] > 0
+    # The saved encoder is the trained one (unsharded under FSDP), not the random init.
+    from selfsup import load_encoder
+
+    trained = load_encoder(tmp_path / "r").state_dict()
+    checkpoint = torch.load(tmp_path / "r" / "checkpoints" / "step-00000004.pt", weights_only=False)["objective"]
+    for key, value in trained.items():
+        torch.testing.assert_close(value, checkpoint[f"encoder.{key}"])

@@ -75,6 +75,8 @@ class TrainerConfig:
     compile: bool = False
     #: Convolution weights and 4-D input batches in the ``channels_last`` memory format.
     channels_last: bool = False
+    #: Under ``torchrun``: ``ddp`` (replicas, gradients averaged) or ``fsdp`` (sharded with FSDP2).
+    strategy: str = "ddp"
     #: Under ``torchrun``: convert BatchNorm layers to ``SyncBatchNorm`` (statistics over the global batch).
     sync_batchnorm: bool = False
     #: Under ``torchrun``: let DDP skip parameters a step does not use (always on for several phases).
@@ -321,6 +323,13 @@ def _check_values(config: DictConfig) -> None:
         raise ConfigError(f"trainer.max_steps must be at least 1, got {trainer.max_steps}.")
     if trainer.max_steps is None and trainer.max_epochs is None:
         raise ConfigError("Neither trainer.max_steps nor trainer.max_epochs is set. Set one, e.g. trainer.max_steps=1000.")
+    if trainer.strategy not in ("ddp", "fsdp"):
+        raise ConfigError(f"trainer.strategy={trainer.strategy!r} is not one of ddp, fsdp. Use trainer.strategy=fsdp to shard large encoders.")
+    if trainer.strategy == "fsdp" and trainer.eval_every:
+        raise ConfigError(
+            "trainer.eval_every with trainer.strategy=fsdp: the sharded encoder cannot be evaluated on rank 0 alone. "
+            "Use trainer.strategy=ddp, or evaluate the saved checkpoints afterwards with trainer.eval_every=0."
+        )
     if trainer.eval_every < 0:
         raise ConfigError(f"trainer.eval_every must be >= 0 (0: off), got {trainer.eval_every}. Use e.g. trainer.eval_every=100.")
     chosen = [str(name).rpartition(":")[2] for name in config.evaluators]

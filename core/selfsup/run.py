@@ -163,6 +163,9 @@ def run_resolved(resolved: ResolvedRun) -> PretrainResult:
     finally:
         if created_group:
             torch.distributed.destroy_process_group()
+    if trainer.final_state is not None and job.is_main:  # FSDP: the trained encoder, unsharded
+        encoder = copy.deepcopy(random_init)
+        encoder.load_state_dict({k.removeprefix("encoder."): v for k, v in trainer.final_state.items() if k.startswith("encoder.")})
     encoder = encoder.cpu().eval()
     if not job.is_main:  # the other ranks trained the same weights; rank 0 evaluates and saves
         return PretrainResult(encoder, {}, {}, run_dir, history=history, config=to_container(cfg))

@@ -14,6 +14,12 @@ then
   :func:`gather_with_grad`, whose backward sums the gradients of all ranks, so that DDP's
   average again gives the single-process gradient of the global-batch loss;
 * logs, checkpoints and evaluates on rank 0 only.
+
+With ``trainer.strategy=fsdp`` the replicas are sharded instead (torch's ``fully_shard``,
+FSDP2): every block in the encoder's ``ModuleList`` containers, the encoder, then the rest of the
+objective each hold 1/W of their parameters, gradients and optimiser state between uses.
+Checkpoints then hold full (unsharded) state dicts keyed by parameter name, which load under
+any world size, FSDP or not.
 """
 
 from __future__ import annotations
@@ -28,13 +34,22 @@ import torch.distributed as dist
 from torch import nn
 
 __all__ = [
+    "STRATEGIES",
     "DistributedContext",
+    "shard_with_fsdp",
+    "full_state_dicts",
+    "load_state_dicts",
+    "optimizer_state_by_index",
     "RankSlice",
     "TrainingStep",
     "gather_with_grad",
     "rank_offset",
     "broadcast_object",
 ]
+
+
+#: ``trainer.strategy`` values: how several processes share the work.
+STRATEGIES = ("ddp", "fsdp")
 
 
 @dataclass(frozen=True)
@@ -141,3 +156,62 @@ def broadcast_object(value: Any) -> Any:
     holder = [value]
     dist.broadcast_object_list(holder, src=0)
     return holder[0]
+
+
+def shard_with_fsdp(objective: nn.Module, step_fn: Callable[..., dict[str, torch.Tensor]]) -> TrainingStep:
+    """Shard ``objective`` with FSDP2 and return the root module whose forward is the step.
+
+    Units: each element of every ``ModuleList`` inside the encoder (transformer blocks,
+    GNN layers), then the encoder, then the root (heads, predictors, EMA targets).
+    Parameters become DTensors: build optimisers after this call.
+    """
+    from torch.distributed.fsdp import fully_shard
+
+    encoder = objective.encoder
+    for module in list(encoder.modules()):
+        if isinstance(module, nn.ModuleList):
+            for block in module:
+                fully_shard(block)
+    fully_shard(encoder)
+    root = TrainingStep(objective, step_fn)
+    fully_shard(root)
+    return root
+
+
+def full_state_dicts(
+    objective: nn.Module, optimizers: dict[str, torch.optim.Optimizer]
+) -> tuple[dict[str, torch.Tensor], dict[str, dict[str, Any]]]:
+    """Unsharded model and optimiser state dicts on the CPU (a collective: every rank calls it)."""
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict, get_optimizer_state_dict
+
+    options = StateDictOptions(full_state_dict=True, cpu_offload=True)
+    model = get_model_state_dict(objective, options=options)
+    optim = {name: get_optimizer_state_dict(objective, optimizer, options=options) for name, optimizer in optimizers.items()}
+    return model, optim
+
+
+def load_state_dicts(
+    objective: nn.Module,
+    model: dict[str, torch.Tensor],
+    optimizers: dict[str, tuple[torch.optim.Optimizer, dict[str, Any]]],
+) -> None:
+    """Load full state dicts written by :func:`full_state_dicts` into a sharded or plain objective."""
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, set_model_state_dict, set_optimizer_state_dict
+
+    options = StateDictOptions(full_state_dict=True)
+    set_model_state_dict(objective, model, options=options)
+    for optimizer, state in optimizers.values():
+        set_optimizer_state_dict(objective, optimizer, state, options=options)
+
+
+def optimizer_state_by_index(
+    objective: nn.Module, optimizer: torch.optim.Optimizer, state: dict[str, Any]
+) -> dict[str, Any]:
+    """An optimiser state dict keyed by parameter name (FSDP's full form) in the
+    ``optimizer.load_state_dict`` form of an unsharded ``objective`` (keyed by position)."""
+    names = {id(parameter): name for name, parameter in objective.named_parameters()}
+    position = {names[id(p)]: index for index, p in enumerate(p for group in optimizer.param_groups for p in group["params"])}
+    return {
+        "state": {position[name]: value for name, value in state["state"].items()},
+        "param_groups": [{**group, "params": [position[name] for name in group["params"]]} for group in state["param_groups"]],
+    }

@@ -26,13 +26,14 @@ from typing import Any
 
 import torch
 from omegaconf import DictConfig, OmegaConf
+from torch.distributed.tensor import DTensor
 
 from ..config import TrainerConfig
 from ..errors import CheckpointError, ConfigError, DatasetError, NonFiniteLossError
 from ..interfaces import Batch, DataSource, Objective, Phase
 from .checkpoint import capture_rng, latest_checkpoint, load_checkpoint, restore_rng, save_checkpoint
 from .device import autocast_context, move_to_device, resolve_device, resolve_precision, seed_everything
-from .distributed import DistributedContext, RankSlice, TrainingStep
+from .distributed import DistributedContext, RankSlice, TrainingStep, full_state_dicts, load_state_dicts, optimizer_state_by_index, shard_with_fsdp
 from .optim import build_optimizer, build_scheduler
 
 __all__ = ["Trainer", "EpochBatchSampler", "EVAL_LOG_FILE"]
@@ -93,6 +94,10 @@ class Trainer:
         #: World size and rank under ``torchrun`` (world size 1 otherwise); rank 0 writes the run.
         self.dist = DistributedContext.from_env()
         self.device = self.dist.device(resolve_device(config.device))
+        #: Shard with FSDP2 (``trainer.strategy=fsdp`` under torchrun) instead of replicating with DDP.
+        self.fsdp = self.dist.enabled and config.strategy == "fsdp"
+        #: With FSDP: the objective's full state dict after training (rank 0), for saving the encoder.
+        self.final_state: dict[str, torch.Tensor] | None = None
         self.dtype = resolve_precision(config.precision, self.device)
         self.history: list[dict[str, float]] = []
         #: One ``{"step": ..., "<evaluator>/<metric>": ...}`` per evaluation during training.
@@ -178,12 +183,14 @@ class Trainer:
             sampler = EpochBatchSampler(len(train), batch_size, seed=self.seed, drop_last=config.drop_last)  # type: ignore[arg-type]
             batches_per_epoch = sampler.batches_per_epoch()
         total_steps = self._total_steps(batches_per_epoch)
+        step_fn = torch.compile(objective.training_step) if config.compile else objective.training_step
+        if self.fsdp:  # parameters become shards: before the optimisers are built
+            step_fn = shard_with_fsdp(objective, step_fn)
         phases = self._build_phases(objective, total_steps)
         start_step = self._maybe_resume(objective, phases, sampler)
         if self.dist.rank > 0:  # each rank its own augmentations; rank 0 continues the run's stream
             seed_everything(self.seed + 1_000_003 * self.dist.rank + start_step)
-        step_fn = torch.compile(objective.training_step) if config.compile else objective.training_step
-        if self.dist.enabled:
+        if self.dist.enabled and not self.fsdp:
             step_fn = torch.nn.parallel.DistributedDataParallel(
                 TrainingStep(objective, step_fn),
                 device_ids=[self.device.index] if self.device.type == "cuda" else None,
@@ -233,6 +240,8 @@ class Trainer:
             logger.flush()
             if self.run_dir is not None:
                 self._save(objective, phases, sampler, total_steps)
+            if self.fsdp:
+                self.final_state = full_state_dicts(objective, {})[0]
         finally:
             logger.close()
             if created_group:
@@ -287,6 +296,8 @@ class Trainer:
             grad_norm = torch.nn.utils.clip_grad_norm_(parameters, config.grad_clip_norm, foreach=True)
         else:
             grad_norm = torch.nn.utils.get_total_norm([p.grad for p in parameters], foreach=True)
+        if isinstance(grad_norm, DTensor):  # FSDP: the norm over every shard
+            grad_norm = grad_norm.full_tensor()
         if state.scaler:
             state.scaler.step(state.optimizer)
             state.scaler.update()
@@ -323,14 +334,22 @@ class Trainer:
         """Rank 0 writes the checkpoint: DDP keeps every rank's weights equal, and the sampler
         position is global, so the file resumes under any world size."""
         directory = self._checkpoint_dir()
-        if directory is None or not self.dist.is_main:
+        if directory is None:
+            return
+        if self.fsdp:  # every rank takes part in gathering the full state; rank 0 writes it
+            model, optimizers = full_state_dicts(objective, {s.phase.name: s.optimizer for s in phases})
+        else:
+            model, optimizers = objective.state_dict(), {s.phase.name: s.optimizer.state_dict() for s in phases}
+        if not self.dist.is_main:
             return
         state = {
             "step": step,
-            "objective": objective.state_dict(),
+            "objective": model,
+            #: ``by-name`` (FSDP's full optimiser state, keyed by parameter name) or ``by-index``.
+            "optimizer_format": "by-name" if self.fsdp else "by-index",
             "phases": {
                 s.phase.name: {
-                    "optimizer": s.optimizer.state_dict(),
+                    "optimizer": optimizers[s.phase.name],
                     "scheduler": s.scheduler.state_dict(),
                     "scaler": s.scaler.state_dict() if s.scaler else None,
                 }
@@ -353,7 +372,15 @@ class Trainer:
                 "Start without trainer.resume, or point run_dir at the run to continue."
             )
         state = load_checkpoint(path)
-        objective.load_state_dict(state["objective"])
+        by_name = state.get("optimizer_format") == "by-name"
+        if self.fsdp:
+            load_state_dicts(
+                objective,
+                state["objective"],
+                {s.phase.name: (s.optimizer, state["phases"][s.phase.name]["optimizer"]) for s in phases if s.phase.name in state["phases"]},
+            )
+        else:
+            objective.load_state_dict(state["objective"])
         for phase_state in phases:
             saved = state["phases"].get(phase_state.phase.name)
             if saved is None:
@@ -361,7 +388,10 @@ class Trainer:
                     f"Checkpoint {path} has no state for phase '{phase_state.phase.name}' "
                     f"(it has {sorted(state['phases'])}). Resume with the objective that wrote it."
                 )
-            phase_state.optimizer.load_state_dict(saved["optimizer"])
+            if by_name and not self.fsdp:  # an FSDP run continued without sharding
+                phase_state.optimizer.load_state_dict(optimizer_state_by_index(objective, phase_state.optimizer, saved["optimizer"]))
+            elif not self.fsdp:
+                phase_state.optimizer.load_state_dict(saved["optimizer"])
             phase_state.scheduler.load_state_dict(saved["scheduler"])
             if phase_state.scaler and saved["scaler"]:
                 phase_state.scaler.load_state_dict(saved["scaler"])
