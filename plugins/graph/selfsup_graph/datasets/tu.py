@@ -32,7 +32,7 @@ from selfsup.errors import DatasetError
 from ..configs import TUConfig
 from .graph_set import GraphSetSource
 
-__all__ = ["TUDataset", "mutag", "proteins", "read_tu_graphs", "stratified_split", "stratified_folds", "REQUIRED", "OPTIONAL"]
+__all__ = ["TUDataset", "mutag", "proteins", "read_tu_graphs", "read_table", "stratified_split", "stratified_folds", "REQUIRED", "OPTIONAL"]
 
 REQUIRED = ("A", "graph_indicator", "graph_labels")
 OPTIONAL = ("node_labels", "node_attributes", "edge_labels", "edge_attributes")
