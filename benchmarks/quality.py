@@ -53,7 +53,8 @@ def main() -> None:
         )
         seconds = time.perf_counter() - start
         rows.append({"seed": seed, "seconds": seconds, "pretrained": result.metrics, "random_init": result.random_init_metrics,
-                     "final_loss": result.history[-1].get("loss"), "steps": len(result.history)})
+                     "final_loss": result.history[-1].get("loss"), "steps": len(result.history),
+                     "best_during_training": result.best_during_training})
         print(json.dumps(rows[-1]), flush=True)
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU"
     print(f"\n{device}, torch {torch.__version__}, overrides {args.overrides or 'none'}, {rows[0]['steps']} steps\n")
@@ -63,6 +64,14 @@ def main() -> None:
         q = [r["random_init"][key] for r in rows]
         sd = lambda v: statistics.stdev(v) if len(v) > 1 else 0.0
         print(f"| {key} | {statistics.mean(p):.4f} ± {sd(p):.4f} | {statistics.mean(q):.4f} ± {sd(q):.4f} |")
+    best = [r["best_during_training"] for r in rows if r["best_during_training"]]
+    if best:
+        print(f"\nbest during training (by {best[0]['select']}), separately from the final encoder above:")
+        print("| metric | best step's value | steps |\n|---|---|---|")
+        for key in best[0]["metrics"]:
+            values = [b["metrics"][key] for b in best]
+            spread = statistics.stdev(values) if len(values) > 1 else 0.0
+            print(f"| {key} | {statistics.mean(values):.4f} ± {spread:.4f} | {', '.join(str(b['step']) for b in best)} |")
     print(f"\nwall time per seed: {statistics.mean(r['seconds'] for r in rows):.0f} s (pretraining + evaluation)")
     if args.out:
         Path(args.out).write_text(json.dumps(rows, indent=2) + "\n")
