@@ -9,7 +9,9 @@ Measures, per batch of 4 rooms (about 7k points each after 0.1 m grid sampling):
 * encoder forward + backward of the default ``point-unet`` (loss = sum of the output);
 * encoder forward only (no grad), as the probes run it.
 
-Prints one JSON line per measurement (median over ``--repeats`` after one warm-up).
+Prints one JSON line per measurement (median over ``--repeats`` after one warm-up): wall
+seconds and this process's CPU seconds (with one thread, CPU time is what the work costs even
+when other jobs share the cores).
 """
 
 from __future__ import annotations
@@ -28,16 +30,18 @@ from selfsup_pointcloud.ops import build_hierarchy, grid_sample
 from selfsup_pointcloud.transforms import ViewAugmentation, augmented_view
 
 
-def _median_seconds(fn, repeats: int, sync) -> float:
+def _median_seconds(fn, repeats: int, sync) -> tuple[float, float]:
+    """Median wall seconds and median CPU seconds of this process (robust to other jobs on a shared CPU)."""
     fn()
     sync()
-    times = []
+    wall, cpu = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         fn()
         sync()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    return statistics.median(wall), statistics.median(cpu)
 
 
 def main() -> None:
@@ -80,9 +84,10 @@ def main() -> None:
         ("point-unet forward+backward", forward_backward, points),
         ("point-unet forward, last+multires features", forward, points),
     ):
-        seconds = _median_seconds(fn, args.repeats, sync)
-        print(json.dumps({"what": label, "device": name, "points": int(count), "seconds": round(seconds, 4),
-                          "points_per_s": round(count / seconds)}), flush=True)
+        seconds, cpu_seconds = _median_seconds(fn, args.repeats, sync)
+        print(json.dumps({"what": label, "device": name, "points": int(count), "wall_s": round(seconds, 4),
+                          "cpu_s": round(cpu_seconds, 4), "points_per_wall_s": round(count / seconds),
+                          "points_per_cpu_s": round(count / max(cpu_seconds, 1e-9))}), flush=True)
 
 
 if __name__ == "__main__":

@@ -95,7 +95,9 @@ def random_crop(
     """A boolean mask keeping, per scene, the points inside a random x/y box.
 
     The box's sides are a fraction uniform in [low, high] of the scene's x/y
-    extent, centred on a random point of the scene (so no crop is empty).
+    extent. Its centre is a random point of the scene moved (by at most half a side)
+    so that the box lies inside the scene's x/y bounds: the box keeps that point, so
+    no crop is empty, and it covers the chosen fraction of the extent.
     """
     n = _per_scene(batch)
     index = batch[:, None].expand(-1, 3)
@@ -109,6 +111,8 @@ def random_crop(
     is_centre = key == best[batch]
     centre = coord.new_zeros(n, 3)
     centre[batch[is_centre]] = coord[is_centre]
+    centre_xy = torch.maximum(torch.minimum(centre[:, :2], high_xyz[:, :2] - half), low_xyz[:, :2] + half)
+    centre = torch.cat([centre_xy, centre[:, 2:]], dim=1)
     inside = ((coord[:, :2] - centre[batch, :2]).abs() <= half[batch]).all(dim=1)
     return inside
 

@@ -130,3 +130,18 @@ def test_empty_batch_and_bad_grid_size_are_named_errors() -> None:
         build_hierarchy(torch.zeros(0, 3), torch.zeros(0, dtype=torch.long), 0.1, 2)
     with pytest.raises(ComponentError, match="grid_size"):
         build_hierarchy(torch.zeros(4, 3), torch.zeros(4, dtype=torch.long), 0.0, 2)
+
+
+def test_random_crop_keeps_a_box_of_the_asked_fraction_inside_the_scene() -> None:
+    from selfsup_pointcloud.transforms import random_crop
+
+    g = torch.Generator().manual_seed(0)
+    coord = torch.rand(20000, 3, generator=g) * torch.tensor([4.0, 2.0, 1.0])
+    batch = torch.zeros(20000, dtype=torch.long)
+    for seed in range(5):
+        keep = random_crop(coord, batch, 0.5, 0.5, torch.Generator().manual_seed(seed))
+        kept = coord[keep]
+        # a 2 x 1 box (half of each side) inside the 4 x 2 scene keeps a quarter of the points
+        assert abs(keep.float().mean().item() - 0.25) < 0.02
+        extent = kept.amax(0) - kept.amin(0)
+        assert abs(extent[0].item() - 2.0) < 0.05 and abs(extent[1].item() - 1.0) < 0.05
