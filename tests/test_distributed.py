@@ -40,7 +40,7 @@ def _launch(*args: str, nproc: int | None) -> None:
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
     out = tmp_path_factory.mktemp("ddp")
-    for folder in ("two", "one", "one-from-fsdp"):
+    for folder in ("two", "one", "one-from-fsdp", "fsdp-from-one"):
         (out / folder).mkdir()
     run_dir, fsdp_run_dir = out / "run", out / "run-fsdp"
     cases = [f"{name}:1" for name in CASES]
@@ -48,8 +48,11 @@ def results(tmp_path_factory):
     _launch(str(WORKER), str(out / "two"), ",".join([*cases, *fsdp_cases, f"ema-target:4:ckpt={run_dir}", f"ema-target:4:strategy=fsdp:ckpt={fsdp_run_dir}"]), nproc=2)
     for folder in (run_dir, fsdp_run_dir):
         (folder / "checkpoints" / "step-00000004.pt").unlink()  # as if killed after step 2's checkpoint
-    _launch(str(WORKER), str(out / "one"), ",".join([*cases, "ema-target:4", f"ema-target:4:resume={run_dir}"]), nproc=None)
+    single_run_dir = out / "run-single"
+    _launch(str(WORKER), str(out / "one"), ",".join([*cases, "ema-target:4", f"ema-target:4:resume={run_dir}", f"ema-target:4:ckpt={single_run_dir}"]), nproc=None)
     _launch(str(WORKER), str(out / "one-from-fsdp"), f"ema-target:4:resume={fsdp_run_dir}", nproc=None)
+    (single_run_dir / "checkpoints" / "step-00000004.pt").unlink()
+    _launch(str(WORKER), str(out / "fsdp-from-one"), f"ema-target:4:strategy=fsdp:resume={single_run_dir}", nproc=2)
     return out, run_dir
 
 
@@ -88,6 +91,15 @@ def test_fsdp_checkpoint_resumes_in_one_process(results):
     resumed = _load(out / "one-from-fsdp" / "ema-target-4-resumed-rank0.pt")["state"]
     for key, value in uninterrupted.items():
         torch.testing.assert_close(resumed[key], value, rtol=1e-5, atol=1e-6, msg=key)
+
+
+def test_single_process_checkpoint_resumes_sharded(results):
+    out, _ = results
+    uninterrupted = _load(out / "one" / "ema-target-4-rank0.pt")["state"]
+    for rank in (0, 1):
+        resumed = _load(out / "fsdp-from-one" / f"ema-target-4-resumed-fsdp-rank{rank}.pt")["state"]
+        for key, value in uninterrupted.items():
+            torch.testing.assert_close(resumed[key], value, rtol=1e-5, atol=1e-6, msg=key)
 
 
 def test_gathered_negatives_matter(results):

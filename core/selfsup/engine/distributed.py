@@ -40,6 +40,7 @@ __all__ = [
     "full_state_dicts",
     "load_state_dicts",
     "optimizer_state_by_index",
+    "optimizer_state_by_name",
     "RankSlice",
     "TrainingStep",
     "gather_with_grad",
@@ -214,4 +215,17 @@ def optimizer_state_by_index(
     return {
         "state": {position[name]: value for name, value in state["state"].items()},
         "param_groups": [{**group, "params": [position[name] for name in group["params"]]} for group in state["param_groups"]],
+    }
+
+
+def optimizer_state_by_name(
+    objective: nn.Module, optimizer: torch.optim.Optimizer, state: dict[str, Any]
+) -> dict[str, Any]:
+    """The inverse of :func:`optimizer_state_by_index`: a plain ``optimizer.state_dict()`` keyed
+    by parameter name, as FSDP's full-state loading expects (a run continued with sharding)."""
+    names = {id(parameter): name for name, parameter in objective.named_parameters()}
+    ordered = [names[id(p)] for group in optimizer.param_groups for p in group["params"]]
+    return {
+        "state": {ordered[int(index)]: value for index, value in state["state"].items()},
+        "param_groups": [{**group, "params": [ordered[int(index)] for index in group["params"]]} for group in state["param_groups"]],
     }

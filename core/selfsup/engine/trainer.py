@@ -33,7 +33,7 @@ from ..errors import CheckpointError, ConfigError, DatasetError, NonFiniteLossEr
 from ..interfaces import Batch, DataSource, Objective, Phase
 from .checkpoint import capture_rng, latest_checkpoint, load_checkpoint, restore_rng, save_checkpoint
 from .device import autocast_context, move_to_device, resolve_device, resolve_precision, seed_everything
-from .distributed import DistributedContext, RankSlice, TrainingStep, full_state_dicts, load_state_dicts, optimizer_state_by_index, shard_with_fsdp
+from .distributed import DistributedContext, RankSlice, TrainingStep, full_state_dicts, load_state_dicts, optimizer_state_by_index, optimizer_state_by_name, shard_with_fsdp
 from .optim import build_optimizer, build_scheduler
 
 __all__ = ["Trainer", "EpochBatchSampler", "EVAL_LOG_FILE"]
@@ -377,7 +377,11 @@ class Trainer:
             load_state_dicts(
                 objective,
                 state["objective"],
-                {s.phase.name: (s.optimizer, state["phases"][s.phase.name]["optimizer"]) for s in phases if s.phase.name in state["phases"]},
+                {
+                    s.phase.name: (s.optimizer, saved if by_name else optimizer_state_by_name(objective, s.optimizer, saved))
+                    for s in phases
+                    if (saved := state["phases"].get(s.phase.name, {}).get("optimizer")) is not None
+                },
             )
         else:
             objective.load_state_dict(state["objective"])
