@@ -30,6 +30,6 @@ for rep in range(6):
 for d, v in times.items():
     v = sorted(v); print(d, "median CPU s/step", round(v[len(v)//2], 4), [round(x,3) for x in v])
 from torch.profiler import profile, ProfilerActivity
-with profile(activities=[ProfilerActivity.CPU]) as prof:
+with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as prof:
     for _ in range(3): step(torch.float32)
-print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=25))
+print(prof.key_averages(group_by_input_shape=True).table(sort_by="self_cpu_time_total", row_limit=14))
