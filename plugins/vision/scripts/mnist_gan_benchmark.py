@@ -25,14 +25,14 @@ from selfsup import pretrain
 REPO = Path(__file__).resolve().parents[3]
 MNIST = REPO.parent / "shared" / "data" / "mnist"
 
-#: The shared budget (CPU scale): 800 steps × (4 D updates of 16 real + 16 fake, 1 G update of 16).
+#: The shared budget (CPU scale): 400 steps × (4 D updates of 16 real + 16 fake, 1 G update of 16).
 SETTINGS = {
     "data": {"root": str(MNIST), "image_size": 16, "val_fraction": 0.1, "test_fraction": 0.2, "fraction": 0.1},
-    "encoder_config": {"channels": 32, "blocks": 3, "downsample_blocks": 2},
-    "objective_config": {"g_channels": 32, "dim_z": 32, "d_steps": 4, "ema_start": 200, "ema_decay": 0.999,
-                         "sample_every": 200, "sample_grid": 8},
-    "trainer": {"max_steps": 800, "batch_size": 64, "progress": "off", "log_every": 50, "checkpoint_every": 0},
-    "evaluator_config": {"fd-local": {"num_samples": 2000, "classifier_epochs": 15, "kid_subsets": 10}},
+    "encoder_config": {"channels": 16, "blocks": 3, "downsample_blocks": 2},
+    "objective_config": {"g_channels": 16, "dim_z": 32, "d_steps": 4, "ema_start": 100, "ema_decay": 0.99,
+                         "sample_every": 100, "sample_grid": 8},
+    "trainer": {"max_steps": 400, "batch_size": 64, "progress": "off", "log_every": 50, "checkpoint_every": 0},
+    "evaluator_config": {"fd-local": {"num_samples": 2000, "classifier_epochs": 15, "kid_subsets": 10, "kid_subset_size": 500}},
 }
 
 
