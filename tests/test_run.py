@@ -106,3 +106,15 @@ def test_encoder_independent_evaluator_runs_once(toy, register_plugin, tmp_path)
     assert result.metrics == result.random_init_metrics == {"count/value": 1.0}
     payload = json.loads((result.run_dir / "metrics.json").read_text())
     assert payload["evaluations"]["count"]["settings"] == {"split": "test"}
+
+
+def test_objective_chooses_the_encoder_that_is_saved_and_evaluated(toy, tmp_path, monkeypatch):
+    """``Objective.evaluation_encoder`` (e.g. an EMA target) is what the run saves and scores."""
+    monkeypatch.setattr(toy.EMATarget, "evaluation_encoder", lambda self: self.target)
+    result = pretrain(modality="toy", objective="ema-target", run_dir=tmp_path / "r", evaluators=["knn"],
+                      trainer={"max_steps": 4, "eval_every": 2})
+    checkpoint = torch.load(tmp_path / "r" / "checkpoints" / "step-00000004.pt", weights_only=False)["objective"]
+    saved = load_encoder(tmp_path / "r").state_dict()
+    for key, value in saved.items():
+        torch.testing.assert_close(value, checkpoint[f"target.{key}"])
+    assert any(not torch.equal(value, checkpoint[f"encoder.{key}"]) for key, value in saved.items())

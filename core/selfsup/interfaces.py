@@ -128,6 +128,12 @@ class Objective(nn.Module):
     def on_step_end(self, *, step: int, max_steps: int) -> None:
         """Called after every optimiser step (``step`` counts from 1); EMA updates go here."""
 
+    def evaluation_encoder(self) -> nn.Module:
+        """The network saved as ``encoder.safetensors`` and evaluated after pretraining
+        (and during it): ``self.encoder`` unless a method evaluates another copy, e.g. an
+        EMA target. It must have the encoder's architecture."""
+        return self.encoder
+
     def gather(self, tensor: torch.Tensor) -> torch.Tensor:
         """``tensor`` from every rank, concatenated in rank order and differentiable, when the
         objective declares ``needs_gather`` and runs under ``torchrun``; else ``tensor`` itself.

@@ -20,7 +20,7 @@ from .engine.device import resolve_device, seed_everything
 from .engine.distributed import DistributedContext, broadcast_object
 from .engine.trainer import Trainer
 from .errors import CheckpointError, ConfigError, DatasetError
-from .interfaces import DataSource
+from .interfaces import DataSource, Objective
 from .registry import get_registry
 
 __all__ = ["PretrainResult", "pretrain", "evaluate", "load_encoder", "build_run"]
@@ -159,13 +159,15 @@ def run_resolved(resolved: ResolvedRun) -> PretrainResult:
         if job.is_main:
             _write_json(run_dir / DATA_INFO_FILE, data.info)
         trainer = Trainer(cfg.trainer, run_dir=run_dir, seed=cfg.seed)
-        history = trainer.fit(objective, data, evaluate=_evaluate_during_training(resolved, data, encoder, trainer.device))
+        history = trainer.fit(objective, data, evaluate=_evaluate_during_training(resolved, data, objective, trainer.device))
     finally:
         if created_group:
             torch.distributed.destroy_process_group()
+    encoder = objective.evaluation_encoder()
     if trainer.final_state is not None and job.is_main:  # FSDP: the trained encoder, unsharded
+        prefix = next(name for name, module in objective.named_modules() if module is encoder) + "."
         encoder = copy.deepcopy(random_init)
-        encoder.load_state_dict({k.removeprefix("encoder."): v for k, v in trainer.final_state.items() if k.startswith("encoder.")})
+        encoder.load_state_dict({k.removeprefix(prefix): v for k, v in trainer.final_state.items() if k.startswith(prefix)})
     encoder = encoder.cpu().eval()
     if not job.is_main:  # the other ranks trained the same weights; rank 0 evaluates and saves
         return PretrainResult(encoder, {}, {}, run_dir, history=history, config=to_container(cfg))
@@ -186,9 +188,10 @@ def run_resolved(resolved: ResolvedRun) -> PretrainResult:
 
 
 def _evaluate_during_training(
-    resolved: ResolvedRun, data: DataSource, encoder: nn.Module, device: torch.device
+    resolved: ResolvedRun, data: DataSource, objective: Objective, device: torch.device
 ) -> Callable[[int], dict[str, float]] | None:
-    """The callback behind ``trainer.eval_every``: the chosen evaluators on the encoder as it trains.
+    """The callback behind ``trainer.eval_every``: the chosen evaluators on the objective's
+    :meth:`~selfsup.interfaces.Objective.evaluation_encoder` as it trains.
 
     The encoder stays where the trainer put it; the random-init baseline is not re-run.
     """
@@ -209,7 +212,7 @@ def _evaluate_during_training(
         line = {
             f"{name}/{key}": float(value)
             for name, evaluator in evaluators
-            for key, value in evaluator.evaluate(encoder, data, device=device, seed=seed).items()
+            for key, value in evaluator.evaluate(objective.evaluation_encoder(), data, device=device, seed=seed).items()
         }
         selected_metric(trainer, line)  # a wrong trainer.eval_select fails at the first evaluation
         return line

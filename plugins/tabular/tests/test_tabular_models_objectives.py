@@ -155,6 +155,8 @@ def test_target_encoder_stays_in_eval_mode_and_is_in_the_state_dict() -> None:
     objective = tjepa(make_info(4, [3]))
     objective.train()
     assert objective.encoder.training and not objective.target_encoder.training
+    assert objective.evaluation_encoder() is objective.encoder
+    objective.config.evaluate = "target"
     assert objective.evaluation_encoder() is objective.target_encoder
     keys = objective.state_dict().keys()
     assert any(key.startswith("target_encoder.") for key in keys)

@@ -102,6 +102,9 @@ class TJEPAConfig:
     #: ``offset`` (reg tokens always in the context, never targets) or
     #: ``as_released`` (the official code's indexing); see the module docstring.
     reg_token_index_mode: str = "offset"
+    #: The encoder saved and evaluated: ``context`` (the trained online encoder; the recorded
+    #: benchmarks use it) or ``target`` (the EMA target, which the paper evaluates).
+    evaluate: str = "context"
 
 
 def token_positions(
@@ -147,6 +150,7 @@ class TJEPA(Objective):
         super().__init__(encoder)
         require_choice("t-jepa", "reg_token_index_mode", config.reg_token_index_mode, REG_TOKEN_INDEX_MODES)
         require_choice("t-jepa", "ema_schedule", config.ema_schedule, EMA_SCHEDULES)
+        require_choice("t-jepa", "evaluate", config.evaluate, ("context", "target"))
         if config.num_target_masks < 1:
             raise ConfigError(f"t-jepa: num_target_masks must be >= 1, got {config.num_target_masks}; e.g. 4.")
         if not 0.0 <= config.ema_start <= config.ema_end <= 1.0:
@@ -190,8 +194,8 @@ class TJEPA(Objective):
         return self
 
     def evaluation_encoder(self) -> nn.Module:
-        """The encoder the T-JEPA paper evaluates downstream: the frozen EMA target."""
-        return self.target_encoder
+        """``objective_config.evaluate``: the context encoder, or the EMA target the paper evaluates."""
+        return self.target_encoder if self.config.evaluate == "target" else self.encoder
 
     def sample_masks(self, batch_size: int, device: torch.device) -> JEPAMasks:
         """One batch of masks (sizes from the global CPU RNG, indices on ``device``)."""
