@@ -101,3 +101,9 @@ def test_negative_eval_every_is_a_config_error(toy, tmp_path):
 def test_unknown_eval_select_fails_at_the_first_evaluation(toy, tmp_path):
     with pytest.raises(ConfigError, match="trainer.eval_select='knn/acc' is not a metric.*Did you mean 'knn/accuracy'"):
         pretrain(modality="toy", run_dir=tmp_path / "r", evaluators=["knn"], trainer={"max_steps": 4, "eval_every": 2, "eval_select": "knn/acc"})
+
+
+def test_eval_every_without_evaluators_trains_normally(toy, tmp_path):
+    result = pretrain(modality="toy", run_dir=tmp_path / "r", evaluators=[], trainer={"max_steps": 4, "eval_every": 2})
+    assert result.best_during_training is None and len(result.history) == 4
+    assert not (tmp_path / "r" / EVAL_LOG_FILE).exists()

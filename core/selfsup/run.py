@@ -206,6 +206,8 @@ def _evaluate_during_training(
         for spec in resolved.evaluators
         if not chosen or spec.name in chosen
     ]
+    if not evaluators:  # a run without evaluators has nothing to evaluate during training either
+        return None
     seed = int(resolved.config.seed)
 
     def evaluate(step: int) -> dict[str, float]:

@@ -42,6 +42,9 @@ SCGC_TRAINER_DEFAULTS = {
     "schedule": "constant",
     "warmup_steps": 0,
     "max_epochs": 590,
+    # SCGC reports the best epoch's clustering (``train.py`` evaluates every epoch); the core
+    # keeps it apart from the final encoder's numbers (metrics.json "during_training").
+    "eval_every": 10,
 }
 
 
