@@ -126,6 +126,9 @@ def test_bad_settings_are_named():
     with pytest.raises(ConfigError, match="4·2\\^k"):
         torch.manual_seed(0)
         AugSelfGAN(AugSelfGANConfig(**TINY_GAN), build_discriminator_trunk(BigGANDiscriminatorConfig(**TINY_D), {**INFO, "image_size": 28}), {**INFO, "image_size": 28})
+    with pytest.raises(ConfigError, match="square"):
+        wide = {**INFO, "height": 16, "width": 32}
+        AugSelfGAN(AugSelfGANConfig(**TINY_GAN), build_discriminator_trunk(BigGANDiscriminatorConfig(**TINY_D), wide), wide)
     with pytest.raises(ConfigError, match="conditional"):
         unlabelled = {**INFO, "num_classes": None}
         AugSelfGAN(AugSelfGANConfig(**TINY_GAN), build_discriminator_trunk(BigGANDiscriminatorConfig(**TINY_D), unlabelled), unlabelled)

@@ -111,6 +111,11 @@ class BigGANObjective(Objective):
                 "Set objective_config.conditional=false."
             )
         self.num_classes: Optional[int] = int(num_classes) if num_classes else None
+        if int(data_info.get("height", data_info["image_size"])) != int(data_info.get("width", data_info["image_size"])):
+            raise ConfigError(
+                f"The generator makes square images, and '{data_info.get('name')}' has {data_info.get('height')}×"
+                f"{data_info.get('width')} images. Resize them: data.image_size=32 (or 16, 64)."
+            )
         self.generator = Generator(
             image_size=int(data_info["image_size"]), image_channels=int(data_info["channels"]),
             channels=config.g_channels or encoder.embed_dim, dim_z=config.dim_z, num_classes=self.num_classes,
