@@ -114,6 +114,13 @@ SMALL_CONFIGS: dict[str, dict[str, Any]] = {
     "diffaugment": {"dataset": "digits", "encoder": "biggan-d", "objective_config": {"sample_every": 0},
                     "trainer": {"batch_size": 32}},
 }
+#: On CUDA, the audio transformers at the size the issue's MFU goal names (SSAST-base) and
+#: batches that occupy a GPU; merged over ``SMALL_CONFIGS``.
+CUDA_CONFIGS: dict[str, dict[str, Any]] = {
+    "ssast": {"encoder_config": {"size": "base"}, "trainer": {"batch_size": 32}},
+    "ssamba": {"encoder_config": {"size": "base"}, "trainer": {"batch_size": 32}},
+    "t-jepa": {"trainer": {"batch_size": 512}},
+}
 DEFAULT_BATCH = 32
 CHOICES = ("dataset", "encoder")
 CONFIG_KEYS = ("data", "encoder_config", "objective_config", "trainer")
@@ -147,15 +154,21 @@ class ObjectivePlan:
 
 @dataclass
 class LoopTiming:
-    """One training run: per-step wall times and data-fetch times (seconds)."""
+    """One training run: per-step wall times, process CPU times and data-fetch times (seconds)."""
 
     step_s: list[float]
     data_s: list[float]
     rows: int
     objective: Any = field(default=None, repr=False)
+    #: CPU time of this process per step (all its threads): insensitive to other jobs
+    #: taking the cores, so the CPU-time overhead is the steadier number on a shared machine.
+    cpu_s: list[float] = field(default_factory=list)
 
     def median(self) -> float:
         return statistics.median(self.step_s)
+
+    def cpu_median(self) -> float:
+        return statistics.median(self.cpu_s) if self.cpu_s else math.nan
 
     def data_share(self) -> float:
         return sum(self.data_s) / max(sum(self.step_s), 1e-12)
@@ -190,6 +203,9 @@ def plan_for(name: str, settings: BenchSettings, registry: Any | None = None) ->
         return ObjectivePlan(name, "?", {}, "none", skip="no installed modality supports it")
     preset = copy.deepcopy(SMALL_CONFIGS.get(spec.name, {}))
     source = "small preset" if spec.name in SMALL_CONFIGS else f"modality defaults, batch {DEFAULT_BATCH}"
+    if settings.device.startswith("cuda") and spec.name in CUDA_CONFIGS:
+        preset = _merged(preset, CUDA_CONFIGS[spec.name])
+        source += " + CUDA sizes"
     data_dir = preset.pop("data_dir", None)
     overrides: dict[str, Any] = {"modality": modality, "objective": spec.name, "evaluators": [], "seed": settings.seed}
     overrides.update({key: preset[key] for key in CHOICES if key in preset})
@@ -215,6 +231,13 @@ def plan_for(name: str, settings: BenchSettings, registry: Any | None = None) ->
                                  skip=f"dataset '{preset['dataset']}' needs files: {root} not found (pass --data-dir)")
         overrides["data"]["root"] = str(root)
     return ObjectivePlan(name, modality, overrides, source)
+
+
+def _merged(base: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        merged[key] = _merged(merged.get(key, {}), value) if isinstance(value, Mapping) else value
+    return merged
 
 
 def build(plan: ObjectivePlan) -> tuple[Any, Any, Any]:
@@ -319,6 +342,7 @@ def run_engine(resolved: Any, data: Any, objective: Any, settings: BenchSettings
     clock = _FetchClock()
     _instrument_data(data, clock)
     stamps: list[float] = []
+    cpu_stamps: list[float] = []
     fetched: list[float] = []
     original_end = objective.on_step_end
 
@@ -326,21 +350,24 @@ def run_engine(resolved: Any, data: Any, objective: Any, settings: BenchSettings
         original_end(step=step, max_steps=max_steps)
         _sync(device)
         stamps.append(time.perf_counter())
+        cpu_stamps.append(time.process_time())
         fetched.append(clock.total)
 
     objective.on_step_end = on_step_end
     seed_everything(int(resolved.config.seed))
     _sync(device)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     try:
         trainer.fit(objective, data)
     finally:
         del objective.on_step_end
     times = [b - a for a, b in zip([start, *stamps[:-1]], stamps, strict=True)]
+    cpu = [b - a for a, b in zip([cpu_start, *cpu_stamps[:-1]], cpu_stamps, strict=True)]
     fetch = [b - a for a, b in zip([0.0, *fetched[:-1]], fetched, strict=True)]
     train = data.split("train")
     rows_per_step = _rows_of(data, train, resolved.config.trainer.batch_size)
-    return LoopTiming(_measured(times, settings.warmup), _measured(fetch, settings.warmup), rows_per_step, objective)
+    return LoopTiming(_measured(times, settings.warmup), _measured(fetch, settings.warmup), rows_per_step, objective,
+                      _measured(cpu, settings.warmup))
 
 
 def _rows_of(data: Any, train: Any, batch_size: int) -> int:
@@ -465,9 +492,10 @@ def run_handwritten(resolved: Any, data: Any, objective: Any, settings: BenchSet
     seed_everything(seed)
     batches = _hand_batches(data, trainer_cfg, seed, device, clock)
     times: list[float] = []
+    cpu: list[float] = []
     fetch: list[float] = []
     _sync(device)
-    last = time.perf_counter()
+    last, cpu_last = time.perf_counter(), time.process_time()
     for step in range(1, total + 1):
         before = clock.total
         batch = next(batches)
@@ -477,13 +505,15 @@ def run_handwritten(resolved: Any, data: Any, objective: Any, settings: BenchSet
             phase.scheduler.step()
         objective.on_step_end(step=step, max_steps=total)
         _sync(device)
-        now = time.perf_counter()
+        now, cpu_now = time.perf_counter(), time.process_time()
         times.append(now - last)
+        cpu.append(cpu_now - cpu_last)
         fetch.append(clock.total - before)
-        last = now
+        last, cpu_last = now, cpu_now
     objective.eval()
     rows = _rows_of(data, data.split("train"), trainer_cfg.batch_size)
-    return LoopTiming(_measured(times, settings.warmup), _measured(fetch, settings.warmup), rows, objective)
+    return LoopTiming(_measured(times, settings.warmup), _measured(fetch, settings.warmup), rows, objective,
+                      _measured(cpu, settings.warmup))
 
 
 # --------------------------------------------------------------------------- FLOPs and the matmul rate
@@ -512,23 +542,27 @@ def count_step_flops(resolved: Any, data: Any, objective: Any, settings: BenchSe
     return int(counter.get_total_flops())
 
 
-def matmul_rate(device: torch.device, dtype: torch.dtype, *, seconds: float = 0.5) -> float:
-    """Measured dense matmul FLOP/s on ``device`` (square ``torch.matmul``, best of several timed batches)."""
+def matmul_rate(device: torch.device, dtype: torch.dtype, *, seconds: float = 0.5) -> tuple[float, float]:
+    """Measured dense matmul FLOP/s on ``device``: square ``torch.matmul``, best of several
+    timed batches, by wall clock and by this process's CPU time (the latter is what one
+    thread delivers when it runs, whatever other jobs take the cores)."""
     size = 8192 if device.type == "cuda" else 1024
+    per_batch = 4 if device.type == "cuda" else 1
     a = torch.randn(size, size, device=device, dtype=dtype)
     b = torch.randn(size, size, device=device, dtype=dtype)
     torch.matmul(a, b)
     _sync(device)
-    best, spent = 0.0, 0.0
+    best_wall = best_cpu = spent = 0.0
     while spent < seconds:
-        start = time.perf_counter()
-        for _ in range(4 if device.type == "cuda" else 1):
+        start, cpu_start = time.perf_counter(), time.process_time()
+        for _ in range(per_batch):
             torch.matmul(a, b)
         _sync(device)
-        elapsed = time.perf_counter() - start
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
         spent += elapsed
-        best = max(best, (4 if device.type == "cuda" else 1) * 2 * size**3 / elapsed)
-    return best
+        best_wall = max(best_wall, per_batch * 2 * size**3 / elapsed)
+        best_cpu = max(best_cpu, per_batch * 2 * size**3 / max(cpu, 1e-9))
+    return best_wall, best_cpu
 
 
 # --------------------------------------------------------------------------- memory
@@ -604,6 +638,7 @@ def _measure(plan: ObjectivePlan, settings: BenchSettings, rates: Mapping[str, f
     engine_ms = [t.median() * 1e3 for t in engine]
     hand_ms = [t.median() * 1e3 for t in hand]
     overheads = [e / h - 1.0 for e, h in zip(engine_ms, hand_ms, strict=True)]
+    cpu_overheads = [e.cpu_median() / h.cpu_median() - 1.0 for e, h in zip(engine, hand, strict=True)]
     step_s = statistics.median(engine_ms) / 1e3
     rows_per_step = engine[0].rows
     row |= {
@@ -619,6 +654,10 @@ def _measure(plan: ObjectivePlan, settings: BenchSettings, rates: Mapping[str, f
         "handwritten_data_share": statistics.median(t.data_share() for t in hand),
         "overhead": statistics.median(overheads),
         "overhead_repeats": overheads,
+        "cpu_ms_median": statistics.median(t.cpu_median() * 1e3 for t in engine),
+        "handwritten_cpu_ms_median": statistics.median(t.cpu_median() * 1e3 for t in hand),
+        "overhead_cpu": statistics.median(cpu_overheads),
+        "overhead_cpu_repeats": cpu_overheads,
         "overhead_of_means": statistics.mean(
             statistics.mean(e.step_s) / statistics.mean(h.step_s) - 1.0 for e, h in zip(engine, hand, strict=True)
         ),
@@ -639,7 +678,12 @@ def _measure(plan: ObjectivePlan, settings: BenchSettings, rates: Mapping[str, f
             row["achieved_tflops"] = flops / step_s / 1e12
             rate = (rates or {}).get(settings.precision)
             if rate:
-                row["mfu"] = flops / step_s / rate
+                row["mfu_wall"] = flops / step_s / rate
+            cpu_rate = (rates or {}).get(f"{settings.precision}_cpu_time")
+            if cpu_rate and device.type == "cpu":
+                row["mfu_cpu_time"] = flops / (row["cpu_ms_median"] / 1e3) / cpu_rate
+            # the table's number: on CUDA by wall clock; on a (shared) CPU by CPU time, step and matmul alike
+            row["mfu"] = row.get("mfu_cpu_time", row.get("mfu_wall"))
     return row
 
 
@@ -697,23 +741,26 @@ def markdown_table(report: Mapping[str, Any]) -> str:
         + ", ".join(f"{k} {v / 1e12:.3f} TFLOP/s" for k, v in report.get("matmul_flops", {}).items()),
         "",
         "| objective | modality | encoder | batch | step ms (median) | samples/s | peak MiB | data share % "
-        "| engine overhead % (median [min, max] of repeats) | GFLOP/step "
-        f"| MFU % (vs {env['precision']} matmul) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| engine overhead %, wall (median [min, max] of repeats) | engine overhead %, CPU time | GFLOP/step "
+        f"| MFU % (vs {env['precision']} matmul{', CPU time' if env['device'] == 'cpu' else ''}) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in report["rows"]:
         if row.get("skip"):
-            lines.append(f"| {row['objective']} | {row.get('modality', '?')} | – | – | skipped: {row['skip']} | | | | | | |")
+            lines.append(f"| {row['objective']} | {row.get('modality', '?')} | – | – | skipped: {row['skip']} | | | | | | | |")
             continue
         spread = row["overhead_repeats"]
         overhead = f"{row['overhead'] * 100:+.1f} [{min(spread) * 100:+.1f}, {max(spread) * 100:+.1f}]"
+        cpu_spread = row.get("overhead_cpu_repeats") or [math.nan]
+        overhead_cpu = (f"{row['overhead_cpu'] * 100:+.1f} [{min(cpu_spread) * 100:+.1f}, {max(cpu_spread) * 100:+.1f}]"
+                        if "overhead_cpu" in row else "–")
         flops = row.get("flops_per_step")
         mfu = row.get("mfu")
         encoder = row["encoder"] + (" (attn)" if row.get("transformer") else "")
         lines.append(
             f"| {row['objective']} | {row['modality']} | {encoder} | {row['batch_size']} "
             f"| {row['step_ms_median']:.1f} | {row['samples_per_s']:.0f} | {_fmt(row['peak_mib'], '.0f')} "
-            f"| {row['data_share'] * 100:.1f} | {overhead} "
+            f"| {row['data_share'] * 100:.1f} | {overhead} | {overhead_cpu} "
             f"| {_fmt(flops / 1e9 if flops is not None else None, '.2f')} | {_fmt(mfu * 100 if mfu is not None else None, '.1f')} |"
         )
     return "\n".join(lines) + "\n"
@@ -759,6 +806,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", default=None, help="JSON output path; the markdown goes beside it as .md")
     parser.add_argument("--in-process", action="store_true", help="no subprocess per objective (CPU peak RSS then less exact)")
     parser.add_argument("--no-flops", action="store_true", help="skip the FLOP count and the matmul rate")
+    parser.add_argument("--matmul-seconds", type=float, default=1.0, help="time spent measuring each matmul rate")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per objective (subprocess mode)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--worker-out", help=argparse.SUPPRESS)
@@ -784,7 +832,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     device = torch.device(settings.device)
     rates: dict[str, float] = {}
     if settings.flops:
-        rates = {"fp32": matmul_rate(device, torch.float32), "bf16": matmul_rate(device, torch.bfloat16)}
+        for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+            rates[name], rates[f"{name}_cpu_time"] = matmul_rate(device, dtype, seconds=args.matmul_seconds)
     report: dict[str, Any] = {
         "command": "python benchmarks/speed.py " + " ".join(argv if argv is not None else sys.argv[1:]),
         "environment": environment(settings),

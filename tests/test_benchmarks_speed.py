@@ -43,11 +43,12 @@ def test_harness_writes_table_and_json(speed, tmp_path):
         pytest.skip("the example plugin (ts-simclr) is not installed")
     out = tmp_path / "speed.json"
     report = speed.main(["--objectives", "ts-simclr,no-such-objective", "--steps", "2", "--warmup", "1",
-                         "--repeats", "2", "--in-process", "--out", str(out)])
+                         "--repeats", "2", "--in-process", "--matmul-seconds", "0.1", "--out", str(out)])
     saved = json.loads(out.read_text())
     assert saved["environment"]["torch"] == torch.__version__
     assert saved["environment"]["torch_threads"] == 1
-    assert set(saved["matmul_flops"]) == {"fp32", "bf16"} and all(v > 0 for v in saved["matmul_flops"].values())
+    assert set(saved["matmul_flops"]) == {"fp32", "bf16", "fp32_cpu_time", "bf16_cpu_time"}
+    assert all(v > 0 for v in saved["matmul_flops"].values())
     row, unknown = saved["rows"]
     assert unknown["objective"] == "no-such-objective" and "Unknown objective" in unknown["skip"]
     assert "skip" not in row, row.get("traceback")
@@ -58,9 +59,12 @@ def test_harness_writes_table_and_json(speed, tmp_path):
     expected = [e / h - 1 for e, h in zip(row["step_ms_repeats"], row["handwritten_ms_repeats"])]
     assert row["overhead_repeats"] == pytest.approx(expected)
     assert min(expected) <= row["overhead"] <= max(expected)
+    assert row["cpu_ms_median"] > 0 and row["handwritten_cpu_ms_median"] > 0
+    assert len(row["overhead_cpu_repeats"]) == 2
+    assert min(row["overhead_cpu_repeats"]) <= row["overhead_cpu"] <= max(row["overhead_cpu_repeats"])
     assert 0.0 <= row["data_share"] < 1.0
     assert row["peak_mib"] >= 0 and math.isfinite(row["peak_mib"])
-    assert row["flops_per_step"] > 0 and row["mfu"] > 0
+    assert row["flops_per_step"] > 0 and row["mfu_wall"] > 0 and row["mfu"] == row["mfu_cpu_time"] > 0
     table = out.with_suffix(".md").read_text()
     assert table == speed.markdown_table(report)
     assert "| ts-simclr | timeseries | conv1d | 128 |" in table
