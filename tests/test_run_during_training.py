@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import random
 
+import numpy as np
 import pytest
 import torch
 
@@ -41,11 +43,17 @@ def test_trainer_evaluates_every_n_steps_and_after_the_last(tmp_path, toy):
 
 def test_evaluating_does_not_change_the_training_trajectory(tmp_path, toy):
     def train(eval_every):
+        np.random.seed(0)
+        random.seed(0)
         data, objective = _toy()
         trainer = Trainer(TrainerConfig(max_steps=6, batch_size=32, eval_every=eval_every), seed=0)
-        # The callback draws random numbers, as a seeded probe would.
-        trainer.fit(objective, data, evaluate=lambda step: {"noise/x": float(torch.rand(()))})
-        return [line["loss"] for line in trainer.history]
+        # The callback draws random numbers from every generator, as probes and k-means may.
+        def evaluate(step):
+            return {"noise/x": float(torch.rand(())) + np.random.rand() + random.random()}
+
+        trainer.fit(objective, data, evaluate=evaluate)
+        # ... and training draws from NumPy and Python's generators too.
+        return [line["loss"] for line in trainer.history] + [np.random.rand(), random.random()]
 
     assert train(eval_every=2) == train(eval_every=0)
 

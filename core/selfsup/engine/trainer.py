@@ -17,6 +17,7 @@ import contextlib
 import dataclasses
 import json
 import math
+import random
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 from torch.distributed.tensor import DTensor
@@ -314,12 +316,15 @@ class Trainer:
         if not self.dist.is_main:
             return
         devices = [self.device.index or 0] if self.device.type == "cuda" else []
+        python_state, numpy_state = random.getstate(), np.random.get_state()
         objective.eval()
         try:
             with torch.random.fork_rng(devices=devices):
                 line = {"step": step, **{key: float(value) for key, value in evaluate(step).items()}}
         finally:
             objective.train()
+            random.setstate(python_state)
+            np.random.set_state(numpy_state)
         self.evaluations.append(line)
         if self.run_dir is not None:
             with (self.run_dir / EVAL_LOG_FILE).open("a") as file:
