@@ -108,3 +108,23 @@ def test_bad_input_raises_named_errors(batch_and_info) -> None:
         _objective(info, teacher="none")
     with pytest.raises(ConfigError, match="mask_ratio"):
         _objective(info, mask_ratio=1.0)
+
+
+def test_tiny_pretrain_end_to_end(tmp_path) -> None:
+    """``pretrain`` with gaussian-cross: the engine's phases, logging and the saved encoder work."""
+    from selfsup import load_encoder, pretrain
+
+    result = pretrain(
+        modality="pointcloud",
+        objective="gaussian-cross",
+        run_dir=tmp_path / "run",
+        data=DATA,
+        encoder_config=ENCODER,
+        objective_config=TINY,
+        evaluators=[],
+        trainer={"max_steps": 3, "batch_size": 2, "progress": "off", "log_every": 1},
+    )
+    assert len(result.history) == 3
+    assert {"loss", "color_l1", "depth_l1", "feature_cos", "kept_fraction"} <= set(result.history[-1])
+    assert all(torch.isfinite(torch.tensor(row["loss"])) for row in result.history)
+    assert load_encoder(tmp_path / "run").embed_dim == 8

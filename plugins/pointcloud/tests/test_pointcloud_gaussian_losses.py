@@ -61,3 +61,21 @@ def test_resnet_teacher_is_frozen_and_loads_local_weights(tmp_path) -> None:
         build_teacher("no_such_module:factory")
     with pytest.raises(ConfigError, match="not a file"):
         build_teacher("resnet18", str(tmp_path / "missing.pt"))
+
+
+def small_image_encoder() -> torch.nn.Module:
+    """A stand-in for any local image encoder named as ``"module:factory"``."""
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Conv2d(3, 6, 3, stride=2, padding=1), torch.nn.BatchNorm2d(6))
+
+
+def test_teacher_from_a_module_factory_path(tmp_path) -> None:
+    reference = small_image_encoder()
+    with torch.no_grad():
+        reference[0].weight.add_(1.0)
+    path = tmp_path / "encoder.pt"
+    torch.save(reference.state_dict(), path)
+    teacher = build_teacher(f"{__name__}:small_image_encoder", str(path))
+    assert torch.equal(teacher[0].weight, reference[0].weight)
+    assert not teacher.training and all(not p.requires_grad for p in teacher.parameters())
+    assert teacher(torch.rand(1, 3, 8, 10)).shape == (1, 6, 4, 5)
