@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from selfsup.errors import ComponentError
-from selfsup_pointcloud.gaussians.anchors import patch_mask, unit_cube, voxel_anchors
+from selfsup_pointcloud.gaussians.anchors import lattice_anchors, patch_mask, unit_cube, voxel_anchors
 from selfsup_pointcloud.gaussians.heads import GaussianHeads
 
 
@@ -89,3 +89,15 @@ def test_heads_decode_bounded_gaussians_and_mask_token() -> None:
     back = (world.means - cube.origin[world.batch]) / cube.extent[world.batch, None]
     assert torch.allclose(back, gaussians.means, atol=1e-5)
     assert torch.allclose(world.scales, gaussians.scales * cube.extent[world.batch, None])
+
+
+def test_lattice_anchors_cover_every_voxel_and_agree_with_occupied_ones() -> None:
+    coord, batch = _two_scenes()
+    unit = unit_cube(coord, batch, 2).unit
+    lattice = lattice_anchors(unit, batch, 2, 4)
+    occupied = voxel_anchors(unit, batch, 4)
+    assert lattice.grid.shape == (2 * 64, 3) and lattice.batch.tolist() == [0] * 64 + [1] * 64
+    assert torch.equal(lattice.flat_index, torch.arange(128))  # anchor i is voxel i of the dense volume
+    # each point lands in the same voxel either way
+    assert torch.equal(lattice.grid[lattice.point_to_anchor], occupied.grid[occupied.point_to_anchor])
+    assert torch.equal(lattice.batch[lattice.point_to_anchor], batch)

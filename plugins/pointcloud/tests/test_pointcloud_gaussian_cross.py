@@ -99,6 +99,17 @@ def test_without_distillation_the_feature_head_is_not_trained(batch_and_info) ->
     assert not any(id(p) in trainable for p in objective.heads.feature.parameters())
 
 
+def test_paper_lattice_anchors(batch_and_info) -> None:
+    batch, info = batch_and_info
+    objective = _objective(info, anchors="lattice")
+    seed_everything(0)
+    gaussians, _ = objective.gaussians(batch)
+    assert gaussians.means.shape[0] == 2 * 8**3
+    out = objective.training_step(batch, step=1, phase="main")
+    out["loss"].backward()
+    assert torch.isfinite(out["loss"]) and objective.encoder.stem[0].weight.grad is not None
+
+
 def test_bad_input_raises_named_errors(batch_and_info) -> None:
     batch, info = batch_and_info
     no_views = {k: v for k, v in batch.items() if k not in ("image", "depth")}
@@ -108,6 +119,8 @@ def test_bad_input_raises_named_errors(batch_and_info) -> None:
         _objective(info, teacher="none")
     with pytest.raises(ConfigError, match="mask_ratio"):
         _objective(info, mask_ratio=1.0)
+    with pytest.raises(ConfigError, match="anchors"):
+        _objective(info, anchors="grid")
 
 
 def test_tiny_pretrain_end_to_end(tmp_path) -> None:

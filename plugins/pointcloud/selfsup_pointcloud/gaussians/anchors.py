@@ -4,7 +4,9 @@ Gaussian initialisation"; methods-3d.md §2.1 step 2) and its patch mask (step 1
 Each scene b is mapped into the unit cube by one isotropic scale,
 :math:`u = (p - \min_b) / e_b` with :math:`e_b = \max_{axis}(\max_b - \min_b)`, so the
 anchors do not depend on the scene's size; the cube is cut into ``R``³ voxels and every
-occupied voxel (by the full, unmasked scene) becomes one Gaussian anchor ν at its centre.
+occupied voxel (by the full, unmasked scene) becomes one Gaussian anchor ν at its centre
+(:func:`voxel_anchors`), or, as in the paper, every voxel of the lattice does
+(:func:`lattice_anchors`).
 Everything is vectorised over the concatenated points of a batch (``batch`` ids).
 """
 
@@ -16,7 +18,7 @@ import torch
 
 from selfsup.errors import ComponentError
 
-__all__ = ["UnitCube", "Anchors", "unit_cube", "voxel_anchors", "patch_mask"]
+__all__ = ["UnitCube", "Anchors", "unit_cube", "voxel_anchors", "lattice_anchors", "patch_mask"]
 
 
 @dataclass
@@ -72,6 +74,19 @@ def voxel_anchors(unit: torch.Tensor, batch: torch.Tensor, resolution: int) -> A
     y = (unique // r) % r
     x = (unique // (r * r)) % r
     return Anchors(resolution=r, grid=torch.stack((x, y, z), dim=1), batch=unique // (r**3), point_to_anchor=inverse)
+
+
+def lattice_anchors(unit: torch.Tensor, batch: torch.Tensor, num_scenes: int, resolution: int) -> Anchors:
+    """Every voxel of every scene's ``resolution``³ lattice is an anchor (the paper's full lattice)."""
+    if resolution < 1:
+        raise ComponentError(f"lattice_anchors: resolution={resolution} must be >= 1. Use e.g. 16.")
+    r = resolution
+    cells = torch.arange(r**3, device=unit.device)
+    grid = torch.stack((cells // (r * r), (cells // r) % r, cells % r), dim=1).repeat(num_scenes, 1)
+    scenes = torch.arange(num_scenes, device=unit.device).repeat_interleave(r**3)
+    point_grid = (unit * r).floor().long().clamp(0, r - 1)
+    point_to_anchor = ((batch * r + point_grid[:, 0]) * r + point_grid[:, 1]) * r + point_grid[:, 2]
+    return Anchors(resolution=r, grid=grid, batch=scenes, point_to_anchor=point_to_anchor)
 
 
 def patch_mask(unit: torch.Tensor, batch: torch.Tensor, num_scenes: int, cells: int, ratio: float,

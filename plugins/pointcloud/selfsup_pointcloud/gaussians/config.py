@@ -31,6 +31,9 @@ class GaussianCrossConfig:
     mask_cells: int = 4
     #: Anchor lattice side: the unit cube holds ``resolution``³ voxels (the paper's X×Y×Z).
     resolution: int = 24
+    #: ``occupied``: one anchor per voxel holding points of the (unmasked) scene; ``lattice``: every
+    #: voxel of the lattice, as in the paper (``resolution``³ per scene; opacity pruning removes empty space).
+    anchors: str = "occupied"
     #: Channels and 3x3x3 layers of the dense refinement CNN (the paper's E_θ^den).
     dense_channels: int = 32
     dense_layers: int = 2

@@ -20,9 +20,9 @@ One step on a batch of scenes with posed RGB-D views (``intrinsics``, ``world_to
    teacher's features of the real image, rendered features average-pooled to the teacher's
    resolution).
 
-Deviations (paper details unpublished or scaled down): anchors are the *occupied* voxels of
-the full scene rather than the whole lattice; λ, R, Δ, the feature width and the optimiser
-are not published (defaults in :class:`~selfsup_pointcloud.gaussians.config.GaussianCrossConfig`);
+Deviations (paper details unpublished or scaled down): by default the anchors are the
+*occupied* voxels of the full scene (``anchors="lattice"`` gives the paper's whole lattice);
+λ, R, Δ, the feature width and the optimiser are not published (defaults in :class:`~selfsup_pointcloud.gaussians.config.GaussianCrossConfig`);
 RADIOv2.5 is replaced by a configurable local image encoder.
 
 On CPU each scene's surviving Gaussians are selected by boolean indexing before rendering
@@ -41,7 +41,7 @@ from torch import nn
 from selfsup.errors import ConfigError, DatasetError
 from selfsup.interfaces import Batch, Objective, StepOutput
 
-from ..gaussians.anchors import patch_mask, unit_cube, voxel_anchors
+from ..gaussians.anchors import lattice_anchors, patch_mask, unit_cube, voxel_anchors
 from ..gaussians.config import GaussianCrossConfig
 from ..gaussians.heads import GaussianHeads, GaussianSet
 from ..gaussians.renderer import RenderOutput, render_gaussians
@@ -71,6 +71,8 @@ def _validate(config: GaussianCrossConfig) -> None:
         problems.append(f"prune_opacity={config.prune_opacity} must be in [0, 1)")
     if len(config.background) != 3:
         problems.append(f"background={list(config.background)} must be 3 values (RGB in 0..1)")
+    if config.anchors not in ("occupied", "lattice"):
+        problems.append(f"anchors={config.anchors!r} must be 'occupied' or 'lattice'")
     if config.renderer not in ("auto", "torch", "gsplat"):
         problems.append(f"renderer={config.renderer!r} must be 'auto', 'torch' or 'gsplat'")
     if config.feature_weight > 0 and config.teacher == "none":
@@ -144,7 +146,10 @@ class GaussianCross(Objective):
         coord, scene = batch["coord"], batch["batch"]
         num_scenes = batch["image"].shape[0] if "image" in batch else int(scene.max()) + 1
         cube = unit_cube(coord, scene, num_scenes)
-        anchors = voxel_anchors(cube.unit, scene, self.config.resolution)
+        if self.config.anchors == "lattice":
+            anchors = lattice_anchors(cube.unit, scene, num_scenes, self.config.resolution)
+        else:
+            anchors = voxel_anchors(cube.unit, scene, self.config.resolution)
         visible = patch_mask(cube.unit, scene, num_scenes, self.config.mask_cells, self.config.mask_ratio)
         masked = {key: batch[key][visible] for key in ("coord", "feat", "batch")}
         features = self.encoder(masked)
