@@ -30,7 +30,7 @@ class GaussianCrossConfig:
     #: The mask patches: a ``mask_cells``³ partition of the unit cube; ``mask_ratio`` of each scene's occupied cells are hidden.
     mask_cells: int = 4
     #: Anchor lattice side: the unit cube holds ``resolution``³ voxels (the paper's X×Y×Z).
-    resolution: int = 24
+    resolution: int = 16
     #: ``occupied``: one anchor per voxel holding points of the (unmasked) scene; ``lattice``: every
     #: voxel of the lattice, as in the paper (``resolution``³ per scene; opacity pruning removes empty space).
     anchors: str = "occupied"

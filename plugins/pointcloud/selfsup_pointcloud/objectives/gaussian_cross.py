@@ -80,7 +80,7 @@ def _validate(config: GaussianCrossConfig) -> None:
     if problems:
         raise ConfigError(
             "gaussian-cross: " + "; ".join(problems) + ". Fix those objective_config values "
-            "(defaults: mask_ratio=0.5 resolution=24 prune_opacity=0.3 teacher=resnet18)."
+            "(defaults: mask_ratio=0.5 resolution=16 prune_opacity=0.3 teacher=resnet18)."
         )
 
 
