@@ -291,8 +291,8 @@ def _render_gsplat(
     attributes = colors if features is None else torch.cat((colors, features), dim=1)
     backgrounds = None
     if background is not None:
+        # one value per rendered channel; gsplat appends the depth channel's zero itself in "RGB+D" mode
         backgrounds = _background(background, attributes.shape[1], colors.shape[1]).expand(intrinsics.shape[0], -1)
-        backgrounds = torch.cat((backgrounds, backgrounds.new_zeros(intrinsics.shape[0], 1)), dim=1)
     maps, alphas, _ = rasterization(
         means, quats, scales, opacities, attributes, world_to_camera, intrinsics, width, height,
         near_plane=near_plane, eps2d=eps2d, render_mode="RGB+D", backgrounds=backgrounds, packed=False,
