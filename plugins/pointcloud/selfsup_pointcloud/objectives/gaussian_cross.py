@@ -39,7 +39,7 @@ import torch
 from torch import nn
 
 from selfsup.errors import ConfigError, DatasetError
-from selfsup.interfaces import Batch, Objective, StepOutput
+from selfsup.interfaces import Batch, Objective, Phase, StepOutput
 
 from ..gaussians.anchors import lattice_anchors, patch_mask, unit_cube, voxel_anchors
 from ..gaussians.config import GaussianCrossConfig
@@ -115,7 +115,7 @@ class GaussianCross(Objective):
             self.teacher.eval()  # frozen: its batch-norm statistics never move
         return self
 
-    def phases(self):  # type: ignore[override]
+    def phases(self) -> list[Phase]:
         phases = super().phases()
         if not self.distil:  # the feature head is unused without distillation
             unused = {id(p) for p in self.heads.feature.parameters()}
