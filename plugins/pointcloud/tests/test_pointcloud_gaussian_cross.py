@@ -141,3 +141,27 @@ def test_tiny_pretrain_end_to_end(tmp_path) -> None:
     assert {"loss", "color_l1", "depth_l1", "feature_cos", "kept_fraction"} <= set(result.history[-1])
     assert all(torch.isfinite(torch.tensor(row["loss"])) for row in result.history)
     assert load_encoder(tmp_path / "run").embed_dim == 8
+
+
+def test_gaussian_cross_pretraining_beats_random_init_on_linear_probe(tmp_path) -> None:
+    """Quality on small generated rooms (seed 0, 20 steps, colour + depth rendering only):
+    measured +0.18 (multires) and +0.14 (last) mIoU over the random-init encoder; margins asked 0.08 and 0.05."""
+    from selfsup import pretrain
+
+    result = pretrain(
+        modality="pointcloud",
+        objective="gaussian-cross",
+        run_dir=tmp_path / "run",
+        seed=0,
+        data={"train_scenes": 6, "val_scenes": 1, "test_scenes": 2, "points_per_m2": 100, "grid_size": 0.15,
+              "views_per_scene": 3, "view_size": [18, 24]},
+        encoder_config={"grid_size": 0.15, "channels": [16, 32, 32], "decoder_channels": [16, 16, 32]},
+        objective_config={"resolution": 10, "feature_weight": 0.0, "teacher": "none", "dense_channels": 16},
+        trainer={"max_steps": 20, "progress": "off", "log_every": 10, "batch_size": 2, "lr": 0.002},
+        evaluators=["seg-linear-probe"],
+        evaluator_config={"seg-linear-probe": {"max_train_points": 3000, "l2_grid": [1e-2], "max_iter": 50}},
+    )
+    for feature_set, margin in (("multires", 0.08), ("last", 0.05)):
+        pretrained = result.metrics[f"seg-linear-probe/miou_{feature_set}"]
+        baseline = result.random_init_metrics[f"seg-linear-probe/miou_{feature_set}"]
+        assert pretrained > baseline + margin, (feature_set, pretrained, baseline)
