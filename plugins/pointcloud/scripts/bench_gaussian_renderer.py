@@ -1,6 +1,6 @@
 """Throughput of the pure-torch Gaussian splatting renderer: pixels x Gaussians per second.
 
-    python plugins/pointcloud/scripts/bench_gaussian_renderer.py --threads 1 --repeats 5
+    python plugins/pointcloud/scripts/bench_gaussian_renderer.py --threads 1 --repeats 5 --tile-sizes 8,0
 
 Gaussians are scattered in front of two cameras (a room-like box seen from inside), so about
 a third to a half are culled per view as on procedural rooms. Reports the forward and the
@@ -35,7 +35,8 @@ def _scene(num_gaussians: int, device: torch.device, seed: int = 0):
     return [t.to(device).requires_grad_(True) for t in tensors], look_at(eyes, targets).to(device)
 
 
-def measure(device: torch.device, height: int, width: int, num_gaussians: int, repeats: int, backend: str) -> dict:
+def measure(device: torch.device, height: int, width: int, num_gaussians: int, repeats: int, backend: str,
+            tile_size: int) -> dict:
     (means, quats, scales, opacities, colors, features), extrinsics = _scene(num_gaussians, device)
     intrinsics = intrinsics_from_fov(height, width, 75.0).to(device).expand(2, 3, 3)
 
@@ -44,7 +45,7 @@ def measure(device: torch.device, height: int, width: int, num_gaussians: int, r
             torch.cuda.synchronize()
         start, cpu_start = time.perf_counter(), time.process_time()
         out = render_gaussians(means, quats, scales, opacities, colors, intrinsics, extrinsics, height, width,
-                               features=features, backend=backend)
+                               features=features, backend=backend, tile_size=tile_size)
         if backward:
             (out.color.sum() + out.depth.sum() + out.features.sum()).backward()
         if device.type == "cuda":
@@ -57,7 +58,7 @@ def measure(device: torch.device, height: int, width: int, num_gaussians: int, r
     both = [run(True) for _ in range(repeats)]
     return {
         "device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
-        "backend": backend, "threads": torch.get_num_threads(), "views": 2, "height": height, "width": width,
+        "backend": backend, "tile_size": tile_size if backend == "torch" else None, "threads": torch.get_num_threads(), "views": 2, "height": height, "width": width,
         "gaussians": num_gaussians,
         "forward_s": statistics.median(w for w, _ in forward),
         "forward_backward_s": statistics.median(w for w, _ in both),
@@ -74,16 +75,20 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--sizes", default="30x40:1000,30x40:4000,60x80:4000")
+    parser.add_argument("--tile-sizes", default="8,0", help="torch backend: 0 = every pixel against every Gaussian")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
     for device in devices:
         backends = ["torch"] + (["gsplat"] if device.type == "cuda" and gsplat_available() else [])
         for backend in backends:
-            for size in args.sizes.split(","):
-                shape, count = size.split(":")
-                height, width = (int(v) for v in shape.split("x"))
-                print(json.dumps(measure(device, height, width, int(count), args.repeats, backend)), flush=True)
+            tile_sizes = [int(t) for t in args.tile_sizes.split(",")] if backend == "torch" else [0]
+            for tile_size in tile_sizes:
+                for size in args.sizes.split(","):
+                    shape, count = size.split(":")
+                    height, width = (int(v) for v in shape.split("x"))
+                    print(json.dumps(measure(device, height, width, int(count), args.repeats, backend, tile_size)),
+                          flush=True)
 
 
 if __name__ == "__main__":

@@ -159,3 +159,32 @@ def test_gradients_stay_finite_near_the_camera_plane_and_off_screen() -> None:
     for tensor in (means, quats, scales, opacities, colors):
         assert torch.isfinite(tensor.grad).all()
     assert float(out.alpha.detach().max()) > 0.5  # the visible one still renders
+
+
+@pytest.mark.parametrize("tile_size", [4, 8])
+def test_tiled_compositing_equals_every_pixel_against_every_gaussian(tile_size: int) -> None:
+    """Tiles (image sides not multiples of the tile, big near splats, off-screen ones) give the dense image and gradients."""
+    generator = torch.Generator().manual_seed(0)
+    count = 60
+    means = (torch.rand(count, 3, generator=generator) - 0.5) * torch.tensor([3.0, 2.0, 3.0]) + torch.tensor([0, 0, 2.0])
+    means[0] = torch.tensor([0.1, 0.0, 0.3])  # close to the camera: covers many tiles
+    inputs = [means, torch.randn(count, 4, generator=generator), 0.02 + 0.2 * torch.rand(count, 3, generator=generator),
+              0.2 + 0.8 * torch.rand(count, generator=generator), torch.rand(count, 3, generator=generator),
+              torch.randn(count, 5, generator=generator)]
+    intrinsics = torch.tensor([[[12.0, 0, 9.5], [0, 12.0, 6.5], [0, 0, 1]]] * 2)
+    extrinsics = torch.eye(4).repeat(2, 1, 1)
+    extrinsics[1, 0, 3] = 0.4
+    outputs, grads = [], []
+    for tiles in (0, tile_size):
+        leaves = [t.clone().requires_grad_(True) for t in inputs]
+        out = render_gaussians_torch(*leaves[:5], intrinsics, extrinsics, 13, 19, features=leaves[5], tile_size=tiles,
+                                     background=torch.tensor([0.2, 0.3, 0.4]))
+        (out.color.square().sum() + out.depth.sum() + out.features.sin().sum()).backward()
+        outputs.append(out)
+        grads.append([leaf.grad for leaf in leaves])
+    dense, tiled = outputs
+    assert float(dense.alpha.detach().max()) > 0.9
+    for name in ("color", "depth", "alpha", "features"):
+        assert torch.allclose(getattr(dense, name), getattr(tiled, name), atol=1e-5), name
+    for a, b in zip(*grads):
+        assert torch.allclose(a, b, atol=1e-4, rtol=1e-4)

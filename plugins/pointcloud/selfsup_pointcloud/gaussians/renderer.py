@@ -24,7 +24,10 @@ feature), seen by a camera with intrinsics K = (f_x, f_y, c_x, c_y) and extrinsi
 
 The sum runs over every Gaussian at every pixel at once (tensors ``[pixels, gaussians]``,
 chunked over pixels to bound memory): no loop over pixels or Gaussians. Cost is
-O(V·H·W·G), fine at small resolution. When gsplat is importable and the tensors are on
+O(V·H·W·G), fine at small resolution. On CPU, Gaussians whose alpha stays below the
+threshold at every pixel are culled per view, and the rest are binned into pixel tiles
+(``tile_size``, as gsplat's tiles, vectorised over tiles × pixels × the most crowded tile's
+Gaussians); the image is the same. When gsplat is importable and the tensors are on
 CUDA, :func:`render_gaussians` hands the same inputs to ``gsplat.rasterization``.
 """
 
@@ -180,10 +183,14 @@ def render_gaussians_torch(
     min_alpha: float = MIN_ALPHA,
     max_alpha: float = MAX_ALPHA,
     max_elements: int = 1 << 22,
+    tile_size: int = 8,
 ) -> RenderOutput:
     """The pure-torch renderer (see the module docstring); differentiable in every Gaussian input.
 
-    ``max_elements`` bounds pixels × Gaussians per chunk (the chunks are runs of pixels).
+    ``max_elements`` bounds pixels × Gaussians per chunk (the chunks are runs of pixels or tiles).
+    On CPU with ``min_alpha > 0``, Gaussians are binned into ``tile_size``² pixel tiles by the
+    box of pixels where their alpha can reach ``min_alpha`` (``tile_size=0``: every pixel
+    against every Gaussian of the view); both give the same image.
     """
     _check_inputs(means, quats, scales, opacities, colors, features, intrinsics, world_to_camera, height, width)
     num_views = intrinsics.shape[0]
@@ -212,9 +219,14 @@ def render_gaussians_torch(
         parts = []
         for view in range(num_views):
             keep = contributes[view].nonzero().squeeze(1)
-            parts.append(_composite(pixels, mean2d[view, keep][None], conic[view, keep][None],
-                                    visible_opacity[view, keep][None], depth[view, keep][None], attributes[keep],
-                                    min_alpha, max_alpha, max_elements))
+            if tile_size > 0:
+                parts.append(_composite_tiled(height, width, tile_size, mean2d[view, keep], conic[view, keep],
+                                              visible_opacity[view, keep], depth[view, keep], attributes[keep],
+                                              reach[view, keep], min_alpha, max_alpha, max_elements))
+            else:
+                parts.append(_composite(pixels, mean2d[view, keep][None], conic[view, keep][None],
+                                        visible_opacity[view, keep][None], depth[view, keep][None], attributes[keep],
+                                        min_alpha, max_alpha, max_elements))
         attribute_map, depth_map, alpha_map = (torch.cat(maps) for maps in zip(*parts))
     else:
         attribute_map, depth_map, alpha_map = _composite(pixels, mean2d, conic, visible_opacity, depth, attributes,
@@ -228,6 +240,82 @@ def render_gaussians_torch(
         alpha=alpha_map.reshape(num_views, height, width),
         features=None if features is None else attribute_map[..., colors.shape[1] :],
     )
+
+
+def _composite_tiled(
+    height: int, width: int, tile: int, mean2d: torch.Tensor, conic: torch.Tensor, opacity: torch.Tensor,
+    depth: torch.Tensor, attributes: torch.Tensor, reach: torch.Tensor, min_alpha: float, max_alpha: float,
+    max_elements: int,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One view's compositing with Gaussians binned into ``tile``² pixel tiles (as gsplat's tiles).
+
+    A Gaussian joins every tile that meets the box of pixel centres within ``reach`` of its
+    mean (outside it, alpha < ``min_alpha`` and counts as 0), so each pixel sees exactly the
+    Gaussians the dense path would composite, in the same depth order. Tiles are padded to
+    the most crowded tile's count with a zero-opacity Gaussian. Returns ``[1, P, A]``,
+    ``[1, P]``, ``[1, P]`` maps like :func:`_composite`.
+    """
+    device, dtype = mean2d.device, mean2d.dtype
+    count = mean2d.shape[0]
+    tiles_x, tiles_y = -(-width // tile), -(-height // tile)
+    num_tiles = tiles_x * tiles_y
+    with torch.no_grad():
+        low_u = torch.ceil(mean2d[:, 0] - reach - 0.5).clamp(0, width - 1).long() // tile
+        high_u = torch.floor(mean2d[:, 0] + reach - 0.5).clamp(0, width - 1).long() // tile
+        low_v = torch.ceil(mean2d[:, 1] - reach - 0.5).clamp(0, height - 1).long() // tile
+        high_v = torch.floor(mean2d[:, 1] + reach - 0.5).clamp(0, height - 1).long() // tile
+        span_u = (high_u - low_u + 1).clamp_min(0)
+        per_gaussian = span_u * (high_v - low_v + 1).clamp_min(0)
+        gaussian = torch.repeat_interleave(torch.arange(count, device=device), per_gaussian)
+        local = torch.arange(gaussian.shape[0], device=device) - torch.repeat_interleave(
+            torch.cumsum(per_gaussian, 0) - per_gaussian, per_gaussian)
+        tile_id = (low_v[gaussian] + local // span_u[gaussian]) * tiles_x + low_u[gaussian] + local % span_u[gaussian]
+        rank = torch.empty(count, dtype=torch.long, device=device)
+        rank[depth.argsort()] = torch.arange(count, device=device)
+        order = torch.argsort(tile_id * max(count, 1) + rank[gaussian])
+        tile_id, gaussian = tile_id[order], gaussian[order]
+        per_tile = torch.bincount(tile_id, minlength=num_tiles)
+        slots = max(1, int(per_tile.max())) if tile_id.numel() else 1
+        slot = torch.arange(tile_id.shape[0], device=device) - (torch.cumsum(per_tile, 0) - per_tile)[tile_id]
+        table = torch.full((num_tiles, slots), count, dtype=torch.long, device=device)  # count = the empty splat
+        table[tile_id, slot] = gaussian
+        offsets = torch.arange(tile * tile, device=device)
+        tile_u = (torch.arange(num_tiles, device=device) % tiles_x)[:, None] * tile + offsets % tile
+        tile_v = (torch.arange(num_tiles, device=device) // tiles_x)[:, None] * tile + offsets // tile
+        tile_pixels = torch.stack((tile_u, tile_v), dim=-1).to(dtype) + 0.5  # [T, tile², 2]
+        inside = (tile_u < width) & (tile_v < height)
+        pixel_slot = (tile_v * width + tile_u)[inside]  # image pixel of each kept tile slot
+    pad = lambda t: torch.cat((t, t.new_zeros(1, *t.shape[1:])))  # noqa: E731 - the empty splat
+    mean2d, conic, opacity, depth, attributes = pad(mean2d), pad(conic), pad(opacity), pad(depth), pad(attributes)
+    chunk = max(1, max_elements // (tile * tile * slots))
+    rendered, depths, alphas = [], [], []
+    for start in range(0, num_tiles, chunk):
+        index = table[start : start + chunk]  # [t, K]
+        attr, dep, alp = _composite_sorted(tile_pixels[start : start + chunk], mean2d[index], conic[index],
+                                           opacity[index], depth[index], attributes[index], min_alpha, max_alpha)
+        rendered.append(attr)
+        depths.append(dep)
+        alphas.append(alp)
+    attribute_tiles, depth_tiles, alpha_tiles = torch.cat(rendered), torch.cat(depths), torch.cat(alphas)
+    order = torch.argsort(pixel_slot)
+    attribute_map = attribute_tiles[inside][order]
+    return attribute_map[None], depth_tiles[inside][order][None], alpha_tiles[inside][order][None]
+
+
+def _composite_sorted(
+    pixels: torch.Tensor, mean2d: torch.Tensor, conic: torch.Tensor, opacity: torch.Tensor, depth: torch.Tensor,
+    attributes: torch.Tensor, min_alpha: float, max_alpha: float,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Composite depth-sorted splats ``[T, K, ...]`` at per-group pixels ``[T, p, 2]``: ``[T, p, A]``, ``[T, p]``, ``[T, p]``."""
+    delta = pixels[:, :, None, :] - mean2d[:, None, :, :]  # [T, p, K, 2]
+    dx, dy = delta.unbind(-1)
+    power = -0.5 * (conic[:, None, :, 0] * dx * dx + conic[:, None, :, 2] * dy * dy) - conic[:, None, :, 1] * dx * dy
+    alpha = (opacity[:, None, :] * torch.exp(power.clamp_max(0.0))).clamp_max(max_alpha)
+    alpha = torch.where(alpha >= min_alpha, alpha, torch.zeros_like(alpha))
+    survive = torch.cumprod(1.0 - alpha, dim=-1)
+    transmittance = torch.cat((torch.ones_like(survive[..., :1]), survive[..., :-1]), dim=-1)
+    weights = alpha * transmittance  # [T, p, K]
+    return weights @ attributes, (weights * depth[:, None, :]).sum(-1), weights.sum(-1)
 
 
 def _composite(
@@ -322,11 +410,12 @@ def render_gaussians(
     eps2d: float = EPS_2D,
     near_plane: float = NEAR_PLANE,
     backend: str = "auto",
+    tile_size: int = 8,
 ) -> RenderOutput:
     """Render colour, depth, alpha and features of Gaussians into ``V`` pinhole views.
 
-    ``backend``: ``"torch"`` (:func:`render_gaussians_torch`), ``"gsplat"`` or ``"auto"``
-    (gsplat when it is installed and the tensors are on CUDA, else torch).
+    ``backend``: ``"torch"`` (:func:`render_gaussians_torch`, with ``tile_size``), ``"gsplat"`` or
+    ``"auto"`` (gsplat when it is installed and the tensors are on CUDA, else torch).
     """
     if backend not in ("auto", "torch", "gsplat"):
         raise ComponentError(f"render_gaussians: backend={backend!r} is not 'auto', 'torch' or 'gsplat'.")
@@ -342,5 +431,5 @@ def render_gaussians(
                               features, background, eps2d, near_plane)
     return render_gaussians_torch(
         means, quats, scales, opacities, colors, intrinsics, world_to_camera, height, width,
-        features=features, background=background, eps2d=eps2d, near_plane=near_plane,
+        features=features, background=background, eps2d=eps2d, near_plane=near_plane, tile_size=tile_size,
     )
