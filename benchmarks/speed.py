@@ -740,14 +740,15 @@ def markdown_table(report: Mapping[str, Any]) -> str:
         f"Matmul rate ({report.get('matmul_size', '')}): "
         + ", ".join(f"{k} {v / 1e12:.3f} TFLOP/s" for k, v in report.get("matmul_flops", {}).items()),
         "",
-        "| objective | modality | encoder | batch | step ms (median) | samples/s | peak MiB | data share % "
-        "| engine overhead %, wall (median [min, max] of repeats) | engine overhead %, CPU time | GFLOP/step "
+        "| objective | modality | encoder | batch | step ms (median, wall) | CPU ms: engine / hand-written "
+        "| samples/s | peak MiB | data share % | engine overhead %, wall (median [min, max] of repeats) "
+        "| engine overhead %, CPU time (median [min, max]) | GFLOP/step "
         f"| MFU % (vs {env['precision']} matmul{', CPU time' if env['device'] == 'cpu' else ''}) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in report["rows"]:
         if row.get("skip"):
-            lines.append(f"| {row['objective']} | {row.get('modality', '?')} | – | – | skipped: {row['skip']} | | | | | | | |")
+            lines.append(f"| {row['objective']} | {row.get('modality', '?')} | – | – | skipped: {row['skip']} | | | | | | | | |")
             continue
         spread = row["overhead_repeats"]
         overhead = f"{row['overhead'] * 100:+.1f} [{min(spread) * 100:+.1f}, {max(spread) * 100:+.1f}]"
@@ -759,7 +760,9 @@ def markdown_table(report: Mapping[str, Any]) -> str:
         encoder = row["encoder"] + (" (attn)" if row.get("transformer") else "")
         lines.append(
             f"| {row['objective']} | {row['modality']} | {encoder} | {row['batch_size']} "
-            f"| {row['step_ms_median']:.1f} | {row['samples_per_s']:.0f} | {_fmt(row['peak_mib'], '.0f')} "
+            f"| {row['step_ms_median']:.1f} "
+            f"| {_fmt(row.get('cpu_ms_median'), '.1f')} / {_fmt(row.get('handwritten_cpu_ms_median'), '.1f')} "
+            f"| {row['samples_per_s']:.{0 if row['samples_per_s'] >= 100 else 1}f} | {_fmt(row['peak_mib'], '.0f')} "
             f"| {row['data_share'] * 100:.1f} | {overhead} | {overhead_cpu} "
             f"| {_fmt(flops / 1e9 if flops is not None else None, '.2f')} | {_fmt(mfu * 100 if mfu is not None else None, '.1f')} |"
         )
@@ -808,6 +811,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-flops", action="store_true", help="skip the FLOP count and the matmul rate")
     parser.add_argument("--matmul-seconds", type=float, default=1.0, help="time spent measuring each matmul rate")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per objective (subprocess mode)")
+    parser.add_argument("--render", metavar="JSON", help="print (and write beside it as .md) the table of an earlier run")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--worker-out", help=argparse.SUPPRESS)
     parser.add_argument("--settings", help=argparse.SUPPRESS)
@@ -822,6 +826,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         row = bench_objective(args.worker, settings, json.loads(args.rates))
         Path(args.worker_out).write_text(json.dumps(row, default=str))
         return row
+    if args.render:
+        report = json.loads(Path(args.render).read_text())
+        table = markdown_table(report)
+        Path(args.render).with_suffix(".md").write_text(table)
+        print(table)
+        return report
     if args.warmup < 1 or args.steps < 1 or args.repeats < 1:
         raise SystemExit("--steps, --warmup and --repeats must be at least 1.")
     if args.device == "cuda" and not torch.cuda.is_available():

@@ -67,7 +67,7 @@ def test_harness_writes_table_and_json(speed, tmp_path):
     assert row["flops_per_step"] > 0 and row["mfu_wall"] > 0 and row["mfu"] == row["mfu_cpu_time"] > 0
     table = out.with_suffix(".md").read_text()
     assert table == speed.markdown_table(report)
-    assert "| ts-simclr | timeseries | conv1d | 128 |" in table
+    assert "| ts-simclr | timeseries | conv1d | 128 |" in table and " / " in table
     assert "| no-such-objective |" in table and "skipped:" in table
     assert "torch " + torch.__version__ in table and "1 torch thread(s)" in table
 
