@@ -8,7 +8,8 @@ One command::
 For every objective in ``selfsup.registry.get_registry()`` (or those named), a fixed
 small config (``SMALL_CONFIGS``; modality defaults for objectives without one) is
 resolved with ``selfsup.config.resolve`` and built with ``selfsup.run.build_run``.
-Each repeat trains a fresh build for ``W + N`` steps twice, with the same seed:
+After one short untimed priming run of each loop, each repeat trains a fresh build for
+``W + N`` steps twice, with the same seed:
 
 * **engine**: ``selfsup.engine.trainer.Trainer.fit`` (no run_dir: no log file or
   checkpoint is written; its log flush every ``trainer.log_every`` steps, with its one
@@ -22,8 +23,8 @@ Each repeat trains a fresh build for ``W + N`` steps twice, with the same seed:
 Measured per objective: the median step time of the last ``N`` steps (a step ends
 when ``on_step_end`` returns; on CUDA after a synchronize), samples/s (rows of the
 batch / median step), peak memory (CUDA: ``torch.cuda.max_memory_allocated`` over
-the first engine run; CPU: growth of the peak RSS (``getrusage``) over the RSS just
-before the first engine run, in a fresh subprocess per objective), the data-loading
+the priming engine run; CPU: growth of the peak RSS (``getrusage``) over the RSS just
+before the priming engine run, in a fresh subprocess per objective), the data-loading
 share (time inside the dataset fetch and collate / step time, engine run), the
 engine overhead (``engine median / hand-written median - 1``, per repeat; the table
 gives the median over repeats and the JSON every repeat), and the FLOPs of one
@@ -607,31 +608,36 @@ def _measure(plan: ObjectivePlan, settings: BenchSettings, rates: Mapping[str, f
     device = torch.device(settings.device)
     engine: list[LoopTiming] = []
     hand: list[LoopTiming] = []
-    peak_mib = rss_before = max_rss_before = math.nan
     row: dict[str, Any] = {}
+    # Priming: a short untimed run of each loop first (the first training in a process pays for
+    # lazy initialisation and allocator growth beyond the warm-up steps); the engine's priming
+    # run is where the peak memory is read, before anything else has trained in this process.
+    prime = copy.deepcopy(plan)
+    prime.overrides["trainer"]["max_steps"] = settings.warmup + min(2, settings.steps)
+    resolved, data, objective = build(prime)
+    row["encoder"] = resolved.encoder.name
+    row["dataset"] = resolved.dataset.name
+    row["batch_size"] = "full" if data.full_batch else int(resolved.config.trainer.batch_size)
+    row["transformer"] = _is_transformer(objective.encoder)
+    row["parameters"] = sum(p.numel() for p in objective.parameters() if p.requires_grad)
+    row["phases"] = [{"name": p.name, "repeats": p.repeats} for p in objective.phases()]
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats(device)
+    rss_before, max_rss_before = _rss_mib(), _max_rss_mib()
+    run_engine(resolved, data, objective, settings)
+    if device.type == "cuda":
+        peak_mib = torch.cuda.max_memory_allocated(device) / 2**20
+    else:
+        peak_mib = max(0.0, _max_rss_mib() - rss_before)
+    resolved, data, objective = build(prime)
+    run_handwritten(resolved, data, objective, settings)
     for repeat in range(settings.repeats):
         order = ("engine", "hand") if repeat % 2 == 0 else ("hand", "engine")
         for kind in order:
             resolved, data, objective = build(plan)
-            if repeat == 0 and kind == "engine":
-                row["encoder"] = resolved.encoder.name
-                row["dataset"] = resolved.dataset.name
-                row["batch_size"] = "full" if data.full_batch else int(resolved.config.trainer.batch_size)
-                row["transformer"] = _is_transformer(objective.encoder)
-                row["parameters"] = sum(p.numel() for p in objective.parameters() if p.requires_grad)
-                row["phases"] = [{"name": p.name, "repeats": p.repeats} for p in objective.phases()]
-                if device.type == "cuda":
-                    torch.cuda.empty_cache()
-                    torch.cuda.reset_peak_memory_stats(device)
-                rss_before, max_rss_before = _rss_mib(), _max_rss_mib()
             if kind == "engine":
-                timing = run_engine(resolved, data, objective, settings)
-                if repeat == 0:
-                    if device.type == "cuda":
-                        peak_mib = torch.cuda.max_memory_allocated(device) / 2**20
-                    else:
-                        peak_mib = max(0.0, _max_rss_mib() - rss_before)
-                engine.append(timing)
+                engine.append(run_engine(resolved, data, objective, settings))
             else:
                 hand.append(run_handwritten(resolved, data, objective, settings))
             del objective, data
@@ -662,8 +668,8 @@ def _measure(plan: ObjectivePlan, settings: BenchSettings, rates: Mapping[str, f
             statistics.mean(e.step_s) / statistics.mean(h.step_s) - 1.0 for e, h in zip(engine, hand, strict=True)
         ),
         "peak_mib": peak_mib,
-        "memory_method": "torch.cuda.max_memory_allocated (first engine run, absolute)" if device.type == "cuda"
-        else "peak RSS growth over the RSS before the first engine run (getrusage ru_maxrss)",
+        "memory_method": "torch.cuda.max_memory_allocated (priming engine run, absolute)" if device.type == "cuda"
+        else "peak RSS growth over the RSS before the priming engine run (getrusage ru_maxrss)",
         "rss_before_mib": rss_before,
         "max_rss_before_mib": max_rss_before,
     }
