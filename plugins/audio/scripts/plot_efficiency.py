@@ -35,20 +35,22 @@ def cell(row: dict | None, key: str, std: str | None = None, digits: int = 2) ->
     if row is None:
         return "–"
     if "failed" in row:
-        return "fails (memory cap)" if "memory" in row["failed"].lower() or "alloc" in row["failed"].lower() else "fails"
+        return "fails"
     text = f"{row[key]:.{digits}f}"
-    return f"{text} ± {row[std]:.{digits}f}" if std else text
+    if std and row["runs"] > 1:
+        text += f" ± {row[std]:.{digits}f}"
+    return text + (f" ({row['runs']} run{'s' if row['runs'] > 1 else ''})" if std and row["runs"] != 5 else "")
 
 
 def table(rows: dict[str, dict[int, dict]]) -> str:
+    """CPU seconds per forward (mean ± std over the runs) and peak memory; wall clock is in the JSONL."""
     models = [m for m in LABELS if m in rows]
     tokens = sorted({t for m in models for t in rows[m]})
-    head = ["tokens"] + [f"{m} CPU s" for m in models] + [f"{m} wall s" for m in models] + [f"{m} GiB" for m in models]
+    head = ["tokens"] + [f"{m} CPU s" for m in models] + [f"{m} GiB" for m in models]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for t in tokens:
         cells = [str(t)]
         cells += [cell(rows[m].get(t), "cpu_seconds_mean", "cpu_seconds_std") for m in models]
-        cells += [cell(rows[m].get(t), "seconds_mean", "seconds_std") for m in models]
         cells += [cell(rows[m].get(t), "memory_gib") for m in models]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
