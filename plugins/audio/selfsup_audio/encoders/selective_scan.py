@@ -23,8 +23,10 @@ Three implementations:
   t); a short recurrence over the chunk ends carries ``h_in`` from chunk to chunk (the only
   sequential part: one step per chunk). ``exp(-R_s)`` is bounded by ``exp(MAX_LOG_RANGE)``
   by shrinking ``T`` whenever ``T - 1`` steps of the steepest decay could exceed
-  ``MAX_LOG_RANGE`` (one scalar read per call; a 1-step chunk is exact for any decay), so
-  the float32 result never overflows whatever Δ and A the model learns. Long
+  ``MAX_LOG_RANGE`` (one scalar read per call, a host-device sync on a GPU; a 1-step chunk
+  is exact for any decay), so the float32 result never overflows whatever Δ and A the model
+  learns. On accelerators the blocks are larger (:data:`BLOCK_ELEMENTS_ACCELERATOR`; untested:
+  no GPU was available when this was written). Long
   sequences are processed in blocks of whole chunks (about :data:`BLOCK_LENGTH` steps) with the
   state carried between blocks, and channels in groups (independent), so that each block's
   temporaries hold about :data:`BLOCK_ELEMENTS` values: they stay in cache (the PyTorch scan is
@@ -48,6 +50,7 @@ from selfsup.errors import ConfigError
 
 __all__ = [
     "BLOCK_ELEMENTS",
+    "BLOCK_ELEMENTS_ACCELERATOR",
     "BLOCK_LENGTH",
     "IMPLEMENTATIONS",
     "MAX_LOG_RANGE",
@@ -66,6 +69,8 @@ BLOCK_LENGTH = 256
 #: ... and groups of channels, so that one block holds about this many state values (cache-sized
 #: temporaries: the scan is memory-bound on CPU; this also bounds the transient memory).
 BLOCK_ELEMENTS = 2**18
+#: The same budget on accelerators, where fewer, larger kernels matter more than cache size.
+BLOCK_ELEMENTS_ACCELERATOR = 2**26
 
 
 @functools.lru_cache(maxsize=1)
@@ -234,7 +239,10 @@ def selective_scan_chunked(
     # values each; the state is carried from one time block to the next
     n = A.shape[1]
     block = max(chunk, (min(BLOCK_LENGTH, length) // chunk) * chunk) if length else 1
-    group = max(1, BLOCK_ELEMENTS // max(1, u.shape[0] * n * block))
+    budget = BLOCK_ELEMENTS if u.device.type == "cpu" else BLOCK_ELEMENTS_ACCELERATOR
+    if u.device.type != "cpu":
+        block = max(chunk, (min(max(BLOCK_LENGTH, budget // max(1, u.shape[0] * u.shape[1] * n)), length) // chunk) * chunk)
+    group = max(1, budget // max(1, u.shape[0] * n * block))
     outputs = []
     for first in range(0, u.shape[1], group):
         channels = slice(first, first + group)
