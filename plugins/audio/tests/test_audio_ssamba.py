@@ -154,3 +154,17 @@ def test_a_few_steps_reduce_the_loss():
         opt.step()
         losses.append(out["loss"].item())
     assert sum(losses[-5:]) / 5 < losses[0] * 0.9
+
+
+def test_tiny_ssamba_pretrain_end_to_end(tmp_path):
+    from selfsup import load_encoder, pretrain
+
+    result = pretrain(
+        modality="audio", objective="ssamba", encoder="amba", run_dir=tmp_path / "run",
+        data={"train_per_class": 4, "val_per_class": 1, "test_per_class": 2},
+        encoder_config={"embed_dim": 16, "depth": 2}, evaluators=["linear-probe"],
+        trainer={"max_steps": 2, "batch_size": 8, "progress": "off", "log_every": 1},
+    )
+    assert math.isfinite(result.metrics["linear-probe/accuracy"])
+    assert {"loss", "nce", "mse"} <= set(result.history[-1])
+    assert isinstance(load_encoder(tmp_path / "run"), AMBAEncoder)
