@@ -155,3 +155,18 @@ def test_torchrun_pretrain_writes_one_run(tmp_path, strategy):
     checkpoint = torch.load(tmp_path / "r" / "checkpoints" / "step-00000004.pt", weights_only=False)["objective"]
     for key, value in trained.items():
         torch.testing.assert_close(value, checkpoint[f"encoder.{key}"])
+
+
+def test_sync_batchnorm_on_cpu_is_a_config_error(toy, monkeypatch):
+    import selfsup_toy
+
+    from selfsup.config import TrainerConfig
+    from selfsup.engine.trainer import Trainer
+    from selfsup.errors import ConfigError
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    data = selfsup_toy.Blobs(selfsup_toy.BlobsConfig())
+    objective = selfsup_toy.Denoise(selfsup_toy.DenoiseConfig(), selfsup_toy.MLPEncoder(selfsup_toy.MLPConfig(), data.info), data.info)
+    trainer = Trainer(TrainerConfig(max_steps=1, batch_size=32, device="cpu", sync_batchnorm=True), seed=0)
+    with pytest.raises(ConfigError, match="trainer.sync_batchnorm=true on the CPU: torch's SyncBatchNorm runs only on CUDA"):
+        trainer.fit(objective, data)

@@ -168,6 +168,11 @@ class Trainer:
             raise DatasetError(
                 f"The train split of {type(data).__name__} is empty. Point data.root at a folder with data."
             )
+        if self.dist.enabled and config.sync_batchnorm and self.device.type != "cuda":
+            raise ConfigError(
+                "trainer.sync_batchnorm=true on the CPU: torch's SyncBatchNorm runs only on CUDA. "
+                "Leave trainer.sync_batchnorm=false on the CPU (BatchNorm then uses each rank's share of the batch)."
+            )
         created_group = self.dist.init_process_group(self.device)
         if self.dist.enabled and config.sync_batchnorm:
             torch.nn.SyncBatchNorm.convert_sync_batchnorm(objective)  # replaces children in place
