@@ -31,7 +31,28 @@ from selfsup.errors import ConfigError
 
 from ..configs import AST_SIZES, ASTConfig
 
-__all__ = ["ASTEncoder", "ASTConfig", "build_ast"]
+__all__ = ["ASTEncoder", "ASTConfig", "build_ast", "set_patch_grid"]
+
+
+def set_patch_grid(encoder: nn.Module, config: Any, data_info: Mapping[str, Any]) -> None:
+    """The spectrogram tokenisation shared by the AST and the Mamba encoder (SSAST's
+    ``fshape``/``tshape``): 16×16 patches or 128×2 frames over the ``num_mel_bins`` ×
+    ``target_length`` input; sets ``num_mel_bins``, ``target_length``, ``fshape``, ``tshape``,
+    ``tokens_kind``, ``grid``, ``num_patches`` and ``patch_dim`` on ``encoder``."""
+    encoder.num_mel_bins = int(data_info.get("num_mel_bins", 128))
+    encoder.target_length = int(data_info.get("target_length", 1024))
+    default = (16, 16) if config.tokens == "patch" else (encoder.num_mel_bins, 2)
+    encoder.fshape = config.fshape or default[0]
+    encoder.tshape = config.tshape or default[1]
+    if encoder.num_mel_bins % encoder.fshape or encoder.target_length % encoder.tshape:
+        raise ConfigError(
+            f"The {encoder.num_mel_bins}×{encoder.target_length} input is not a whole number of "
+            f"{encoder.fshape}×{encoder.tshape} patches; change data.target_length or the patch shape."
+        )
+    encoder.tokens_kind = config.tokens
+    encoder.grid = (encoder.num_mel_bins // encoder.fshape, encoder.target_length // encoder.tshape)
+    encoder.num_patches = encoder.grid[0] * encoder.grid[1]
+    encoder.patch_dim = encoder.fshape * encoder.tshape
 
 
 class Block(nn.Module):
@@ -66,20 +87,7 @@ class ASTEncoder(nn.Module):
         dim, depth, heads = config.embed_dim or dim, config.depth or depth, config.num_heads or heads
         if dim % heads:
             raise ConfigError(f"embed_dim={dim} is not divisible by num_heads={heads}.")
-        self.num_mel_bins = int(data_info.get("num_mel_bins", 128))
-        self.target_length = int(data_info.get("target_length", 1024))
-        default = (16, 16) if config.tokens == "patch" else (self.num_mel_bins, 2)
-        self.fshape = config.fshape or default[0]
-        self.tshape = config.tshape or default[1]
-        if self.num_mel_bins % self.fshape or self.target_length % self.tshape:
-            raise ConfigError(
-                f"The {self.num_mel_bins}×{self.target_length} input is not a whole number of "
-                f"{self.fshape}×{self.tshape} patches; change data.target_length or the patch shape."
-            )
-        self.tokens_kind = config.tokens
-        self.grid = (self.num_mel_bins // self.fshape, self.target_length // self.tshape)
-        self.num_patches = self.grid[0] * self.grid[1]
-        self.patch_dim = self.fshape * self.tshape
+        set_patch_grid(self, config, data_info)
         self.embed_dim = dim
         self.pool = config.pool
         self.num_cls_tokens = config.num_cls_tokens

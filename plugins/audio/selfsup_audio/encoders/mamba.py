@@ -46,7 +46,7 @@ from torch import nn
 from selfsup.errors import ConfigError
 
 from ..configs import AMBA_SIZES, AMBAConfig
-from .ast import ASTEncoder
+from .ast import ASTEncoder, set_patch_grid
 from .selective_scan import IMPLEMENTATIONS, selective_scan
 
 __all__ = ["AMBAConfig", "AMBAEncoder", "BiMambaMixer", "VimBlock", "build_amba"]
@@ -160,20 +160,7 @@ class AMBAEncoder(nn.Module):
         dim, depth = config.embed_dim or dim, config.depth or depth
         if depth % 2:
             raise ConfigError(f"encoder_config.depth={depth} must be even (blocks run in forward/backward pairs).")
-        self.num_mel_bins = int(data_info.get("num_mel_bins", 128))
-        self.target_length = int(data_info.get("target_length", 1024))
-        default = (16, 16) if config.tokens == "patch" else (self.num_mel_bins, 2)
-        self.fshape = config.fshape or default[0]
-        self.tshape = config.tshape or default[1]
-        if self.num_mel_bins % self.fshape or self.target_length % self.tshape:
-            raise ConfigError(
-                f"The {self.num_mel_bins}×{self.target_length} input is not a whole number of "
-                f"{self.fshape}×{self.tshape} patches; change data.target_length or the patch shape."
-            )
-        self.tokens_kind = config.tokens
-        self.grid = (self.num_mel_bins // self.fshape, self.target_length // self.tshape)
-        self.num_patches = self.grid[0] * self.grid[1]
-        self.patch_dim = self.fshape * self.tshape
+        set_patch_grid(self, config, data_info)
         self.embed_dim = dim
         self.pool = config.pool
         self.num_cls_tokens = 1
