@@ -118,3 +118,18 @@ def test_objective_chooses_the_encoder_that_is_saved_and_evaluated(toy, tmp_path
     for key, value in saved.items():
         torch.testing.assert_close(value, checkpoint[f"target.{key}"])
     assert any(not torch.equal(value, checkpoint[f"encoder.{key}"]) for key, value in saved.items())
+
+
+def test_skipped_inputs_are_counted_in_metrics_json(toy, tmp_path, monkeypatch):
+    """A data source's ``info["skipped"]`` (unreadable files or rows it left out) reaches the run's record."""
+    original = toy.Blobs.__init__
+
+    def with_skips(self, config):
+        original(self, config)
+        self.info = {**self.info, "skipped": 2}
+
+    monkeypatch.setattr(toy.Blobs, "__init__", with_skips)
+    pretrain(modality="toy", run_dir=tmp_path / "r", evaluators=["knn"], trainer={"max_steps": 2})
+    assert json.loads((tmp_path / "r" / "metrics.json").read_text())["run"]["skipped"] == 2
+    evaluate(tmp_path / "r", ["embedding-stats"])  # evaluating again keeps the count
+    assert json.loads((tmp_path / "r" / "metrics.json").read_text())["run"]["skipped"] == 2

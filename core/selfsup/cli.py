@@ -85,6 +85,9 @@ def _pretrain(args: argparse.Namespace) -> int:
         best = result.best_during_training
         values = ", ".join(f"{key} {value:.4f}" for key, value in best["metrics"].items())
         print(f"\nbest during training (step {best['step']}, by {best['select']}): {values}")
+    skipped = json.loads((result.run_dir / "metrics.json").read_text())["run"].get("skipped", 0)
+    if skipped:
+        print(f"\n{skipped} unreadable input(s) were skipped; data_info.json names them.")
     print(f"\nrun saved in {result.run_dir}")
     return 0
 

@@ -58,6 +58,7 @@ def write_metrics(
     results: dict[str, dict[str, Any]],
     *,
     during_training: dict[str, Any] | None = None,
+    data_info: dict[str, Any] | None = None,
 ) -> tuple[dict[str, float], dict[str, float]]:
     """Write ``metrics.json`` (results of other evaluators already there are kept); return flat ``{"evaluator/metric": value}`` for pretrained and random init."""
     cfg = resolved.config
@@ -79,6 +80,10 @@ def write_metrics(
     }
     if during_training is not None:
         payload["during_training"] = during_training
+    if data_info is not None and "skipped" in data_info:  # unreadable inputs the data source left out
+        payload["run"]["skipped"] = int(data_info["skipped"])
+    elif "skipped" in previous.get("run", {}):
+        payload["run"]["skipped"] = previous["run"]["skipped"]
     tmp = run_dir / f".{METRICS_FILE}.tmp"
     tmp.write_text(json.dumps(payload, indent=2) + "\n")
     os.replace(tmp, run_dir / METRICS_FILE)

@@ -174,7 +174,7 @@ def run_resolved(resolved: ResolvedRun) -> PretrainResult:
     during = summarize_during_training(cfg.trainer, trainer.evaluations) if trainer.evaluations else None
     save_encoder(encoder, run_dir / ENCODER_FILE)
     results = run_evaluators(resolved, data, {"pretrained": encoder, "random_init": random_init}, trainer.device)
-    metrics, baseline = write_metrics(run_dir, resolved, results, during_training=during)
+    metrics, baseline = write_metrics(run_dir, resolved, results, during_training=during, data_info=data.info)
     save_plots(run_dir, history, encoder, data, cfg.trainer.eval_batch_size)
     return PretrainResult(
         encoder=encoder,

@@ -91,7 +91,7 @@ class AudioFolderConfig(FeatureConfig):
     sub-folders); otherwise a seeded stratified ``test_fraction`` is held out.
     With ``labels_csv``, labels come from a CSV instead (columns ``file``, paths relative to
     ``root``, and ``label``; an optional ``split`` column of ``train``/``val``/``test`` fixes the splits).
-    Unreadable files are skipped with a warning and counted in ``info["skipped_files"]``.
+    Unreadable files are skipped with a warning and counted in ``info["skipped"]``.
     """
 
     root: Optional[str] = None

@@ -69,7 +69,7 @@ def compute_stats(dataset: str, overrides: Mapping[str, Any] | None = None, *, s
         "sample_rate": int(config.sample_rate),
         "num_mel_bins": int(config.num_mel_bins),
         "target_length": int(config.target_length),
-        "skipped_files": int(source.info.get("skipped_files", 0)),
+        "skipped": int(source.info.get("skipped", 0)),
         "data": {k: v for k, v in data.items() if k not in ("norm", "norm_file", "norm_mean", "norm_std")},
     }
 

@@ -30,7 +30,7 @@ def test_fsdd_official_split():
     info = data.info
     assert info["num_clips"] == 3000 and info["num_classes"] == 10 and len(info["speakers"]) == 6
     assert info["split_sizes"] == {"train": 2430, "val": 270, "test": 300}
-    assert info["skipped_files"] == 0
+    assert info["skipped"] == 0
     test = data.split("test").__getitems__(list(range(300)))
     assert test["x"].shape == (300, 128, 128) and test["x"].dtype == torch.float32
     assert torch.bincount(test["label"], minlength=10).tolist() == [30] * 10
@@ -82,7 +82,7 @@ def test_audio_folder_skips_and_counts_corrupt_files(tmp_path):
     root = _folder(tmp_path)
     with pytest.warns(UserWarning, match="Skipped 1 unreadable"):
         data = AudioFolder(AudioFolderConfig(root=str(root), test_fraction=0.34, val_fraction=0.25))
-    assert data.info["skipped_files"] == 1 and "broken.wav" in data.info["skipped"][0]
+    assert data.info["skipped"] == 1 and "broken.wav" in data.info["skipped_reasons"][0]
     assert data.info["classes"] == ["beep", "hum"] and data.info["num_clips"] == 12
     assert sum(data.info["split_sizes"].values()) == 12
 

@@ -60,7 +60,7 @@ def test_audio_folder_reads_wav_and_flac_from_class_folders(tmp_path):
     root = _mixed_folder(tmp_path)
     data = AudioFolder(AudioFolderConfig(root=str(root), test_fraction=0.25, val_fraction=0.0))
     assert data.info["classes"] == ["beep", "hum"] and data.info["num_clips"] == 8
-    assert data.info["skipped_files"] == 0 and data.info["labels"] == "sub-folders"
+    assert data.info["skipped"] == 0 and data.info["labels"] == "sub-folders"
     assert data.info["split_sizes"] == {"train": 6, "test": 2}
     items = data.split("train").__getitems__(list(range(6)))
     assert items["x"].shape == (6, 128, 128)
@@ -74,8 +74,8 @@ def test_audio_folder_skips_and_counts_a_truncated_wav(tmp_path):
     write_fake_wav(root / "beep" / "notes.wav")
     with pytest.warns(UserWarning, match="Skipped 2 unreadable audio file"):
         data = AudioFolder(AudioFolderConfig(root=str(root), test_fraction=0.25, val_fraction=0.0))
-    assert data.info["skipped_files"] == 2 and data.info["files_found"] == 10 and data.info["num_clips"] == 8
-    reasons = " ".join(data.info["skipped"])
+    assert data.info["skipped"] == 2 and data.info["files_found"] == 10 and data.info["num_clips"] == 8
+    reasons = " ".join(data.info["skipped_reasons"])
     assert "cut.wav" in reasons and "truncated" in reasons and "notes.wav" in reasons
 
 
@@ -92,7 +92,7 @@ def test_audio_folder_labels_from_a_csv_with_fixed_splits(tmp_path):
         data = AudioFolder(AudioFolderConfig(root=str(root), labels_csv="labels.csv"))
     assert data.info["classes"] == ["BEEP", "HUM"] and data.info["labels"] == "csv"
     assert data.info["split_sizes"] == {"train": 4, "val": 2, "test": 2}
-    assert data.info["skipped_files"] == 1 and "gone.wav" in data.info["skipped"][0]
+    assert data.info["skipped"] == 1 and "gone.wav" in data.info["skipped_reasons"][0]
     test = data.split("test").__getitems__([0, 1])
     assert sorted(test["label"].tolist()) == [0, 1]
 
@@ -169,7 +169,7 @@ def test_speech_commands_uses_the_lists_and_ignores_background_noise(tmp_path):
     listed = set((root / "testing_list.txt").read_text().split())
     test = data.split("test")
     assert sorted(test.__getitems__([0, 1, 2])["label"].tolist()) == [0, 1, 2]
-    assert len(listed) == 3 and data.info["skipped_files"] == 0
+    assert len(listed) == 3 and data.info["skipped"] == 0
     assert (data.split("train").__getitems__(list(range(6)))["num_frames"] == 98).all()
 
 
@@ -180,7 +180,7 @@ def test_speech_commands_needs_the_split_lists(tmp_path):
         SpeechCommands(SpeechCommandsConfig(root=str(root)))
 
 
-def test_a_run_records_the_skipped_files(tmp_path):
+def test_a_run_records_the_skipped_count(tmp_path):
     from selfsup import pretrain
 
     root = _mixed_folder(tmp_path / "audio", per_class=6)
@@ -195,7 +195,7 @@ def test_a_run_records_the_skipped_files(tmp_path):
         )
     assert any("Skipped 1 unreadable" in str(w.message) for w in caught)
     info = json.loads((result.run_dir / "data_info.json").read_text())
-    assert info["skipped_files"] == 1 and info["files_found"] == 13 and "cut.wav" in info["skipped"][0]
+    assert info["skipped"] == 1 and info["files_found"] == 13 and "cut.wav" in info["skipped_reasons"][0]
 
 
 class TestESC50Contract(DatasetContract):

@@ -33,7 +33,7 @@ def test_stats_are_the_train_split_moments_of_the_raw_fbank(tmp_path):
     assert stats["num_clips"] == len(raw.split("train")) == 8
     assert stats["mean"] == pytest.approx(float(train.mean()), abs=1e-9)
     assert stats["std"] == pytest.approx(float(train.std()), abs=1e-9)
-    assert stats["target_length"] == 64 and stats["dataset"] == "audio-folder" and stats["skipped_files"] == 0
+    assert stats["target_length"] == 64 and stats["dataset"] == "audio-folder" and stats["skipped"] == 0
     # Log-mel energies of 0.3-amplitude tones with zero padding: negative mean, far from AudioSet's.
     assert stats["mean"] < 0 and abs(stats["mean"] - AUDIOSET_MEAN) > 0.5
 

@@ -154,7 +154,7 @@ def test_real_cifar10_jpeg_layout():
     assert source.info["class_names"][0] == "airplane" and source.info["num_classes"] == 10
     # the layout holds only test/: it becomes the pool that train and val are carved from
     assert source.info["sizes"] == {"train": 9000, "val": 1000, "test": 0}
-    assert source.info["skipped_files"] == 0 and source.info["channels"] == 3 and source.info["image_size"] == 32
+    assert source.info["skipped"] == 0 and source.info["channels"] == 3 and source.info["image_size"] == 32
     counts = torch.bincount(torch.cat([source.split(s).labels for s in source.splits if len(source.split(s))]))
     assert counts.tolist() == [1000] * 10
 
@@ -169,7 +169,7 @@ def test_folder_mixed_gray_rgb_and_a_corrupt_file(tmp_path):
     (tmp_path / "dog" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
     with pytest.warns(UserWarning, match="skipped 1 file"):
         source = ImageFolder(ImageFolderConfig(root=str(tmp_path), val_fraction=0.0, test_fraction=0.0))
-    assert source.info["skipped_files"] == 1 and source.info["channels"] == 3
+    assert source.info["skipped"] == 1 and source.info["channels"] == 3
     assert source.info["class_names"] == ["cat", "dog"]
     train = source.split("train")
     assert train.images.shape == (4, 3, 8, 8) and train.labels.tolist() == [0, 0, 1, 1]

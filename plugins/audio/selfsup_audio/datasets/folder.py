@@ -7,8 +7,8 @@
 
 Without fixed splits a seeded, class-stratified ``test_fraction`` is held out; without a
 fixed ``val`` split, ``val_fraction`` of train becomes ``val``. Unreadable files (and CSV rows
-whose file is missing) are skipped with one warning and counted in ``info["skipped_files"]``
-(names and reasons in ``info["skipped"]``).
+whose file is missing) are skipped with one warning and counted in ``info["skipped"]``
+(names and reasons in ``info["skipped_reasons"]``).
 """
 
 from __future__ import annotations

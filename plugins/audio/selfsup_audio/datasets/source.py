@@ -108,7 +108,7 @@ def read_norm_file(config: FeatureConfig) -> tuple[float, float]:
 
 def skip_summary(skipped: Sequence[str], total: int) -> dict[str, Any]:
     """The ``info`` entries every file dataset records about unreadable files."""
-    return {"skipped_files": len(skipped), "skipped": list(skipped[:20]), "files_found": total}
+    return {"skipped": len(skipped), "skipped_reasons": list(skipped[:20]), "files_found": total}
 
 
 def _disk_key(paths: Sequence[Path], config: FeatureConfig) -> str:
@@ -176,7 +176,7 @@ def _warn_skipped(skipped: Sequence[str], total: int) -> None:
     if skipped:
         warnings.warn(
             f"Skipped {len(skipped)} unreadable audio file(s) of {total} (counted in data_info.json "
-            f"'skipped_files'): {'; '.join(skipped[:3])}" + (" ..." if len(skipped) > 3 else ""),
+            f"'skipped'): {'; '.join(skipped[:3])}" + (" ..." if len(skipped) > 3 else ""),
             stacklevel=4,
         )
 

@@ -105,7 +105,7 @@ class SyntheticSounds(AudioSource):
         self.build(
             config, features, frames, labels, splits,
             classes=list(CLASSES[: config.num_classes]),
-            info={"name": "synthetic-sounds", "skipped_files": 0},
+            info={"name": "synthetic-sounds", "skipped": 0},
         )
 
 

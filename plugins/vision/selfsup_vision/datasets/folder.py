@@ -9,7 +9,7 @@ Layouts (``root`` is ``data.root``):
 
 Files are decoded once with ``torchvision.io.decode_image``. A file that cannot be
 decoded is skipped and counted: a ``UserWarning`` names the first few, and
-``info["skipped_files"]`` records the count. Grayscale, RGB and RGBA images are
+``info["skipped"]`` records the count. Grayscale, RGB and RGBA images are
 converted to one channel count (``data.channels``, or RGB when any image is colour).
 """
 
@@ -122,5 +122,5 @@ class ImageFolder(ImageSource):
             )
         super().__init__(
             "image-folder", parts, config, class_names=classes or None,
-            extra_info={"skipped_files": len(skipped), "root": str(root)},
+            extra_info={"skipped": len(skipped), "root": str(root)},
         )
