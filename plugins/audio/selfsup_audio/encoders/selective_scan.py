@@ -243,14 +243,16 @@ def selective_scan_chunked(
     if u.device.type != "cpu":
         block = max(chunk, (min(max(BLOCK_LENGTH, budget // max(1, u.shape[0] * u.shape[1] * n)), length) // chunk) * chunk)
     group = max(1, budget // max(1, u.shape[0] * n * block))
+    # ``split`` rather than indexing: the backward of a split is one concatenation, whereas each
+    # indexed slice's backward fills a zero tensor of the whole input (quadratic in the blocks)
+    B_blocks, C_blocks = B.split(block, dim=-1), C.split(block, dim=-1)
     outputs = []
-    for first in range(0, u.shape[1], group):
-        channels = slice(first, first + group)
+    for u_group, delta_group, A_group in zip(u.split(group, dim=1), delta.split(group, dim=1), A.split(group, dim=0)):
         pieces, state = [], None
-        for start in range(0, length, block):
-            steps = slice(start, start + block)
-            piece, state = _scan_block(u[:, channels, steps], delta[:, channels, steps], A[channels],
-                                       B[..., steps], C[..., steps], state, chunk)
+        for u_block, delta_block, B_block, C_block in zip(
+            u_group.split(block, dim=-1), delta_group.split(block, dim=-1), B_blocks, C_blocks
+        ):
+            piece, state = _scan_block(u_block, delta_block, A_group, B_block, C_block, state, chunk)
             pieces.append(piece)
         outputs.append(torch.cat(pieces, dim=-1) if len(pieces) > 1 else pieces[0])
     y = torch.cat(outputs, dim=1) if len(outputs) > 1 else outputs[0]
