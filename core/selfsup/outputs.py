@@ -34,7 +34,8 @@ def selected_metric(trainer: Any, evaluation: dict[str, float]) -> str:
 
 
 def summarize_during_training(trainer: Any, evaluations: list[dict[str, float]]) -> dict[str, Any]:
-    """The ``during_training`` entry of ``metrics.json``: every evaluation, the best and the final one.
+    """The ``during_training`` entry of ``metrics.json``: the best and the final evaluation
+    (every one is a line of ``eval_log.jsonl``).
 
     The best is the highest ``trainer.eval_select`` (default: the first metric reported), the
     way papers that report "best epoch" pick it; it is labelled as such, never mixed with the

@@ -34,7 +34,6 @@ import torch.distributed as dist
 from torch import nn
 
 __all__ = [
-    "STRATEGIES",
     "DistributedContext",
     "shard_with_fsdp",
     "full_state_dicts",
@@ -47,10 +46,6 @@ __all__ = [
     "rank_offset",
     "broadcast_object",
 ]
-
-
-#: ``trainer.strategy`` values: how several processes share the work.
-STRATEGIES = ("ddp", "fsdp")
 
 
 @dataclass(frozen=True)
