@@ -162,7 +162,7 @@ def run_resolved(resolved: ResolvedRun) -> PretrainResult:
         history = trainer.fit(objective, data, evaluate=_evaluate_during_training(resolved, data, objective, trainer.device))
     finally:
         if created_group:
-            torch.distributed.destroy_process_group()
+            job.leave_process_group()
     encoder = objective.evaluation_encoder()
     if trainer.final_state is not None and job.is_main:  # FSDP: the trained encoder, unsharded
         prefix = next(name for name, module in objective.named_modules() if module is encoder) + "."

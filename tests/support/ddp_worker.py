@@ -62,7 +62,7 @@ def main() -> None:
             run_case(case, out)
     finally:
         if created:
-            torch.distributed.destroy_process_group()
+            job.leave_process_group()
 
 
 if __name__ == "__main__":

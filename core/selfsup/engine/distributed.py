@@ -78,6 +78,22 @@ class DistributedContext:
             return torch.device("cuda", self.local_rank)
         return device
 
+    def leave_process_group(self) -> None:
+        """Wait for every rank, release what still holds the group (DDP reducers left for the
+        garbage collector), then destroy it: destroying it under a live reducer aborts the process.
+
+        Called while an exception propagates, it skips the wait (the other ranks may never arrive).
+        """
+        if not dist.is_initialized():
+            return
+        import gc
+        import sys
+
+        if sys.exc_info()[0] is None:
+            dist.barrier()
+        gc.collect()
+        dist.destroy_process_group()
+
     def init_process_group(self, device: torch.device) -> bool:
         """Join the job's process group (NCCL on CUDA, gloo on CPU); ``True`` if this call created it."""
         if not self.enabled or dist.is_initialized():

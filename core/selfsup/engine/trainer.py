@@ -18,8 +18,6 @@ import dataclasses
 import json
 import math
 import random
-import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,12 +29,13 @@ from omegaconf import DictConfig, OmegaConf
 from torch.distributed.tensor import DTensor
 
 from ..config import TrainerConfig
-from ..errors import CheckpointError, ConfigError, DatasetError, NonFiniteLossError
+from ..errors import CheckpointError, ConfigError, DatasetError
 from ..interfaces import Batch, DataSource, Objective, Phase
 from .checkpoint import capture_rng, latest_checkpoint, load_checkpoint, restore_rng, save_checkpoint
 from .device import autocast_context, move_to_device, resolve_device, resolve_precision, seed_everything
 from .distributed import DistributedContext, RankSlice, TrainingStep, full_state_dicts, load_state_dicts, optimizer_state_by_index, optimizer_state_by_name, shard_with_fsdp
 from .optim import build_optimizer, build_scheduler
+from .step_log import StepLogger, truncate_log
 
 __all__ = ["Trainer", "EpochBatchSampler", "EVAL_LOG_FILE"]
 
@@ -222,7 +221,7 @@ class Trainer:
                 return full_batch
             return move_to_device(next(loader_iter), self.device, non_blocking=True, channels_last=config.channels_last)
 
-        logger = _StepLogger(self, total_steps, start_step)
+        logger = StepLogger(self, total_steps, start_step)
         multi_phase = len(phases) > 1
         try:
             for step in range(start_step + 1, total_steps + 1):
@@ -252,8 +251,7 @@ class Trainer:
         finally:
             logger.close()
             if created_group:
-                torch.distributed.barrier()
-                torch.distributed.destroy_process_group()
+                self.dist.leave_process_group()
         objective.eval()
         return self.history
 
@@ -415,8 +413,8 @@ class Trainer:
         self.last_checkpoint = path
         step = int(state["step"])
         if self.run_dir is not None and self.dist.is_main:
-            _truncate_log(self.run_dir / "log.jsonl", step)
-            self.evaluations = _truncate_log(self.run_dir / EVAL_LOG_FILE, step)
+            truncate_log(self.run_dir / "log.jsonl", step)
+            self.evaluations = truncate_log(self.run_dir / EVAL_LOG_FILE, step)
         return step
 
 
@@ -425,94 +423,3 @@ def _batch_rows(batch: Batch) -> int:
         if isinstance(value, torch.Tensor) and value.ndim > 0:
             return int(value.shape[0])
     return 1
-
-
-def _truncate_log(path: Path, step: int) -> list[dict[str, Any]]:
-    """Drop log lines written after the checkpoint a run resumes from; return the lines kept."""
-    if not path.exists():
-        return []
-    kept = [json.loads(line) for line in path.read_text().splitlines() if line]
-    kept = [line for line in kept if line.get("step", 0) <= step]
-    path.write_text("".join(json.dumps(line) + "\n" for line in kept))
-    return kept
-
-
-class _StepLogger:
-    """Buffers per-step values on the device; one transfer per flush."""
-
-    def __init__(self, trainer: Trainer, total_steps: int, start_step: int) -> None:
-        self.trainer = trainer
-        self.pending: list[tuple[int, dict[str, Any], int]] = []
-        self.window_start = time.perf_counter()
-        path = trainer.run_dir / "log.jsonl" if trainer.run_dir and trainer.dist.is_main else None
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        self.file = path.open("a") if path is not None else None
-        show = trainer.dist.is_main and (trainer.config.progress == "on" or (trainer.config.progress == "auto" and sys.stderr.isatty()))
-        self.bar = None
-        if show:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=total_steps, initial=start_step, desc="pretrain", dynamic_ncols=True)
-        self.tensorboard = None
-        if trainer.config.tensorboard and path is not None:
-            try:
-                from torch.utils.tensorboard import SummaryWriter
-            except ImportError:
-                print("trainer.tensorboard=true but tensorboard is not installed; skipping it.", file=sys.stderr)
-            else:
-                self.tensorboard = SummaryWriter(str(path.parent / "tensorboard"))
-
-    def add(self, step: int, record: dict[str, Any], samples: int) -> None:
-        self.pending.append((step, record, samples))
-        if len(self.pending) >= self.trainer.config.log_every:
-            self.flush()
-
-    def flush(self) -> None:
-        if not self.pending:
-            return
-        keys = sorted({k for _, r, _ in self.pending for k, v in r.items() if isinstance(v, torch.Tensor)})
-        stacked = torch.stack(
-            [torch.stack([r.get(k, torch.full((), math.nan, device=self.trainer.device)).reshape(()) for k in keys]) for _, r, _ in self.pending]
-        ).cpu().tolist()  # the one host-device sync of the window
-        elapsed = max(time.perf_counter() - self.window_start, 1e-9)
-        samples_per_s = sum(s for _, _, s in self.pending) / elapsed
-        for (step, record, _), values in zip(self.pending, stacked, strict=True):
-            line: dict[str, Any] = {"step": step}
-            line.update({k: v for k, v in zip(keys, values, strict=True)})
-            line.update({k: v for k, v in record.items() if not isinstance(v, torch.Tensor)})
-            line["samples_per_s"] = samples_per_s
-            for key in keys:
-                if key.startswith("loss") and not math.isfinite(line[key]):
-                    self.pending.clear()
-                    checkpoint = self.trainer.last_checkpoint
-                    raise NonFiniteLossError(
-                        f"The loss became {line[key]} at step {step}. Last good checkpoint: "
-                        f"{checkpoint if checkpoint else 'none'}. Lower trainer.lr or set trainer.grad_clip_norm"
-                        + (", then continue with trainer.resume=true." if checkpoint else "."),
-                        step=step,
-                        checkpoint=str(checkpoint) if checkpoint else None,
-                    )
-            self.trainer.history.append(line)
-            if self.file is not None:
-                self.file.write(json.dumps(line) + "\n")
-            if self.tensorboard is not None:
-                for key, value in line.items():
-                    if key != "step":
-                        self.tensorboard.add_scalar(key, value, step)
-        if self.file is not None:
-            self.file.flush()
-        if self.bar is not None:
-            last = self.trainer.history[-1]
-            self.bar.set_postfix(loss=f"{last.get('loss', math.nan):.4f}", samples_per_s=f"{samples_per_s:.0f}")
-            self.bar.update(len(self.pending))
-        self.pending.clear()
-        self.window_start = time.perf_counter()
-
-    def close(self) -> None:
-        if self.file is not None:
-            self.file.close()
-        if self.bar is not None:
-            self.bar.close()
-        if self.tensorboard is not None:
-            self.tensorboard.close()
