@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from selfsup.errors import ConfigError
@@ -53,6 +54,7 @@ __all__ = [
     "build_ft_transformer",
     "sinusoidal_positions",
     "init_trunc_normal_",
+    "encoder_layer_forward",
 ]
 
 POSITIONAL_CHOICES = ("sinusoidal", "none")
@@ -172,6 +174,92 @@ class FeatureTokenizer(nn.Module):
         return torch.cat(parts, dim=1)
 
 
+#: Below this head width, attention is computed as two batched matrix products and a softmax;
+#: from it on, with :func:`torch.nn.functional.scaled_dot_product_attention`. The same math:
+#: on a CPU, the SDPA kernels are slower for the predictor's 4-wide heads (2048 × 4 tiny
+#: attentions per step) and about as fast for the encoder's 32-wide ones.
+SMALL_HEAD_DIM = 16
+
+
+class _ReLUFeedForward(torch.autograd.Function):
+    """``linear2(relu(linear1(x)))`` with the bias and ReLU fused into the first product
+    (``torch._addmm_activation``) and the ReLU's backward done in place: the same values and
+    gradients as the three modules, with two fewer passes over the ``[tokens, d_ffn]`` tensor."""
+
+    @staticmethod
+    def forward(  # type: ignore[override]
+        ctx: Any,
+        x: torch.Tensor,
+        weight1: torch.Tensor,
+        bias1: torch.Tensor,
+        weight2: torch.Tensor,
+        bias2: torch.Tensor,
+    ) -> torch.Tensor:
+        flat = x.reshape(-1, x.shape[-1])
+        hidden = torch._addmm_activation(bias1, flat, weight1.t())
+        out = torch.addmm(bias2, hidden, weight2.t())
+        ctx.save_for_backward(flat, hidden, weight1, weight2)
+        return out.view(*x.shape[:-1], out.shape[-1])
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:  # type: ignore[override]
+        flat, hidden, weight1, weight2 = ctx.saved_tensors
+        grad_out = grad.reshape(-1, grad.shape[-1])
+        grad_hidden = grad_out.mm(weight2)
+        grad_hidden = torch.ops.aten.threshold_backward.grad_input(grad_hidden, hidden, 0, grad_input=grad_hidden)
+        grad_x = grad_hidden.mm(weight1).view(*grad.shape[:-1], flat.shape[-1])
+        return grad_x, grad_hidden.t().mm(flat), grad_hidden.sum(0), grad_out.t().mm(hidden), grad_out.sum(0)
+
+
+def _feed_forward(layer: nn.TransformerEncoderLayer, x: torch.Tensor) -> torch.Tensor:
+    dropout = layer.dropout.p if layer.training else 0.0
+    fusable = layer.activation is F.relu and dropout == 0.0 and x.dtype == layer.linear1.weight.dtype
+    if fusable and not torch.is_autocast_enabled(x.device.type):
+        return _ReLUFeedForward.apply(x, layer.linear1.weight, layer.linear1.bias, layer.linear2.weight, layer.linear2.bias)
+    return layer.linear2(layer.dropout(layer.activation(layer.linear1(x))))
+
+
+def encoder_layer_forward(
+    layer: nn.TransformerEncoderLayer, x: torch.Tensor, *, keep_last: int | None = None
+) -> torch.Tensor:
+    """The post-norm ``nn.TransformerEncoderLayer`` (batch first, no masks) on ``x`` ``[B, L, d]``,
+    computed with fewer passes over memory; ``keep_last=n`` returns only the last ``n`` tokens.
+
+    Same math as ``layer(x)``: ``y = norm1(x + dropout1(MHA(x))); out = norm2(y + dropout2(FF(y)))``
+    (``tests/test_tabular_models_encoders.py`` checks outputs and gradients against the module).
+    """
+    if layer.norm_first or not layer.self_attn.batch_first or not layer.self_attn._qkv_same_embed_dim:
+        raise ValueError("encoder_layer_forward supports post-norm, batch-first layers with one in-projection")
+    attention = layer.self_attn
+    rows, length, width = x.shape
+    heads = attention.num_heads
+    head_dim = width // heads
+    queries = length if keep_last is None else keep_last
+    weight, bias = attention.in_proj_weight, attention.in_proj_bias
+    if queries == length:
+        qkv = F.linear(x, weight, bias).view(rows, length, 3, heads, head_dim).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv.unbind(0)  # [B, H, L, Dh] each
+        residual = x
+    else:
+        residual = x[:, length - queries :]
+        q = F.linear(residual, weight[:width], bias[:width]).view(rows, queries, heads, head_dim).transpose(1, 2)
+        kv = F.linear(x, weight[width:], bias[width:]).view(rows, length, 2, heads, head_dim).permute(2, 0, 3, 1, 4)
+        k, v = kv.unbind(0)
+    dropout = attention.dropout if layer.training else 0.0
+    if head_dim < SMALL_HEAD_DIM:
+        # Scores stored transposed, [B, H, keys, queries], so that the softmax over the keys is
+        # not along the innermost axis: PyTorch's CPU softmax is several times slower along a
+        # short innermost axis (length L ≈ 10 here) than across it.
+        scores_t = torch.matmul(k, q.transpose(-2, -1) * head_dim**-0.5)
+        probabilities_t = F.dropout(scores_t.softmax(dim=-2), dropout, training=dropout > 0.0)
+        attended = torch.matmul(probabilities_t.transpose(-2, -1), v)
+    else:
+        attended = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout)
+    attended = F.linear(attended.transpose(1, 2).reshape(rows, queries, width), attention.out_proj.weight, attention.out_proj.bias)
+    hidden = layer.norm1(residual + layer.dropout1(attended))
+    return layer.norm2(hidden + layer.dropout2(_feed_forward(layer, hidden)))
+
+
 class PostNormTransformer(nn.Module):
     """Post-norm transformer layers, then Dropout → LayerNorm → Linear → Dropout → LayerNorm.
 
@@ -217,10 +305,19 @@ class PostNormTransformer(nn.Module):
             nn.LayerNorm(d_model, eps=layer_norm_eps),
         )
 
-    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+    def forward(self, tokens: torch.Tensor, *, keep_last: int | None = None) -> torch.Tensor:
+        """``[B, L, d] -> [B, L, d]``; with ``keep_last=n``, only the last ``n`` output tokens ``[B, n, d]``.
+
+        ``keep_last`` gives exactly those tokens of the full output, cheaper: the last layer
+        attends from the last ``n`` tokens only (keys and values still cover all ``L``), and its
+        feed-forward block and the head run on those ``n`` tokens.
+        """
+        if keep_last is not None and not 1 <= keep_last <= tokens.shape[1]:
+            raise ValueError(f"keep_last must be in [1, {tokens.shape[1]}], got {keep_last}")
         hidden = tokens
-        for layer in self.layers:
-            hidden = layer(hidden)
+        last = len(self.layers) - 1
+        for index, layer in enumerate(self.layers):
+            hidden = encoder_layer_forward(layer, hidden, keep_last=keep_last if index == last else None)
         return self.head(hidden)
 
 

@@ -85,5 +85,6 @@ class TransformerPredictor(nn.Module):
         queries = self.mask_token + self.position_table[target_positions.reshape(num_masks * rows, num_targets)]
         hidden = hidden.repeat(num_masks, 1, 1)  # mask-major copies of the context
         sequence = torch.cat([hidden, queries.to(hidden.dtype)], dim=1)
-        output = self.norm(self.transformer(sequence))
-        return self.project(output[:, -num_targets:])
+        # Only the query tokens' outputs are used: the last layer and the head skip the others.
+        output = self.norm(self.transformer(sequence, keep_last=num_targets))
+        return self.project(output)
