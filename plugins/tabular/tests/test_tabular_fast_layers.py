@@ -131,3 +131,60 @@ def test_tabular_layer_forward_under_bf16_autocast() -> None:
         output = encoder_layer_forward(layer, x)
         reference = layer(x)
     assert torch.allclose(output.float(), reference.float(), atol=5e-2)
+
+
+def _reference_tjepa_step(objective, batch, masks):
+    """Loss and target_std of one T-JEPA step as first written: every layer through
+    nn.TransformerEncoderLayer.__call__, the predictor on the full sequence, Tensor.std."""
+    from selfsup_tabular.losses.jepa_loss import jepa_latent_mse
+    from selfsup_tabular.objectives.t_jepa import token_positions
+
+    def encode(encoder, tokens):
+        for layer in encoder.backbone.layers:
+            tokens = layer(tokens)
+        return encoder.backbone.head(tokens)
+
+    tokens = objective.encoder.tokens(batch)
+    rows = tokens.shape[0]
+    context_positions, target_positions = token_positions(masks, objective.n_reg_tokens, "offset")
+    row_index = torch.arange(rows)
+    context = encode(objective.encoder, tokens[row_index[:, None], context_positions])
+    with torch.no_grad():
+        full = encode(objective.target_encoder, objective.target_encoder.tokens(batch))
+        num_masks, _, num_targets = target_positions.shape
+        targets = full[row_index[None, :, None], target_positions].reshape(num_masks * rows, num_targets, -1)
+    predictions = _reference_predictor(objective.predictor, context, context_positions, target_positions)
+    return jepa_latent_mse(predictions, targets), full.float().std(dim=0, correction=0).mean()
+
+
+def test_tabular_tjepa_step_matches_the_module_computation() -> None:
+    from selfsup_tabular.encoders import FTTransformer, FTTransformerConfig
+    from selfsup_tabular.objectives import TJEPA, TJEPAConfig
+
+    info = {"num_numerical": 4, "cardinalities": [3, 5], "num_features": 6, "task": "binary", "num_classes": 2}
+    torch.manual_seed(3)
+    encoder = FTTransformer(FTTransformerConfig(d_token=16, n_layers=2, n_heads=2, d_ffn=32), info)
+    objective = TJEPA(TJEPAConfig(predictor_dim=8, predictor_layers=2, predictor_heads=2, predictor_ffn=32), encoder, info)
+    with torch.no_grad():  # a target encoder that differs from the context encoder
+        for parameter in objective.target_encoder.parameters():
+            parameter.add_(0.01 * torch.randn_like(parameter))
+    generator = torch.Generator().manual_seed(0)
+    batch = {
+        "numerical": torch.randn(32, 4, generator=generator),
+        "categorical": torch.stack([torch.randint(0, 3, (32,), generator=generator), torch.randint(0, 5, (32,), generator=generator)], 1),
+    }
+    torch.manual_seed(7)
+    output = objective.training_step(batch, step=1, phase="main")
+    output["loss"].backward()
+    grads = {name: p.grad.clone() for name, p in objective.named_parameters() if p.grad is not None}
+    objective.zero_grad(set_to_none=True)
+    torch.manual_seed(7)
+    masks = objective.sample_masks(32, torch.device("cpu"))
+    reference_loss, reference_std = _reference_tjepa_step(objective, batch, masks)
+    reference_loss.backward()
+    assert torch.allclose(output["loss"], reference_loss, atol=1e-6, rtol=1e-5)
+    assert torch.allclose(output["target_std"], reference_std, atol=1e-6, rtol=1e-5)
+    assert grads and set(grads) == {n for n, p in objective.named_parameters() if p.grad is not None}
+    for name, parameter in objective.named_parameters():
+        if parameter.grad is not None:
+            assert torch.allclose(grads[name], parameter.grad, atol=1e-6, rtol=1e-4), name
