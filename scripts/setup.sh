@@ -10,8 +10,9 @@ PYTHON=${PYTHON:-python3}
 VENV=.venv
 STAMP=$VENV/.selfsup-setup-stamp
 
-# System packages the plugins need (open3d-cpu needs libusb at import time).
-APT_PACKAGES=(libusb-1.0-0)
+# System packages the plugins need: open3d-cpu needs libusb at import time; the audio plugin
+# compiles its fused CPU scan kernel with the C compiler (OpenMP comes with gcc).
+APT_PACKAGES=(libusb-1.0-0 gcc libc6-dev)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

@@ -265,7 +265,8 @@ class AMBAConfig:
     #: ``"mean"`` over patch tokens (SSAMBA ft_avgtok) or ``"cls"`` (the CLS output, ft_cls).
     pool: str = "mean"
     #: Selective-scan implementation: ``"auto"`` (mamba-ssm's CUDA kernel when it imports and the
-    #: model is on a GPU, else the chunked PyTorch scan), ``"chunked"``, ``"reference"`` or ``"mamba-ssm"``.
+    #: model is on a GPU; on the CPU the fused C kernel when a C compiler is available; else the
+    #: chunked PyTorch scan), ``"cpu-kernel"``, ``"chunked"``, ``"reference"`` or ``"mamba-ssm"``.
     scan: str = "auto"
     #: Steps per chunk of the chunked scan (shrunk automatically when the decays are steep).
     scan_chunk: int = 64

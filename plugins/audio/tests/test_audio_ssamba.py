@@ -93,13 +93,21 @@ def test_v2_mixer_runs_one_branch_on_the_reversed_sequence():
         torch.testing.assert_close(mixer(hidden.flip(1)).flip(1), mixer(hidden), atol=1e-5, rtol=1e-4)
 
 
-def test_chunked_and_reference_scans_give_the_same_model_output():
-    chunked = _encoder(scan="chunked", scan_chunk=8).eval()
-    reference = _encoder(scan="reference").eval()
-    reference.load_state_dict(chunked.state_dict())
+@pytest.mark.parametrize("scan", ["chunked", "cpu-kernel"])
+def test_fast_and_reference_scans_give_the_same_model_output_and_gradients(scan):
+    fast = _encoder(scan=scan, scan_chunk=8)
+    reference = _encoder(scan="reference")
+    reference.load_state_dict(fast.state_dict())
     x = torch.randn(2, 128, 128) * 0.5
-    with torch.no_grad():
-        torch.testing.assert_close(chunked({"x": x}), reference({"x": x}), atol=1e-5, rtol=1e-5)
+    torch.manual_seed(0)
+    out = fast({"x": x})
+    torch.manual_seed(0)  # the same drop-path draws
+    ref = reference({"x": x})
+    torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
+    out.square().sum().backward()
+    ref.square().sum().backward()
+    for (name, p), q in zip(fast.named_parameters(), reference.parameters()):
+        torch.testing.assert_close(p.grad, q.grad, atol=1e-5, rtol=1e-4, msg=lambda m: f"{name}: {m}")
 
 
 @pytest.mark.parametrize("bad", [{"size": "huge"}, {"depth": 3}, {"norm": "batch"}, {"scan": "cuda"},

@@ -12,7 +12,7 @@ per batch row b, channel d and state n::
 Shapes as in mamba-ssm: ``u, delta, z`` [b, d, l]; ``A`` [d, n]; ``B, C`` [b, n, l];
 ``D, delta_bias`` [d].
 
-Three implementations:
+Four implementations:
 
 * :func:`selective_scan_reference`: a Python loop over time steps, the plain definition.
 * :func:`selective_scan_chunked`: a chunked parallel scan. The sequence is cut into chunks
@@ -33,6 +33,9 @@ Three implementations:
   memory-bound on CPU) and the transient memory of one call stays bounded.
 * mamba-ssm's fused CUDA kernel ``selective_scan_fn``, used by :func:`selective_scan`
   automatically when ``mamba_ssm`` imports and the tensors are on a CUDA device.
+* the fused CPU kernel of :mod:`selfsup_audio.encoders.cpu_scan` (C, compiled on first use),
+  used automatically for CPU tensors when a C compiler is available: the same recurrence with
+  the state kept in registers instead of ``[b, d, l, n]`` tensors in memory.
 """
 
 from __future__ import annotations
@@ -48,6 +51,8 @@ from torch import Tensor
 
 from selfsup.errors import ConfigError
 
+from .cpu_scan import kernel_build_error, load_kernel, selective_scan_cpu_kernel
+
 __all__ = [
     "BLOCK_ELEMENTS",
     "BLOCK_ELEMENTS_ACCELERATOR",
@@ -61,7 +66,7 @@ __all__ = [
     "selective_scan_reference",
 ]
 
-IMPLEMENTATIONS = ("auto", "chunked", "reference", "mamba-ssm")
+IMPLEMENTATIONS = ("auto", "cpu-kernel", "chunked", "reference", "mamba-ssm")
 #: The largest total log-decay ``-Σ Δ A`` allowed inside one chunk (exp(60) ≈ 1e26 ≪ float32 max 3e38).
 MAX_LOG_RANGE = 60.0
 #: Sequences are scanned in blocks of about this many steps ...
@@ -86,13 +91,22 @@ def mamba_ssm_kernel() -> Optional[Callable[..., Tensor]]:
 def choose_implementation(impl: str, device: torch.device) -> str:
     """Resolve ``impl`` (one of :data:`IMPLEMENTATIONS`) for tensors on ``device``.
 
-    ``"auto"`` is ``"mamba-ssm"`` when the kernel imports and ``device`` is CUDA, else ``"chunked"``.
+    ``"auto"`` is ``"mamba-ssm"`` when that kernel imports and ``device`` is CUDA, ``"cpu-kernel"``
+    when ``device`` is the CPU and the fused CPU kernel builds, else ``"chunked"``.
     """
     if impl not in IMPLEMENTATIONS:
         raise ConfigError(f"scan={impl!r} is not one of {IMPLEMENTATIONS}; 'auto' picks the fastest available.")
     available = mamba_ssm_kernel() is not None
     if impl == "auto":
+        if device.type == "cpu":
+            return "cpu-kernel" if load_kernel() is not None else "chunked"
         return "mamba-ssm" if available and device.type == "cuda" else "chunked"
+    if impl == "cpu-kernel" and not (device.type == "cpu" and load_kernel() is not None):
+        reason = "the tensors are not on the CPU" if device.type != "cpu" else kernel_build_error()
+        raise ConfigError(
+            f"scan='cpu-kernel' is not available: {reason}. Use scan='auto' (it falls back to the chunked "
+            "PyTorch scan), or install a C compiler with OpenMP (apt-get install gcc)."
+        )
     if impl == "mamba-ssm" and not (available and device.type == "cuda"):
         raise ConfigError(
             "scan='mamba-ssm' needs the mamba_ssm package and CUDA tensors; install mamba-ssm on a GPU "
@@ -123,6 +137,9 @@ def selective_scan(
         return kernel(u, delta, A, B, C, D, z, delta_bias, delta_softplus)
     if chosen == "reference":
         return selective_scan_reference(u, delta, A, B, C, D, z, delta_bias, delta_softplus)
+    if chosen == "cpu-kernel":
+        y = selective_scan_cpu_kernel(u, _discretise(delta, delta_bias, delta_softplus), A, B, C)
+        return _finish(y, u, D, z)
     return selective_scan_chunked(u, delta, A, B, C, D, z, delta_bias, delta_softplus, chunk_size=chunk_size)
 
 

@@ -1,0 +1,172 @@
+"""A fused selective scan for the CPU: a small C kernel compiled on first use, with autograd.
+
+The chunked PyTorch scan (:func:`selfsup_audio.encoders.selective_scan.selective_scan_chunked`)
+has to write the ``[b, d, l, n]`` states to memory, about fifteen element-wise passes of them,
+and keep them for the backward; on a CPU that memory traffic is most of SSAMBA's cost. The
+kernel in ``cpu_scan_kernel.c`` (its header gives the forward and backward recurrences) does
+what mamba-ssm's CUDA kernel does on a GPU: the state stays in registers, the forward stores it
+once every ``CHECKPOINT_EVERY`` steps, and the backward recomputes each chunk from its checkpoint.
+
+Building: the first call compiles the kernel with the system C compiler (``$CC`` or ``cc``, with
+OpenMP) into ``$SELFSUP_CACHE_DIR/kernels`` (default ``~/.cache/selfsup/kernels``) under a name
+that hashes the source, the flags, the compiler and the CPU's feature flags, written atomically
+(temporary file, then rename). Later calls and processes load the cached library (about a second
+for the first build). :func:`load_kernel` returns ``None`` when no compiler works; ``scan="auto"``
+then falls back to the chunked PyTorch scan, and :func:`kernel_build_error` says why.
+
+The object is compiled with ``-ffast-math`` (vectorised ``expf`` from glibc's libmvec) but linked
+without it, so loading the library never switches the process to flush-to-zero arithmetic.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any, Optional
+
+import torch
+from torch import Tensor
+
+__all__ = [
+    "CHECKPOINT_EVERY",
+    "cache_dir",
+    "kernel_build_error",
+    "load_kernel",
+    "selective_scan_cpu_kernel",
+]
+
+#: The forward saves the state every this many steps; the backward recomputes in between.
+CHECKPOINT_EVERY = 64
+SOURCE = Path(__file__).with_name("cpu_scan_kernel.c")
+COMPILE_FLAGS = ("-O3", "-march=native", "-ffast-math", "-fopenmp", "-fPIC", "-std=c11")
+LINK_FLAGS = ("-shared", "-fopenmp", "-lmvec", "-lm")
+_build_error: Optional[str] = None
+
+
+def cache_dir() -> Path:
+    """Where compiled kernels are kept: ``$SELFSUP_CACHE_DIR/kernels`` or ``~/.cache/selfsup/kernels``."""
+    root = os.environ.get("SELFSUP_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "selfsup"
+    )
+    return Path(root) / "kernels"
+
+
+def kernel_build_error() -> Optional[str]:
+    """Why the last :func:`load_kernel` returned ``None`` (the compiler's message), else ``None``."""
+    return _build_error
+
+
+def _cpu_flags() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            return next((line for line in info if line.startswith(("flags", "Features"))), "")
+    except OSError:
+        return ""
+
+
+def _compiler() -> Optional[str]:
+    return os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+
+
+@functools.lru_cache(maxsize=1)
+def load_kernel() -> Optional[ctypes.CDLL]:
+    """The compiled kernel library (built and cached on first use), or ``None`` without a compiler."""
+    global _build_error
+    compiler = _compiler()
+    if compiler is None:
+        _build_error = "no C compiler found (set $CC, or install gcc: apt-get install gcc)"
+        return None
+    try:
+        version = subprocess.run([compiler, "--version"], capture_output=True, text=True, check=True).stdout
+        key = hashlib.sha256(
+            "\0".join([SOURCE.read_text(), *COMPILE_FLAGS, *LINK_FLAGS, version, _cpu_flags()]).encode()
+        ).hexdigest()[:16]
+        target = cache_dir() / f"selective_scan_{key}.so"
+        if not target.exists():
+            _build(compiler, target)
+        library = ctypes.CDLL(str(target))
+    except (OSError, subprocess.CalledProcessError) as error:
+        stderr = getattr(error, "stderr", None)
+        _build_error = f"{error}" + (f": {stderr.strip()}" if stderr else "")
+        return None
+    long_, float_p, int_ = ctypes.c_long, ctypes.c_void_p, ctypes.c_int
+    library.selective_scan_forward.argtypes = [float_p] * 7 + [long_] * 5 + [int_]
+    library.selective_scan_forward.restype = None
+    library.selective_scan_backward.argtypes = [float_p] * 12 + [long_] * 6 + [int_]
+    library.selective_scan_backward.restype = None
+    _build_error = None
+    return library
+
+
+def _build(compiler: str, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
+        obj, lib = Path(scratch) / "kernel.o", Path(scratch) / "kernel.so"
+        subprocess.run([compiler, *COMPILE_FLAGS, "-c", str(SOURCE), "-o", str(obj)],
+                       capture_output=True, text=True, check=True)
+        subprocess.run([compiler, str(obj), "-o", str(lib), *LINK_FLAGS], capture_output=True, text=True, check=True)
+        os.replace(lib, target)  # atomic: a concurrent process sees the old name or the whole library
+
+
+def _ptr(tensor: Tensor) -> int:
+    return tensor.data_ptr()
+
+
+class _FusedScan(torch.autograd.Function):
+    """``y`` [b, d, l] from ``u, delta`` [b, d, l], ``A`` [d, n], ``B, C`` [b, n, l] (float32, CPU)."""
+
+    @staticmethod
+    def forward(ctx: Any, u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor) -> Tensor:
+        library = load_kernel()
+        assert library is not None
+        batch, dim, length = u.shape
+        n_state = A.shape[1]
+        u, delta, A = u.contiguous(), delta.contiguous(), A.contiguous()
+        B_t, C_t = B.transpose(1, 2).contiguous(), C.transpose(1, 2).contiguous()  # [b, l, n]
+        y = u.new_empty(batch, dim, length)
+        chunk = min(CHECKPOINT_EVERY, max(length, 1))
+        checkpoints = u.new_empty(batch, dim, -(-length // chunk), n_state)
+        library.selective_scan_forward(
+            _ptr(u), _ptr(delta), _ptr(A), _ptr(B_t), _ptr(C_t), _ptr(y), _ptr(checkpoints),
+            batch, dim, length, n_state, chunk, torch.get_num_threads(),
+        )
+        ctx.save_for_backward(u, delta, A, B_t, C_t, checkpoints)
+        ctx.chunk = chunk
+        return y
+
+    @staticmethod
+    def backward(ctx: Any, grad_y: Tensor) -> tuple[Tensor, ...]:
+        library = load_kernel()
+        assert library is not None
+        u, delta, A, B_t, C_t, checkpoints = ctx.saved_tensors
+        batch, dim, length = u.shape
+        n_state = A.shape[1]
+        threads = torch.get_num_threads()
+        groups = max(1, min(dim, -(-threads // batch)))  # enough (group, row) work items for every thread
+        grad_y = grad_y.contiguous().float()
+        grad_u, grad_delta = torch.empty_like(u), torch.empty_like(delta)
+        grad_A = u.new_zeros(batch, dim, n_state)
+        grad_B = u.new_zeros(groups, batch, length, n_state)
+        grad_C = u.new_zeros(groups, batch, length, n_state)
+        library.selective_scan_backward(
+            _ptr(u), _ptr(delta), _ptr(A), _ptr(B_t), _ptr(C_t), _ptr(checkpoints), _ptr(grad_y),
+            _ptr(grad_u), _ptr(grad_delta), _ptr(grad_A), _ptr(grad_B), _ptr(grad_C),
+            batch, dim, length, n_state, ctx.chunk, groups, threads,
+        )
+        return grad_u, grad_delta, grad_A.sum(0), grad_B.sum(0).transpose(1, 2), grad_C.sum(0).transpose(1, 2)
+
+
+def selective_scan_cpu_kernel(u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor) -> Tensor:
+    """The scan core ``y_t = Σ_n C_nt h_t`` (no D, z, bias or softplus) by the fused C kernel.
+
+    Inputs of any floating dtype are computed in float32; ``y`` comes back in ``u``'s dtype.
+    Needs :func:`load_kernel` to have succeeded and CPU tensors.
+    """
+    as_float = [t.float() for t in (u, delta, A, B, C)]
+    return _FusedScan.apply(*as_float).to(u.dtype)

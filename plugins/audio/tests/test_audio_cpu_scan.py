@@ -1,0 +1,136 @@
+"""The fused CPU scan kernel (C, compiled on first use) against the sequential reference."""
+
+from __future__ import annotations
+
+import ctypes
+
+import pytest
+import torch
+
+from selfsup.errors import ConfigError
+from selfsup_audio.encoders import cpu_scan, selective_scan as scan_module
+from selfsup_audio.encoders.selective_scan import choose_implementation, selective_scan, selective_scan_reference
+
+TOL = {"atol": 1e-5, "rtol": 1e-5}
+
+
+def _inputs(batch: int, dim: int, state: int, length: int, *, seed: int = 0) -> dict:
+    g = torch.Generator().manual_seed(seed)
+    return {
+        "u": torch.randn(batch, dim, length, generator=g),
+        "delta": torch.randn(batch, dim, length, generator=g) * 0.5,
+        "A": -(torch.arange(1, state + 1).float() * (1 + 0.1 * torch.rand(dim, state, generator=g))),
+        "B": torch.randn(batch, state, length, generator=g),
+        "C": torch.randn(batch, state, length, generator=g),
+        "D": torch.randn(dim, generator=g),
+        "z": torch.randn(batch, dim, length, generator=g),
+        "delta_bias": torch.log(torch.expm1(torch.linspace(0.01, 0.1, dim))),
+    }
+
+
+def _compare(inputs: dict, **kwargs) -> None:
+    """Forward and every input's gradient of the kernel path equal the reference's."""
+    leaves = {k: v.clone().requires_grad_(True) for k, v in inputs.items() if v is not None}
+    ref_leaves = {k: v.clone().requires_grad_(True) for k, v in inputs.items() if v is not None}
+    out = selective_scan(**leaves, impl="cpu-kernel", **kwargs)
+    ref = selective_scan_reference(**ref_leaves, **kwargs)
+    torch.testing.assert_close(out, ref, **TOL)
+    weights = torch.randn_like(ref)
+    (out * weights).sum().backward()
+    (ref * weights).sum().backward()
+    for name in leaves:
+        torch.testing.assert_close(leaves[name].grad, ref_leaves[name].grad, **TOL, msg=lambda m: f"grad {name}: {m}")
+
+
+def test_the_kernel_builds_here():
+    assert cpu_scan.load_kernel() is not None, cpu_scan.kernel_build_error()
+
+
+@pytest.mark.parametrize("length", [1, 7, 63, 64, 65, 130, 300])
+def test_kernel_equals_reference_forward_and_backward(length):
+    """Lengths around the checkpoint interval (64): the backward recomputes each chunk from its start."""
+    _compare(_inputs(2, 5, 4, length, seed=length), delta_softplus=True)
+
+
+def test_kernel_with_mamba_sizes_and_without_the_optional_terms():
+    inputs = _inputs(3, 6, 16, 97, seed=1)
+    _compare(inputs, delta_softplus=True)
+    inputs["delta"] = inputs["delta"].abs() * 0.2
+    _compare({**inputs, "D": None, "z": None, "delta_bias": None})
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_kernel_results_do_not_depend_on_the_thread_count(threads):
+    """Batch 1 with 2 threads splits the channels into groups whose B/C gradients are summed."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        _compare(_inputs(1, 7, 16, 80, seed=2), delta_softplus=True)
+    finally:
+        torch.set_num_threads(previous)
+
+
+def test_kernel_on_long_sequences_and_steep_decays():
+    inputs = _inputs(1, 2, 16, 8192, seed=4)
+    with torch.no_grad():
+        out = selective_scan(**inputs, delta_softplus=True, impl="cpu-kernel")
+        ref = selective_scan_reference(**inputs, delta_softplus=True)
+    torch.testing.assert_close(out, ref, **TOL)
+    steep = _inputs(1, 3, 16, 200, seed=5)
+    steep["delta"] = steep["delta"].abs() + 2.0  # Δ·|A| up to ~70 per step: decays underflow to 0
+    steep["delta_bias"] = None
+    steep["A"] = steep["A"] * 2
+    _compare(steep)
+
+
+def test_kernel_keeps_the_input_dtype_and_computes_in_float32():
+    inputs = {k: v.to(torch.bfloat16) for k, v in _inputs(1, 4, 8, 33, seed=6).items()}
+    out = selective_scan(**inputs, delta_softplus=True, impl="cpu-kernel")
+    assert out.dtype == torch.bfloat16
+    ref = selective_scan_reference(**{k: v.float() for k, v in inputs.items()}, delta_softplus=True)
+    torch.testing.assert_close(out.float(), ref, atol=0.05, rtol=0.02)
+
+
+def test_loading_the_kernel_keeps_denormal_numbers():
+    """The object is compiled with -ffast-math but linked without it: no flush-to-zero for the process."""
+    assert cpu_scan.load_kernel() is not None
+    assert (torch.tensor(1e-40) * 1.0).item() > 0.0
+
+
+@pytest.fixture
+def fresh_kernel_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("SELFSUP_CACHE_DIR", str(tmp_path))
+    cpu_scan.load_kernel.cache_clear()
+    yield tmp_path
+    cpu_scan.load_kernel.cache_clear()
+
+
+def test_the_kernel_is_built_once_into_the_cache(fresh_kernel_cache):
+    library = cpu_scan.load_kernel()
+    assert isinstance(library, ctypes.CDLL)
+    built = list((fresh_kernel_cache / "kernels").iterdir())
+    assert len(built) == 1 and built[0].suffix == ".so"  # no temporary files left behind
+    stamp = built[0].stat().st_mtime_ns
+    cpu_scan.load_kernel.cache_clear()
+    assert cpu_scan.load_kernel() is not None
+    assert built[0].stat().st_mtime_ns == stamp  # loaded, not rebuilt
+
+
+def test_without_a_compiler_auto_falls_back_and_cpu_kernel_says_why(fresh_kernel_cache, monkeypatch):
+    monkeypatch.setenv("CC", "/bin/false")
+    assert cpu_scan.load_kernel() is None
+    assert "false" in (cpu_scan.kernel_build_error() or "")
+    cpu = torch.device("cpu")
+    assert choose_implementation("auto", cpu) == "chunked"
+    with pytest.raises(ConfigError, match="scan='cpu-kernel' is not available.*apt-get install gcc"):
+        choose_implementation("cpu-kernel", cpu)
+    inputs = _inputs(1, 2, 3, 20)
+    torch.testing.assert_close(
+        selective_scan(**inputs, delta_softplus=True), selective_scan_reference(**inputs, delta_softplus=True), **TOL
+    )
+
+
+def test_cpu_kernel_is_refused_for_accelerator_tensors():
+    with pytest.raises(ConfigError, match="not on the CPU"):
+        choose_implementation("cpu-kernel", torch.device("cuda"))
+    assert "cpu-kernel" in scan_module.IMPLEMENTATIONS
