@@ -4,7 +4,8 @@ The chunked PyTorch scan (:func:`selfsup_audio.encoders.selective_scan.selective
 has to write the ``[b, d, l, n]`` states to memory, about fifteen element-wise passes of them,
 and keep them for the backward; on a CPU that memory traffic is most of SSAMBA's cost. The
 kernel in ``cpu_scan_kernel.c`` (its header gives the forward and backward recurrences) does
-what mamba-ssm's CUDA kernel does on a GPU: the state stays in registers, the forward stores it
+what mamba-ssm's CUDA kernel does on a GPU (with its whole interface: Δ bias and softplus, the D
+skip and the SiLU(z) gate are fused too): the state stays in registers, the forward stores it
 once every ``CHECKPOINT_EVERY`` steps, and the backward recomputes each chunk from its checkpoint.
 
 Building: the first call compiles the kernel with the system C compiler (``$CC`` or ``cc``, with
@@ -35,6 +36,7 @@ from torch import Tensor
 
 __all__ = [
     "CHECKPOINT_EVERY",
+    "MAX_STATE",
     "cache_dir",
     "kernel_build_error",
     "load_kernel",
@@ -43,6 +45,8 @@ __all__ = [
 
 #: The forward saves the state every this many steps; the backward recomputes in between.
 CHECKPOINT_EVERY = 64
+#: The largest state size N (the backward keeps CHECKPOINT_EVERY × N floats on each thread's stack).
+MAX_STATE = 256
 SOURCE = Path(__file__).with_name("cpu_scan_kernel.c")
 COMPILE_FLAGS = ("-O3", "-march=native", "-ffast-math", "-fopenmp", "-fPIC", "-std=c11")
 LINK_FLAGS = ("-shared", "-fopenmp", "-lmvec", "-lm")
@@ -96,9 +100,9 @@ def load_kernel() -> Optional[ctypes.CDLL]:
         _build_error = f"{error}" + (f": {stderr.strip()}" if stderr else "")
         return None
     long_, float_p, int_ = ctypes.c_long, ctypes.c_void_p, ctypes.c_int
-    library.selective_scan_forward.argtypes = [float_p] * 7 + [long_] * 5 + [int_]
+    library.selective_scan_forward.argtypes = [float_p] * 8 + [int_] + [float_p] * 2 + [long_] * 5 + [int_]
     library.selective_scan_forward.restype = None
-    library.selective_scan_backward.argtypes = [float_p] * 12 + [long_] * 6 + [int_]
+    library.selective_scan_backward.argtypes = [float_p] * 8 + [int_] + [float_p] * 10 + [long_] * 6 + [int_]
     library.selective_scan_backward.restype = None
     _build_error = None
     return library
@@ -114,59 +118,83 @@ def _build(compiler: str, target: Path) -> None:
         os.replace(lib, target)  # atomic: a concurrent process sees the old name or the whole library
 
 
-def _ptr(tensor: Tensor) -> int:
-    return tensor.data_ptr()
+def _ptr(tensor: Optional[Tensor]) -> Optional[int]:
+    return None if tensor is None else tensor.data_ptr()
+
+
+def _float32(tensor: Optional[Tensor]) -> Optional[Tensor]:
+    return None if tensor is None else tensor.float().contiguous()
 
 
 class _FusedScan(torch.autograd.Function):
-    """``y`` [b, d, l] from ``u, delta`` [b, d, l], ``A`` [d, n], ``B, C`` [b, n, l] (float32, CPU)."""
+    """mamba-ssm's ``selective_scan_fn`` on float32 CPU tensors (shapes as there)."""
 
     @staticmethod
-    def forward(ctx: Any, u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor) -> Tensor:
+    def forward(ctx: Any, u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor, D: Optional[Tensor],
+                z: Optional[Tensor], delta_bias: Optional[Tensor], delta_softplus: bool) -> Tensor:
         library = load_kernel()
         assert library is not None
         batch, dim, length = u.shape
         n_state = A.shape[1]
-        u, delta, A = u.contiguous(), delta.contiguous(), A.contiguous()
         B_t, C_t = B.transpose(1, 2).contiguous(), C.transpose(1, 2).contiguous()  # [b, l, n]
         y = u.new_empty(batch, dim, length)
         chunk = min(CHECKPOINT_EVERY, max(length, 1))
         checkpoints = u.new_empty(batch, dim, -(-length // chunk), n_state)
         library.selective_scan_forward(
-            _ptr(u), _ptr(delta), _ptr(A), _ptr(B_t), _ptr(C_t), _ptr(y), _ptr(checkpoints),
-            batch, dim, length, n_state, chunk, torch.get_num_threads(),
+            _ptr(u), _ptr(delta), _ptr(A), _ptr(B_t), _ptr(C_t), _ptr(D), _ptr(z), _ptr(delta_bias),
+            int(delta_softplus), _ptr(y), _ptr(checkpoints), batch, dim, length, n_state, chunk,
+            torch.get_num_threads(),
         )
-        ctx.save_for_backward(u, delta, A, B_t, C_t, checkpoints)
-        ctx.chunk = chunk
+        ctx.save_for_backward(u, delta, A, B_t, C_t, D, z, delta_bias, checkpoints)
+        ctx.chunk, ctx.delta_softplus = chunk, delta_softplus
         return y
 
     @staticmethod
-    def backward(ctx: Any, grad_y: Tensor) -> tuple[Tensor, ...]:
+    def backward(ctx: Any, grad_y: Tensor) -> tuple[Optional[Tensor], ...]:
         library = load_kernel()
         assert library is not None
-        u, delta, A, B_t, C_t, checkpoints = ctx.saved_tensors
+        u, delta, A, B_t, C_t, D, z, delta_bias, checkpoints = ctx.saved_tensors
         batch, dim, length = u.shape
         n_state = A.shape[1]
         threads = torch.get_num_threads()
         groups = max(1, min(dim, -(-threads // batch)))  # enough (group, row) work items for every thread
-        grad_y = grad_y.contiguous().float()
+        grad_y = grad_y.float().contiguous()
         grad_u, grad_delta = torch.empty_like(u), torch.empty_like(delta)
+        grad_z = None if z is None else torch.empty_like(z)
         grad_A = u.new_zeros(batch, dim, n_state)
-        grad_B = u.new_zeros(groups, batch, length, n_state)
-        grad_C = u.new_zeros(groups, batch, length, n_state)
+        grad_B, grad_C = u.new_zeros(2, groups, batch, length, n_state).unbind(0)
+        grad_D, grad_bias = u.new_empty(2, batch, dim).unbind(0)
         library.selective_scan_backward(
-            _ptr(u), _ptr(delta), _ptr(A), _ptr(B_t), _ptr(C_t), _ptr(checkpoints), _ptr(grad_y),
-            _ptr(grad_u), _ptr(grad_delta), _ptr(grad_A), _ptr(grad_B), _ptr(grad_C),
+            _ptr(u), _ptr(delta), _ptr(A), _ptr(B_t), _ptr(C_t), _ptr(D), _ptr(z), _ptr(delta_bias),
+            int(ctx.delta_softplus), _ptr(checkpoints), _ptr(grad_y), _ptr(grad_u), _ptr(grad_delta),
+            _ptr(grad_z), _ptr(grad_A), _ptr(grad_B), _ptr(grad_C), _ptr(grad_D), _ptr(grad_bias),
             batch, dim, length, n_state, ctx.chunk, groups, threads,
         )
-        return grad_u, grad_delta, grad_A.sum(0), grad_B.sum(0).transpose(1, 2), grad_C.sum(0).transpose(1, 2)
+        return (
+            grad_u, grad_delta, grad_A.sum(0), grad_B.sum(0).transpose(1, 2), grad_C.sum(0).transpose(1, 2),
+            None if D is None else grad_D.sum(0), grad_z, None if delta_bias is None else grad_bias.sum(0), None,
+        )
 
 
-def selective_scan_cpu_kernel(u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor) -> Tensor:
-    """The scan core ``y_t = Σ_n C_nt h_t`` (no D, z, bias or softplus) by the fused C kernel.
+def selective_scan_cpu_kernel(
+    u: Tensor,
+    delta: Tensor,
+    A: Tensor,
+    B: Tensor,
+    C: Tensor,
+    D: Optional[Tensor] = None,
+    z: Optional[Tensor] = None,
+    delta_bias: Optional[Tensor] = None,
+    delta_softplus: bool = False,
+) -> Tensor:
+    """The whole selective scan (Δ bias and softplus, D skip, SiLU(z) gate) by the fused C kernel.
 
-    Inputs of any floating dtype are computed in float32; ``y`` comes back in ``u``'s dtype.
-    Needs :func:`load_kernel` to have succeeded and CPU tensors.
+    Arguments and shapes as :func:`selfsup_audio.encoders.selective_scan.selective_scan`. Inputs of
+    any floating dtype are computed in float32; the result comes back in ``u``'s dtype. Needs
+    :func:`load_kernel` to have succeeded, CPU tensors and a state size of at most
+    :data:`MAX_STATE`.
     """
-    as_float = [t.float() for t in (u, delta, A, B, C)]
-    return _FusedScan.apply(*as_float).to(u.dtype)
+    if A.shape[1] > MAX_STATE:
+        raise ValueError(f"the CPU scan kernel keeps at most {MAX_STATE} state values per channel, got {A.shape[1]}")
+    args = [_float32(t) for t in (u, delta, A, B, C, D, z, delta_bias)]
+    return _FusedScan.apply(*args, bool(delta_softplus)).to(u.dtype)

@@ -138,8 +138,7 @@ def selective_scan(
     if chosen == "reference":
         return selective_scan_reference(u, delta, A, B, C, D, z, delta_bias, delta_softplus)
     if chosen == "cpu-kernel":
-        y = selective_scan_cpu_kernel(u, _discretise(delta, delta_bias, delta_softplus), A, B, C)
-        return _finish(y, u, D, z)
+        return selective_scan_cpu_kernel(u, delta, A, B, C, D, z, delta_bias, delta_softplus)
     return selective_scan_chunked(u, delta, A, B, C, D, z, delta_bias, delta_softplus, chunk_size=chunk_size)
 
 
