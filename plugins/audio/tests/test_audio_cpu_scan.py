@@ -9,7 +9,12 @@ import torch
 
 from selfsup.errors import ConfigError
 from selfsup_audio.encoders import cpu_scan, selective_scan as scan_module
-from selfsup_audio.encoders.selective_scan import choose_implementation, selective_scan, selective_scan_reference
+from selfsup_audio.encoders.selective_scan import (
+    choose_implementation,
+    selective_scan,
+    selective_scan_reference,
+    selective_scan_time_major,
+)
 
 TOL = {"atol": 1e-5, "rtol": 1e-5}
 
@@ -134,3 +139,47 @@ def test_cpu_kernel_is_refused_for_accelerator_tensors():
     with pytest.raises(ConfigError, match="not on the CPU"):
         choose_implementation("cpu-kernel", torch.device("cuda"))
     assert "cpu-kernel" in scan_module.IMPLEMENTATIONS
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("impl", ["cpu-kernel", "chunked"])
+def test_time_major_scan_reads_views_and_runs_backwards(reverse, impl):
+    """[b, l, d] views into wider projections (as the Mamba mixer has them), 40 channels (3 vector
+    blocks, the last one partial), 2 threads over 1 batch row (2 channel groups); ``reverse`` equals
+    flipping time around the reference scan."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        g = torch.Generator().manual_seed(7)
+        batch, length, dim, state = 1, 150, 40, 16
+        xz = torch.randn(batch, length, 2 * dim, generator=g).requires_grad_(True)  # in_proj output
+        dbc = torch.randn(batch, length, 3 + 2 * state, generator=g).requires_grad_(True)  # x_proj output
+        delta = (torch.randn(batch, length, dim, generator=g) * 0.5).requires_grad_(True)
+        A = (-(torch.arange(1, state + 1).float() * (1 + 0.1 * torch.rand(dim, state, generator=g)))).requires_grad_(True)
+        D, bias = torch.randn(dim, generator=g).requires_grad_(True), torch.zeros(dim).requires_grad_(True)
+        leaves = (xz, dbc, delta, A, D, bias)
+
+        def run(scan):
+            u, z = xz[..., :dim], xz[..., dim:]
+            B, C = dbc[..., 3:3 + state], dbc[..., 3 + state:]
+            return scan(u, delta, A, B, C, D, z, bias)
+
+        out = run(lambda *a: selective_scan_time_major(*a, delta_softplus=True, reverse=reverse, impl=impl))
+
+        def reference(u, delta, A, B, C, D, z, bias):
+            flip = (lambda t: t.flip(1)) if reverse else (lambda t: t)
+            cf = [flip(t).transpose(1, 2) for t in (u, delta, B, C, z)]
+            y = selective_scan_reference(cf[0], cf[1], A, cf[2], cf[3], D, cf[4], bias, delta_softplus=True)
+            return flip(y.transpose(1, 2))
+
+        weights = torch.randn(batch, length, dim, generator=g)
+        grads = torch.autograd.grad((out * weights).sum(), leaves)
+        ref = run(reference)
+        ref_grads = torch.autograd.grad((ref * weights).sum(), leaves)
+        torch.testing.assert_close(out, ref, **TOL)
+        for name, grad, ref_grad in zip(("xz", "dbc", "delta", "A", "D", "bias"), grads, ref_grads):
+            # A, D and bias sum 150 steps: float32 summation order alone moves them by ~2e-5
+            tol = TOL if name in ("xz", "dbc", "delta") else {"atol": 1e-4, "rtol": 1e-4}
+            torch.testing.assert_close(grad, ref_grad, **tol, msg=lambda m: f"grad {name}: {m}")
+    finally:
+        torch.set_num_threads(previous)

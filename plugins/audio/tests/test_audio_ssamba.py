@@ -93,6 +93,31 @@ def test_v2_mixer_runs_one_branch_on_the_reversed_sequence():
         torch.testing.assert_close(mixer(hidden.flip(1)).flip(1), mixer(hidden), atol=1e-5, rtol=1e-4)
 
 
+@pytest.mark.parametrize("scan", ["reference", "chunked", "cpu-kernel"])
+def test_mirrored_blocks_equal_vims_flips(scan):
+    """A branch with ``reverse``, a mixer and a block with ``mirrored`` equal Vim's formulation,
+    which flips the sequence in and the outputs back; so does the whole encoder (written out here
+    with flips, as ``both_models.py`` / Vim's forward run the backward block of each pair)."""
+    encoder = _encoder(scan=scan, drop_path_rate=0.0).eval()
+    mixer = encoder.layers[1].mixer
+    hidden = torch.randn(2, 37, encoder.embed_dim)
+    x, z = torch.randn(2, 2, 37, mixer.out_proj.in_features).unbind(0)
+    flip = lambda t: t.flip(1)  # noqa: E731
+    with torch.no_grad():
+        branch = mixer.backward_branch
+        torch.testing.assert_close(branch(x, z, reverse=True), flip(branch(flip(x), flip(z))), atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(mixer(hidden, mirrored=True), flip(mixer(flip(hidden))), atol=1e-5, rtol=1e-5)
+        tokens = encoder.embed(torch.randn(2, 128, 128) * 0.5)
+        hidden = torch.cat([encoder.cls_token.expand(2, -1, -1), tokens], dim=1) + encoder.pos_embed
+        residual = None
+        for forward_block, backward_block in zip(encoder.layers[0::2], encoder.layers[1::2]):
+            h_f, r_f = forward_block(hidden, residual)
+            h_b, r_b = backward_block(flip(hidden), None if residual is None else flip(residual))
+            hidden, residual = h_f + flip(h_b), r_f + flip(r_b)
+        expected = encoder.norm_f(encoder.norm_f(residual + hidden))
+        torch.testing.assert_close(encoder.encode(tokens), expected, atol=1e-5, rtol=1e-5)
+
+
 @pytest.mark.parametrize("scan", ["chunked", "cpu-kernel"])
 def test_fast_and_reference_scans_give_the_same_model_output_and_gradients(scan):
     fast = _encoder(scan=scan, scan_chunk=8)

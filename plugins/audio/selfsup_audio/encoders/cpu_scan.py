@@ -37,6 +37,7 @@ from torch import Tensor
 __all__ = [
     "CHECKPOINT_EVERY",
     "MAX_STATE",
+    "WIDTH",
     "cache_dir",
     "kernel_build_error",
     "load_kernel",
@@ -45,10 +46,12 @@ __all__ = [
 
 #: The forward saves the state every this many steps; the backward recomputes in between.
 CHECKPOINT_EVERY = 64
-#: The largest state size N (the backward keeps CHECKPOINT_EVERY × N floats on each thread's stack).
+#: The largest state size N (each thread of the backward keeps 2 × CHECKPOINT_EVERY × N × WIDTH floats).
 MAX_STATE = 256
+#: Channels per vector block in the kernel (its ``WIDTH``).
+WIDTH = 16
 SOURCE = Path(__file__).with_name("cpu_scan_kernel.c")
-COMPILE_FLAGS = ("-O3", "-march=native", "-ffast-math", "-fopenmp", "-fPIC", "-std=c11")
+COMPILE_FLAGS = ("-O3", "-march=native", "-mprefer-vector-width=512", "-ffast-math", "-fopenmp", "-fPIC", "-std=c11")
 LINK_FLAGS = ("-shared", "-fopenmp", "-lmvec", "-lm")
 _build_error: Optional[str] = None
 
@@ -78,6 +81,14 @@ def _compiler() -> Optional[str]:
     return os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
 
 
+class _ScanInputs(ctypes.Structure):
+    """The kernel's ``scan_inputs``: u, delta, z, B, C and their (batch, time) strides."""
+
+    _fields_ = [(name, ctypes.c_void_p) for name in ("u", "delta", "z", "B", "C")] + [
+        (f"{name}_{kind}", ctypes.c_long) for name in ("u", "delta", "z", "B", "C") for kind in ("sb", "st")
+    ]
+
+
 @functools.lru_cache(maxsize=1)
 def load_kernel() -> Optional[ctypes.CDLL]:
     """The compiled kernel library (built and cached on first use), or ``None`` without a compiler."""
@@ -100,9 +111,11 @@ def load_kernel() -> Optional[ctypes.CDLL]:
         _build_error = f"{error}" + (f": {stderr.strip()}" if stderr else "")
         return None
     long_, float_p, int_ = ctypes.c_long, ctypes.c_void_p, ctypes.c_int
-    library.selective_scan_forward.argtypes = [float_p] * 8 + [int_] + [float_p] * 2 + [long_] * 5 + [int_]
+    library.selective_scan_forward.argtypes = [_ScanInputs] + [float_p] * 3 + [int_] * 2 + [float_p] * 2 + [long_] * 5 + [int_]
     library.selective_scan_forward.restype = None
-    library.selective_scan_backward.argtypes = [float_p] * 8 + [int_] + [float_p] * 10 + [long_] * 6 + [int_]
+    library.selective_scan_backward.argtypes = (
+        [_ScanInputs] + [float_p] * 3 + [int_] * 2 + [float_p] * 10 + [long_] * 6 + [int_]
+    )
     library.selective_scan_backward.restype = None
     _build_error = None
     return library
@@ -122,57 +135,70 @@ def _ptr(tensor: Optional[Tensor]) -> Optional[int]:
     return None if tensor is None else tensor.data_ptr()
 
 
-def _float32(tensor: Optional[Tensor]) -> Optional[Tensor]:
-    return None if tensor is None else tensor.float().contiguous()
+def _inner_contiguous(tensor: Optional[Tensor]) -> Optional[Tensor]:
+    """float32 with a unit stride on the last axis (views into wider projections are kept as views)."""
+    if tensor is None:
+        return None
+    tensor = tensor.float()
+    return tensor if tensor.stride(-1) == 1 else tensor.contiguous()
+
+
+def _scan_inputs(u: Tensor, delta: Tensor, z: Optional[Tensor], B: Tensor, C: Tensor) -> _ScanInputs:
+    fields: dict[str, Any] = {}
+    for name, tensor in (("u", u), ("delta", delta), ("z", z), ("B", B), ("C", C)):
+        fields[name] = _ptr(tensor)
+        fields[f"{name}_sb"], fields[f"{name}_st"] = (0, 0) if tensor is None else tensor.stride()[:2]
+    return _ScanInputs(**fields)
 
 
 class _FusedScan(torch.autograd.Function):
-    """mamba-ssm's ``selective_scan_fn`` on float32 CPU tensors (shapes as there)."""
+    """The time-major scan of :func:`selective_scan_cpu_kernel` on float32 CPU tensors."""
 
     @staticmethod
     def forward(ctx: Any, u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor, D: Optional[Tensor],
-                z: Optional[Tensor], delta_bias: Optional[Tensor], delta_softplus: bool) -> Tensor:
+                z: Optional[Tensor], delta_bias: Optional[Tensor], delta_softplus: bool, reverse: bool) -> Tensor:
         library = load_kernel()
         assert library is not None
-        batch, dim, length = u.shape
+        batch, length, dim = u.shape
         n_state = A.shape[1]
-        B_t, C_t = B.transpose(1, 2).contiguous(), C.transpose(1, 2).contiguous()  # [b, l, n]
-        y = u.new_empty(batch, dim, length)
+        A_t = A.t().contiguous()  # [n, d]: a block of channels is contiguous
+        y = u.new_empty(batch, length, dim)
         chunk = min(CHECKPOINT_EVERY, max(length, 1))
-        checkpoints = u.new_empty(batch, dim, -(-length // chunk), n_state)
+        checkpoints = u.new_empty(batch, -(-length // chunk), n_state, dim)
         library.selective_scan_forward(
-            _ptr(u), _ptr(delta), _ptr(A), _ptr(B_t), _ptr(C_t), _ptr(D), _ptr(z), _ptr(delta_bias),
-            int(delta_softplus), _ptr(y), _ptr(checkpoints), batch, dim, length, n_state, chunk,
-            torch.get_num_threads(),
+            _scan_inputs(u, delta, z, B, C), _ptr(A_t), _ptr(D), _ptr(delta_bias), int(delta_softplus),
+            int(reverse), _ptr(y), _ptr(checkpoints), batch, dim, length, n_state, chunk, torch.get_num_threads(),
         )
-        ctx.save_for_backward(u, delta, A, B_t, C_t, D, z, delta_bias, checkpoints)
-        ctx.chunk, ctx.delta_softplus = chunk, delta_softplus
+        ctx.save_for_backward(u, delta, A_t, B, C, D, z, delta_bias, checkpoints)
+        ctx.chunk, ctx.delta_softplus, ctx.reverse = chunk, delta_softplus, reverse
         return y
 
     @staticmethod
     def backward(ctx: Any, grad_y: Tensor) -> tuple[Optional[Tensor], ...]:
         library = load_kernel()
         assert library is not None
-        u, delta, A, B_t, C_t, D, z, delta_bias, checkpoints = ctx.saved_tensors
-        batch, dim, length = u.shape
-        n_state = A.shape[1]
+        u, delta, A_t, B, C, D, z, delta_bias, checkpoints = ctx.saved_tensors
+        batch, length, dim = u.shape
+        n_state = A_t.shape[0]
         threads = torch.get_num_threads()
-        groups = max(1, min(dim, -(-threads // batch)))  # enough (group, row) work items for every thread
+        blocks = -(-dim // WIDTH)
+        groups = max(1, min(blocks, -(-threads // batch)))  # enough (group, row) work items for every thread
         grad_y = grad_y.float().contiguous()
-        grad_u, grad_delta = torch.empty_like(u), torch.empty_like(delta)
-        grad_z = None if z is None else torch.empty_like(z)
-        grad_A = u.new_zeros(batch, dim, n_state)
+        grad_u, grad_delta = u.new_empty(batch, length, dim), u.new_empty(batch, length, dim)
+        grad_z = None if z is None else u.new_empty(batch, length, dim)
+        grad_A = u.new_empty(batch, n_state, dim)
         grad_B, grad_C = u.new_zeros(2, groups, batch, length, n_state).unbind(0)
         grad_D, grad_bias = u.new_empty(2, batch, dim).unbind(0)
         library.selective_scan_backward(
-            _ptr(u), _ptr(delta), _ptr(A), _ptr(B_t), _ptr(C_t), _ptr(D), _ptr(z), _ptr(delta_bias),
-            int(ctx.delta_softplus), _ptr(checkpoints), _ptr(grad_y), _ptr(grad_u), _ptr(grad_delta),
-            _ptr(grad_z), _ptr(grad_A), _ptr(grad_B), _ptr(grad_C), _ptr(grad_D), _ptr(grad_bias),
+            _scan_inputs(u, delta, z, B, C), _ptr(A_t), _ptr(D), _ptr(delta_bias), int(ctx.delta_softplus),
+            int(ctx.reverse), _ptr(checkpoints), _ptr(grad_y), _ptr(grad_u), _ptr(grad_delta), _ptr(grad_z),
+            _ptr(grad_A), _ptr(grad_B), _ptr(grad_C), _ptr(grad_D), _ptr(grad_bias),
             batch, dim, length, n_state, ctx.chunk, groups, threads,
         )
         return (
-            grad_u, grad_delta, grad_A.sum(0), grad_B.sum(0).transpose(1, 2), grad_C.sum(0).transpose(1, 2),
-            None if D is None else grad_D.sum(0), grad_z, None if delta_bias is None else grad_bias.sum(0), None,
+            grad_u, grad_delta, grad_A.sum(0).t(), grad_B.sum(0), grad_C.sum(0),
+            None if D is None else grad_D.sum(0), grad_z, None if delta_bias is None else grad_bias.sum(0),
+            None, None,
         )
 
 
@@ -186,15 +212,21 @@ def selective_scan_cpu_kernel(
     z: Optional[Tensor] = None,
     delta_bias: Optional[Tensor] = None,
     delta_softplus: bool = False,
+    *,
+    reverse: bool = False,
 ) -> Tensor:
-    """The whole selective scan (Δ bias and softplus, D skip, SiLU(z) gate) by the fused C kernel.
+    """The whole selective scan (Δ bias and softplus, D skip, SiLU(z) gate) by the fused C kernel, time-major.
 
-    Arguments and shapes as :func:`selfsup_audio.encoders.selective_scan.selective_scan`. Inputs of
-    any floating dtype are computed in float32; the result comes back in ``u``'s dtype. Needs
-    :func:`load_kernel` to have succeeded, CPU tensors and a state size of at most
-    :data:`MAX_STATE`.
+    ``u, delta, z`` are ``[b, l, d]`` and ``B, C`` ``[b, l, n]`` (the layout of the Linear layers
+    around the scan; views with a unit last stride are read in place), ``A`` ``[d, n]``, ``D`` and
+    ``delta_bias`` ``[d]``; returns ``y`` ``[b, l, d]``. ``reverse`` scans from the last step to the
+    first (``flip(scan(flip(·)))`` without the flips). Inputs of any floating dtype are computed in
+    float32; ``y`` comes back in ``u``'s dtype. Needs :func:`load_kernel` to have succeeded, CPU
+    tensors and a state size of at most :data:`MAX_STATE`.
     """
     if A.shape[1] > MAX_STATE:
         raise ValueError(f"the CPU scan kernel keeps at most {MAX_STATE} state values per channel, got {A.shape[1]}")
-    args = [_float32(t) for t in (u, delta, A, B, C, D, z, delta_bias)]
-    return _FusedScan.apply(*args, bool(delta_softplus)).to(u.dtype)
+    args = [_inner_contiguous(t) for t in (u, delta)] + [A.float()] + [_inner_contiguous(t) for t in (B, C)]
+    args += [None if t is None else t.float().contiguous() for t in (D,)] + [_inner_contiguous(z)]
+    args += [None if delta_bias is None else delta_bias.float().contiguous()]
+    return _FusedScan.apply(*args, bool(delta_softplus), bool(reverse)).to(u.dtype)

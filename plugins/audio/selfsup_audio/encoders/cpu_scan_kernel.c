@@ -4,19 +4,20 @@
  * and called through ctypes; see that module for the Python side and the autograd wrapper.
  *
  * Per batch row b and channel d, the whole of mamba-ssm's selective_scan_fn (the recurrence of
- * selective_scan.py's docstring):
+ * selective_scan.py's docstring), over time t = 0 .. l-1, or l-1 .. 0 when `reverse` is set
+ * (the backward direction of a bidirectional block, without flipping any tensor):
  *
  *     dt_t   = softplus(delta_t + bias)   (or delta_t + bias; softplus(x) = x above 20, as torch)
- *     h_t[n] = exp(dt_t A[n]) h_{t-1}[n] + dt_t u_t B_t[n]      (h_{-1} = 0)
+ *     h_t[n] = exp(dt_t A[n]) h_{t-1}[n] + dt_t u_t B_t[n]      (h before the first step = 0)
  *     p_t    = sum_n C_t[n] h_t[n] + D u_t
  *     y_t    = p_t silu(z_t)                  (or p_t without z)
  *
- * The state h (N floats) lives in registers/L1 for the whole sequence: nothing of size
- * [b, d, l, n] is ever written to memory, which is what makes a fused scan fast (mamba-ssm's CUDA
- * kernel keeps it in shared memory for the same reason). The forward stores the state at the start
- * of every chunk of `chunk` steps (`checkpoints`, [b, d, ceil(l/chunk), n]); the backward
- * recomputes each chunk's states from its checkpoint, then runs the adjoint recurrence, with
- * gy_t the incoming gradient, q_t = gy_t silu(z_t) (dL/dp_t) and g_t[n] = dL/dh_t[n]:
+ * The state h lives in registers/L1 for the whole sequence: nothing of size [b, l, d, n] is
+ * written to memory, which is what makes a fused scan fast (mamba-ssm's CUDA kernel keeps it in
+ * shared memory for the same reason). The forward stores the state at the start of every chunk
+ * of `chunk` steps (`checkpoints`, [b, chunks, n, d]); the backward recomputes each chunk's
+ * states from its checkpoint, then runs the adjoint recurrence, with gy_t the incoming gradient,
+ * q_t = gy_t silu(z_t) (dL/dp_t) and g_t[n] = dL/dh_t[n]:
  *
  *     g_t[n]    = C_t[n] q_t + exp(dt_{t+1} A[n]) g_{t+1}[n]
  *     dL/dz_t   = gy_t p_t silu'(z_t),        silu'(z) = s (1 + z (1 - s)), s = sigmoid(z)
@@ -24,160 +25,270 @@
  *     dL/dB_t[n] += g_t[n] dt_t u_t                             (summed over d)
  *     dL/du_t   = sum_n g_t[n] dt_t B_t[n] + q_t D
  *     dL/ddt_t  = sum_n g_t[n] (A[n] exp(dt_t A[n]) h_{t-1}[n] + u_t B_t[n])
- *     dL/ddelta_t = dL/ddt_t sigmoid(delta_t + bias)            (with softplus; else dL/ddt_t)
+ *     dL/ddelta_t = dL/ddt_t sigmoid(delta_t + bias) = dL/ddt_t (1 - exp(-dt_t))   (softplus)
  *     dL/dA[n] += g_t[n] dt_t exp(dt_t A[n]) h_{t-1}[n]          (summed over t; over b in Python)
  *     dL/dD    += q_t u_t,   dL/dbias += dL/ddelta_t             (summed over t; over b in Python)
  *
- * Layouts (all float32, C-contiguous): u, delta, z, y and their gradients [b, d, l]; A [d, n];
- * D, bias [d]; Bt, Ct and the gradients of B and C [b, l, n] (time-major, so that the n loop reads
- * contiguous memory). D, z and bias may be NULL. The backward parallelises over (b, group of
- * channels); each work item accumulates dL/dB and dL/dC of its own channel group in
- * gB_part/gC_part [groups, b, l, n] and the per-channel sums in [b, d] rows (all summed in
- * Python), so no two threads write the same float.
+ * Layout: time-major, as the Linear layers around the scan produce it. u, delta, z: [b, l, d]
+ * with the given batch and time strides (channels contiguous), so that views into a wider
+ * projection need no copy; B, C: [b, l, n] with their own strides (states contiguous); A
+ * transposed to [n, d]; D, bias [d]; y and the gradients of u, delta, z contiguous [b, l, d].
+ * D, z and bias may be NULL. All float32.
+ *
+ * Vectorisation runs across WIDTH channels at once (every lane does the same recurrence for
+ * another channel), so the loops over states need no horizontal sums in the forward. Work items
+ * are (batch row, block of WIDTH channels). In the backward, dL/dB and dL/dC sum over channels:
+ * the blocks are split into `groups`, each item of group g adds into gB_part/gC_part[g]
+ * ([groups, b, l, n], summed in Python), and dL/dA, dL/dD, dL/dbias go to per-row [b, ...]
+ * slices, so no two threads write the same float.
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+
+#define WIDTH 16
+
+typedef struct {
+    const float *u, *delta, *z, *B, *C;
+    long u_sb, u_st, delta_sb, delta_st, z_sb, z_st, B_sb, B_st, C_sb, C_st;
+} scan_inputs;
+
+/* exp(x) for the decays, inlined so that the loops over channels vectorise without a call per
+   vector: Cody-Waite range reduction x = k ln2 + r, |r| <= ln2/2, Cephes' degree-6 polynomial for
+   exp(r) (relative error about 1e-7, as expf), and 2^k built in the exponent bits. x is clamped to
+   [-87.3, 88.7], where 2^k stays a normal float. */
+static inline float exp_decay(float x) {
+    x = x < -87.3f ? -87.3f : (x > 88.7f ? 88.7f : x);
+    const float k = floorf(x * 1.44269504088896341f + 0.5f);
+    const float r = (x - k * 0.693359375f) + k * 2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    union { int bits; float value; } scale = { .bits = ((int)k + 127) << 23 };
+    return p * scale.value;
+}
+
+/* One time step of a block's states: h[n] <- exp(dt A[n]) h[n] + dt u B[n]; out += sum_n C[n] h[n]. */
+static inline __attribute__((always_inline)) void advance_states(
+        float *restrict h, const float *restrict A_block, const float *restrict step, const float *restrict scaled,
+        const float *restrict B_row, const float *restrict C_row, long n_state, float *restrict out) {
+    for (long n = 0; n < n_state; ++n) {
+        float *h_n = h + n * WIDTH;
+        const float *A_n = A_block + n * WIDTH;
+        const float b_n = B_row[n], c_n = C_row[n];
+        #pragma omp simd
+        for (long i = 0; i < WIDTH; ++i) {
+            h_n[i] = exp_decay(step[i] * A_n[i]) * h_n[i] + scaled[i] * b_n;
+            out[i] += c_n * h_n[i];
+        }
+    }
+}
 
 static inline float step_size(float raw, int softplus) {
     return softplus ? (raw > 20.0f ? raw : log1pf(expf(raw))) : raw;
 }
 
-static inline void chunk_states(const float *A, const float *dt, const float *u, const float *Bt,
-                                const float *h_start, float *states, float *decays, long t0, long t1,
-                                long n_state) {
-    /* states[(t - t0) * n_state + n] = h_t[n] and decays[...] = exp(dt_t A[n]) for t0 <= t < t1,
-       from h_{t0-1} = h_start */
-    const float *h_prev = h_start;
+/* The inputs of one chunk for channels d0 .. d0+w-1, zero-padded to WIDTH lanes (a padded lane
+   has u = 0, so its state stays 0 and it adds nothing to dL/dB or dL/dC). Row r of a staging
+   array is logical time t0 + r. `step_grad` is d dt / d delta (sigmoid(delta + bias), or 1). */
+typedef struct {
+    float step[WIDTH], step_grad[WIDTH], input[WIDTH], gate[WIDTH], sig[WIDTH];
+} staged_step;
+
+static void stage_chunk(const scan_inputs *in, const float *shift, int softplus, int reverse, long b, long d0,
+                        long w, long length, long t0, long t1, staged_step *rows) {
     for (long t = t0; t < t1; ++t) {
-        const float step = dt[t - t0], input = step * u[t];
-        const float *B_row = Bt + t * n_state;
-        float *h = states + (t - t0) * n_state, *decay = decays + (t - t0) * n_state;
+        const long p = reverse ? length - 1 - t : t;
+        staged_step *row = rows + (t - t0);
+        float raw[WIDTH] = {0};
+        memset(row, 0, sizeof(staged_step));
+        memcpy(raw, in->delta + b * in->delta_sb + p * in->delta_st + d0, sizeof(float) * w);
+        memcpy(row->input, in->u + b * in->u_sb + p * in->u_st + d0, sizeof(float) * w);
         #pragma omp simd
-        for (long n = 0; n < n_state; ++n) {
-            decay[n] = expf(step * A[n]);
-            h[n] = decay[n] * h_prev[n] + input * B_row[n];
+        for (long i = 0; i < WIDTH; ++i) {
+            const float x = raw[i] + shift[i];
+            const float step = step_size(x, softplus);
+            row->step[i] = step;
+            row->step_grad[i] = softplus && x <= 20.0f ? -expm1f(-step) : 1.0f;  /* sigmoid = 1 - exp(-softplus) */
         }
-        h_prev = h;
-    }
-}
-
-static inline void chunk_inputs(const float *delta, const float *z, float shift, int softplus, float *steps,
-                                float *z_sigmoid, long t0, long t1) {
-    /* the step sizes dt_t and, with a gate, sigmoid(z_t) of one chunk (vectorised: libmvec) */
-    #pragma omp simd
-    for (long t = t0; t < t1; ++t)
-        steps[t - t0] = step_size(delta[t] + shift, softplus);
-    if (z) {
-        #pragma omp simd
-        for (long t = t0; t < t1; ++t)
-            z_sigmoid[t - t0] = 1.0f / (1.0f + expf(-z[t]));
-    }
-}
-
-void selective_scan_forward(const float *u, const float *delta, const float *A, const float *Bt,
-                            const float *Ct, const float *D, const float *z, const float *bias, int softplus,
-                            float *y, float *checkpoints, long batch, long dim, long length, long n_state,
-                            long chunk, int threads) {
-    const long n_chunks = (length + chunk - 1) / chunk;
-    #pragma omp parallel for collapse(2) schedule(static) num_threads(threads)
-    for (long b = 0; b < batch; ++b) {
-        for (long d = 0; d < dim; ++d) {
-            const long row = b * dim + d;
-            const float *u_r = u + row * length, *delta_r = delta + row * length, *A_d = A + d * n_state;
-            const float *z_r = z ? z + row * length : NULL;
-            const float *B_b = Bt + b * length * n_state, *C_b = Ct + b * length * n_state;
-            const float skip = D ? D[d] : 0.0f, shift = bias ? bias[d] : 0.0f;
-            float *y_r = y + row * length, *saved = checkpoints + row * n_chunks * n_state;
-            float h[n_state], steps[chunk], z_sigmoid[chunk];
-            memset(h, 0, sizeof(float) * n_state);
-            for (long k = 0; k < n_chunks; ++k) {
-                const long t0 = k * chunk, t1 = t0 + chunk < length ? t0 + chunk : length;
-                memcpy(saved + k * n_state, h, sizeof(float) * n_state);
-                chunk_inputs(delta_r, z_r, shift, softplus, steps, z_sigmoid, t0, t1);
-                for (long t = t0; t < t1; ++t) {
-                    const float step = steps[t - t0], input = step * u_r[t];
-                    const float *B_row = B_b + t * n_state, *C_row = C_b + t * n_state;
-                    float out = 0.0f;
-                    #pragma omp simd reduction(+ : out)
-                    for (long n = 0; n < n_state; ++n) {
-                        h[n] = expf(step * A_d[n]) * h[n] + input * B_row[n];
-                        out += C_row[n] * h[n];
-                    }
-                    out += skip * u_r[t];
-                    y_r[t] = z_r ? out * z_r[t] * z_sigmoid[t - t0] : out;
-                }
-            }
+        if (in->z) {
+            memcpy(row->gate, in->z + b * in->z_sb + p * in->z_st + d0, sizeof(float) * w);
+            #pragma omp simd
+            for (long i = 0; i < WIDTH; ++i)
+                row->sig[i] = 1.0f / (1.0f + expf(-row->gate[i]));
         }
     }
 }
 
-void selective_scan_backward(const float *u, const float *delta, const float *A, const float *Bt,
-                             const float *Ct, const float *D, const float *z, const float *bias, int softplus,
-                             const float *checkpoints, const float *gy, float *gu, float *gdelta, float *gz,
-                             float *gA_part, float *gB_part, float *gC_part, float *gD_part, float *gbias_part,
-                             long batch, long dim, long length, long n_state, long chunk, long groups,
-                             int threads) {
-    const long n_chunks = (length + chunk - 1) / chunk;
-    const long per_group = (dim + groups - 1) / groups;
-    #pragma omp parallel for collapse(2) schedule(dynamic) num_threads(threads)
-    for (long g = 0; g < groups; ++g) {
+static void load_block(const float *source, long n_rows, long stride, long d0, long w, float *block) {
+    /* block[r * WIDTH + i] = source[r * stride + d0 + i], zero-padded lanes */
+    memset(block, 0, sizeof(float) * n_rows * WIDTH);
+    for (long r = 0; r < n_rows; ++r)
+        memcpy(block + r * WIDTH, source + r * stride + d0, sizeof(float) * w);
+}
+
+void selective_scan_forward(scan_inputs in, const float *A_t, const float *D, const float *bias, int softplus,
+                            int reverse, float *y, float *checkpoints, long batch, long dim, long length,
+                            long n_state, long chunk, int threads) {
+    const long n_chunks = (length + chunk - 1) / chunk, n_blocks = (dim + WIDTH - 1) / WIDTH;
+    #pragma omp parallel num_threads(threads)
+    {
+        staged_step *rows = malloc(sizeof(staged_step) * chunk);
+        float *A_block = malloc(sizeof(float) * n_state * WIDTH), *h = malloc(sizeof(float) * n_state * WIDTH);
+        #pragma omp for collapse(2) schedule(static)
         for (long b = 0; b < batch; ++b) {
-            const float *B_b = Bt + b * length * n_state, *C_b = Ct + b * length * n_state;
-            float *gB_b = gB_part + (g * batch + b) * length * n_state;
-            float *gC_b = gC_part + (g * batch + b) * length * n_state;
-            float states[chunk * n_state], decays[chunk * n_state], carry[n_state];
-            float steps[chunk], z_sigmoid[chunk], softplus_grad[chunk];
-            const long d_end = (g + 1) * per_group < dim ? (g + 1) * per_group : dim;
-            for (long d = g * per_group; d < d_end; ++d) {
-                const long row = b * dim + d;
-                const float *u_r = u + row * length, *delta_r = delta + row * length, *gy_r = gy + row * length;
-                const float *z_r = z ? z + row * length : NULL;
-                const float *A_d = A + d * n_state, *saved = checkpoints + row * n_chunks * n_state;
-                const float skip = D ? D[d] : 0.0f, shift = bias ? bias[d] : 0.0f;
-                float *gu_r = gu + row * length, *gdelta_r = gdelta + row * length, *gA = gA_part + row * n_state;
-                float g_skip = 0.0f, g_shift = 0.0f;
-                memset(carry, 0, sizeof(float) * n_state);
-                for (long k = n_chunks - 1; k >= 0; --k) {
+            for (long blk = 0; blk < n_blocks; ++blk) {
+                const long d0 = blk * WIDTH, w = dim - d0 < WIDTH ? dim - d0 : WIDTH;
+                float skip[WIDTH] = {0}, shift[WIDTH] = {0};
+                if (D) memcpy(skip, D + d0, sizeof(float) * w);
+                if (bias) memcpy(shift, bias + d0, sizeof(float) * w);
+                load_block(A_t, n_state, dim, d0, w, A_block);
+                memset(h, 0, sizeof(float) * n_state * WIDTH);
+                for (long k = 0; k < n_chunks; ++k) {
                     const long t0 = k * chunk, t1 = t0 + chunk < length ? t0 + chunk : length;
-                    const float *h_start = saved + k * n_state;
-                    chunk_inputs(delta_r, z_r, shift, softplus, steps, z_sigmoid, t0, t1);
-                    chunk_states(A_d, steps, u_r, B_b, h_start, states, decays, t0, t1, n_state);
-                    #pragma omp simd
-                    for (long t = t0; t < t1; ++t)  /* softplus'(x) = sigmoid(x) = 1 - exp(-softplus(x)) */
-                        softplus_grad[t - t0] = softplus && delta_r[t] + shift <= 20.0f ? -expm1f(-steps[t - t0]) : 1.0f;
-                    for (long t = t1 - 1; t >= t0; --t) {
-                        const float step = steps[t - t0], input = u_r[t];
-                        const float gate = z_r ? z_r[t] : 0.0f, sig = z_r ? z_sigmoid[t - t0] : 0.0f;
-                        const float grad_out = z_r ? gy_r[t] * gate * sig : gy_r[t];  /* q_t = gy_t silu(z_t) */
-                        const float *h = states + (t - t0) * n_state, *decay = decays + (t - t0) * n_state;
-                        const float *h_prev = t > t0 ? h - n_state : h_start;
-                        const float *B_row = B_b + t * n_state, *C_row = C_b + t * n_state;
-                        float *gB_row = gB_b + t * n_state, *gC_row = gC_b + t * n_state;
-                        float g_input = 0.0f, g_step = 0.0f, out = 0.0f;
-                        #pragma omp simd reduction(+ : g_input, g_step, out)
-                        for (long n = 0; n < n_state; ++n) {
-                            const float g_h = carry[n] + C_row[n] * grad_out;
-                            const float g_decay = g_h * h_prev[n] * decay[n];
-                            out += C_row[n] * h[n];
-                            gC_row[n] += grad_out * h[n];
-                            gB_row[n] += g_h * step * input;
-                            gA[n] += g_decay * step;
-                            g_input += g_h * B_row[n];
-                            g_step += g_decay * A_d[n] + g_h * input * B_row[n];
-                            carry[n] = g_h * decay[n];
+                    float *saved = checkpoints + ((b * n_chunks + k) * n_state) * dim + d0;
+                    for (long n = 0; n < n_state; ++n)
+                        memcpy(saved + n * dim, h + n * WIDTH, sizeof(float) * w);
+                    stage_chunk(&in, shift, softplus, reverse, b, d0, w, length, t0, t1, rows);
+                    for (long t = t0; t < t1; ++t) {
+                        const long p = reverse ? length - 1 - t : t;
+                        const staged_step *row = rows + (t - t0);
+                        const float *B_row = in.B + b * in.B_sb + p * in.B_st;
+                        const float *C_row = in.C + b * in.C_sb + p * in.C_st;
+                        float out[WIDTH], scaled[WIDTH];
+                        #pragma omp simd
+                        for (long i = 0; i < WIDTH; ++i) {
+                            out[i] = skip[i] * row->input[i];
+                            scaled[i] = row->step[i] * row->input[i];
                         }
-                        if (z_r)  /* dL/dz = gy p silu'(z), p = sum_n C h + D u */
-                            gz[row * length + t] = gy_r[t] * (out + skip * input) * sig * (1.0f + gate * (1.0f - sig));
-                        g_step *= softplus_grad[t - t0];
-                        gu_r[t] = g_input * step + grad_out * skip;
-                        gdelta_r[t] = g_step;
-                        g_skip += grad_out * input;
-                        g_shift += g_step;
+                        if (n_state == 16)  /* Mamba's size: a constant trip count unrolls fully */
+                            advance_states(h, A_block, row->step, scaled, B_row, C_row, 16, out);
+                        else
+                            advance_states(h, A_block, row->step, scaled, B_row, C_row, n_state, out);
+                        if (in.z) {
+                            #pragma omp simd
+                            for (long i = 0; i < WIDTH; ++i) out[i] *= row->gate[i] * row->sig[i];
+                        }
+                        memcpy(y + (b * length + p) * dim + d0, out, sizeof(float) * w);
                     }
                 }
-                gD_part[row] = g_skip;
-                gbias_part[row] = g_shift;
             }
         }
+        free(rows); free(A_block); free(h);
+    }
+}
+
+void selective_scan_backward(scan_inputs in, const float *A_t, const float *D, const float *bias, int softplus,
+                             int reverse, const float *checkpoints, const float *gy, float *gu, float *gdelta,
+                             float *gz, float *gA_part, float *gB_part, float *gC_part, float *gD_part,
+                             float *gbias_part, long batch, long dim, long length, long n_state, long chunk,
+                             long groups, int threads) {
+    const long n_chunks = (length + chunk - 1) / chunk, n_blocks = (dim + WIDTH - 1) / WIDTH;
+    const long per_group = (n_blocks + groups - 1) / groups;
+    const long plane = n_state * WIDTH;  /* one time step's states of a block */
+    #pragma omp parallel num_threads(threads)
+    {
+        staged_step *rows = malloc(sizeof(staged_step) * chunk);
+        float *A_block = malloc(sizeof(float) * plane), *carry = malloc(sizeof(float) * plane);
+        float *g_A = malloc(sizeof(float) * plane), *h_start = malloc(sizeof(float) * plane);
+        float *states = malloc(sizeof(float) * plane * chunk), *decays = malloc(sizeof(float) * plane * chunk);
+        #pragma omp for collapse(2) schedule(dynamic)
+        for (long g = 0; g < groups; ++g) {
+            for (long b = 0; b < batch; ++b) {
+                float *gB_b = gB_part + (g * batch + b) * length * n_state;
+                float *gC_b = gC_part + (g * batch + b) * length * n_state;
+                const long blk_end = (g + 1) * per_group < n_blocks ? (g + 1) * per_group : n_blocks;
+                for (long blk = g * per_group; blk < blk_end; ++blk) {
+                    const long d0 = blk * WIDTH, w = dim - d0 < WIDTH ? dim - d0 : WIDTH;
+                    float skip[WIDTH] = {0}, shift[WIDTH] = {0}, g_skip[WIDTH] = {0}, g_shift[WIDTH] = {0};
+                    if (D) memcpy(skip, D + d0, sizeof(float) * w);
+                    if (bias) memcpy(shift, bias + d0, sizeof(float) * w);
+                    load_block(A_t, n_state, dim, d0, w, A_block);
+                    memset(carry, 0, sizeof(float) * plane);
+                    memset(g_A, 0, sizeof(float) * plane);
+                    for (long k = n_chunks - 1; k >= 0; --k) {
+                        const long t0 = k * chunk, t1 = t0 + chunk < length ? t0 + chunk : length;
+                        load_block(checkpoints + (b * n_chunks + k) * n_state * dim, n_state, dim, d0, w, h_start);
+                        stage_chunk(&in, shift, softplus, reverse, b, d0, w, length, t0, t1, rows);
+                        for (long t = t0; t < t1; ++t) {  /* recompute the chunk's states and decays */
+                            const long p = reverse ? length - 1 - t : t;
+                            const staged_step *row = rows + (t - t0);
+                            const float *B_row = in.B + b * in.B_sb + p * in.B_st;
+                            const float *prev = t > t0 ? states + (t - t0 - 1) * plane : h_start;
+                            float *h = states + (t - t0) * plane, *decay = decays + (t - t0) * plane;
+                            for (long n = 0; n < n_state; ++n) {
+                                const float b_n = B_row[n];
+                                #pragma omp simd
+                                for (long i = 0; i < WIDTH; ++i) {
+                                    decay[n * WIDTH + i] = exp_decay(row->step[i] * A_block[n * WIDTH + i]);
+                                    h[n * WIDTH + i] = decay[n * WIDTH + i] * prev[n * WIDTH + i]
+                                                       + row->step[i] * row->input[i] * b_n;
+                                }
+                            }
+                        }
+                        for (long t = t1 - 1; t >= t0; --t) {
+                            const long p = reverse ? length - 1 - t : t;
+                            const staged_step *row = rows + (t - t0);
+                            const float *gy_row = gy + (b * length + p) * dim + d0;
+                            const float *B_row = in.B + b * in.B_sb + p * in.B_st;
+                            const float *C_row = in.C + b * in.C_sb + p * in.C_st;
+                            const float *h = states + (t - t0) * plane, *decay = decays + (t - t0) * plane;
+                            const float *prev = t > t0 ? h - plane : h_start;
+                            float *gB_row = gB_b + p * n_state, *gC_row = gC_b + p * n_state;
+                            float grad_out[WIDTH] = {0}, q[WIDTH], out[WIDTH], g_input[WIDTH], g_step[WIDTH];
+                            memcpy(grad_out, gy_row, sizeof(float) * w);
+                            #pragma omp simd
+                            for (long i = 0; i < WIDTH; ++i) {  /* q_t = gy_t silu(z_t) */
+                                q[i] = in.z ? grad_out[i] * row->gate[i] * row->sig[i] : grad_out[i];
+                                out[i] = skip[i] * row->input[i];
+                                g_input[i] = q[i] * skip[i];
+                                g_step[i] = 0.0f;
+                            }
+                            for (long n = 0; n < n_state; ++n) {
+                                const float b_n = B_row[n], c_n = C_row[n];
+                                float g_b = 0.0f, g_c = 0.0f;
+                                #pragma omp simd reduction(+ : g_b, g_c)
+                                for (long i = 0; i < WIDTH; ++i) {
+                                    const long j = n * WIDTH + i;
+                                    const float g_h = carry[j] + c_n * q[i];
+                                    const float g_decay = g_h * prev[j] * decay[j];
+                                    out[i] += c_n * h[j];
+                                    g_c += q[i] * h[j];
+                                    g_b += g_h * row->step[i] * row->input[i];
+                                    g_A[j] += g_decay * row->step[i];
+                                    g_input[i] += g_h * row->step[i] * b_n;
+                                    g_step[i] += g_decay * A_block[j] + g_h * row->input[i] * b_n;
+                                    carry[j] = g_h * decay[j];
+                                }
+                                gB_row[n] += g_b;
+                                gC_row[n] += g_c;
+                            }
+                            float g_gate[WIDTH];
+                            #pragma omp simd
+                            for (long i = 0; i < WIDTH; ++i) {
+                                const float s = row->sig[i];  /* dL/dz = gy p silu'(z) */
+                                g_gate[i] = grad_out[i] * out[i] * s * (1.0f + row->gate[i] * (1.0f - s));
+                                g_step[i] *= row->step_grad[i];
+                                g_skip[i] += q[i] * row->input[i];
+                                g_shift[i] += g_step[i];
+                            }
+                            const long at = (b * length + p) * dim + d0;
+                            memcpy(gu + at, g_input, sizeof(float) * w);
+                            memcpy(gdelta + at, g_step, sizeof(float) * w);
+                            if (in.z) memcpy(gz + at, g_gate, sizeof(float) * w);
+                        }
+                    }
+                    for (long n = 0; n < n_state; ++n)
+                        memcpy(gA_part + (b * n_state + n) * dim + d0, g_A + n * WIDTH, sizeof(float) * w);
+                    memcpy(gD_part + b * dim + d0, g_skip, sizeof(float) * w);
+                    memcpy(gbias_part + b * dim + d0, g_shift, sizeof(float) * w);
+                }
+            }
+        }
+        free(rows); free(A_block); free(carry); free(g_A); free(h_start); free(states); free(decays);
     }
 }

@@ -47,7 +47,7 @@ from selfsup.errors import ConfigError
 
 from ..configs import AMBA_SIZES, AMBAConfig
 from .ast import ASTEncoder, set_patch_grid
-from .selective_scan import IMPLEMENTATIONS, selective_scan
+from .selective_scan import IMPLEMENTATIONS, selective_scan_time_major
 
 __all__ = ["AMBAConfig", "AMBAEncoder", "BiMambaMixer", "VimBlock", "build_amba"]
 
@@ -89,21 +89,36 @@ class _SSMBranch(nn.Module):
         with torch.no_grad():
             self.dt_proj.bias.copy_(dt + torch.log(-torch.expm1(-dt)))
 
-    def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        """``x``, ``z`` [B, d_inner, L] → gated scan output [B, d_inner, L]."""
-        length = x.shape[-1]
-        x = F.silu(self.conv1d(x)[..., :length])
-        dt, B, C = self.x_proj(x.transpose(1, 2)).split([self.dt_rank, self.d_state, self.d_state], dim=-1)
-        delta = (dt @ self.dt_proj.weight.t()).transpose(1, 2)  # bias added inside the scan (delta_bias)
+    def forward(self, x: torch.Tensor, z: torch.Tensor, reverse: bool = False) -> torch.Tensor:
+        """``x``, ``z`` [B, L, d_inner] → gated scan output [B, L, d_inner].
+
+        ``reverse=True`` runs the branch on the time-reversed sequence and reverses its output back
+        (``flip(branch(flip(x), flip(z)))``) without flipping anything: the causal convolution
+        becomes the anti-causal one with the kernel mirrored, and the scan runs from the last step.
+        """
+        length = x.shape[1]
+        weight, width = self.conv1d.weight, self.conv1d.kernel_size[0]
+        if reverse:  # out_t = Σ_j w[width-1-j] x_{t+j}
+            conv = F.conv1d(F.pad(x.transpose(1, 2), (0, width - 1)), weight.flip(-1), self.conv1d.bias,
+                            groups=self.conv1d.groups)
+        else:  # out_t = Σ_j w[j] x_{t-(width-1)+j}
+            conv = self.conv1d(x.transpose(1, 2))[..., :length]
+        x = F.silu(conv).transpose(1, 2).contiguous()  # [B, L, d_inner]
+        dt, B, C = self.x_proj(x).split([self.dt_rank, self.d_state, self.d_state], dim=-1)
+        delta = dt @ self.dt_proj.weight.t()  # bias added inside the scan (delta_bias)
         A = -torch.exp(self.A_log.float())
-        return selective_scan(
-            x, delta, A, B.transpose(1, 2), C.transpose(1, 2), self.D.float(), z,
-            delta_bias=self.dt_proj.bias.float(), delta_softplus=True, impl=self.scan, chunk_size=self.chunk,
+        return selective_scan_time_major(
+            x, delta, A, B, C, self.D.float(), z, delta_bias=self.dt_proj.bias.float(), delta_softplus=True,
+            reverse=reverse, impl=self.scan, chunk_size=self.chunk,
         )
 
 
 class BiMambaMixer(nn.Module):
-    """Vim's Mamba with ``bimamba_type="v2"`` and ``if_devide_out=True`` on [B, L, D] tokens."""
+    """Vim's Mamba with ``bimamba_type="v2"`` and ``if_devide_out=True`` on [B, L, D] tokens.
+
+    ``mirrored=True`` gives ``flip(mixer(flip(hidden)))`` for the same weights (the backward block
+    of a Vim pair) by swapping the branches' time directions instead of flipping tensors.
+    """
 
     def __init__(self, dim: int, d_state: int = 16, d_conv: int = 4, expand: int = 2, *,
                  scan: str = "auto", chunk: int = 64) -> None:
@@ -115,11 +130,11 @@ class BiMambaMixer(nn.Module):
         self.backward_branch = _SSMBranch(d_inner, d_state, d_conv, dt_rank, scan, chunk)
         self.out_proj = nn.Linear(d_inner, dim, bias=False)
 
-    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
-        x, z = self.in_proj(hidden).transpose(1, 2).chunk(2, dim=1)  # [B, d_inner, L] each
-        y = self.forward_branch(x, z)
-        y_back = self.backward_branch(x.flip(-1), z.flip(-1)).flip(-1)
-        return self.out_proj(((y + y_back) / 2).transpose(1, 2))
+    def forward(self, hidden: torch.Tensor, mirrored: bool = False) -> torch.Tensor:
+        x, z = self.in_proj(hidden).chunk(2, dim=-1)  # [B, L, d_inner] views
+        y = self.forward_branch(x, z, reverse=mirrored)
+        y_back = self.backward_branch(x, z, reverse=not mirrored)
+        return self.out_proj((y + y_back) / 2)
 
 
 class VimBlock(nn.Module):
@@ -132,9 +147,11 @@ class VimBlock(nn.Module):
                                   scan=config.scan, chunk=config.scan_chunk)
         self.drop_path = DropPath(drop_path)
 
-    def forward(self, hidden: torch.Tensor, residual: Optional[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, hidden: torch.Tensor, residual: Optional[torch.Tensor],
+                mirrored: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """``mirrored``: the block as applied to the time-reversed sequence, outputs reversed back."""
         residual = hidden if residual is None else residual + self.drop_path(hidden)
-        return self.mixer(self.norm(residual)), residual
+        return self.mixer(self.norm(residual), mirrored=mirrored), residual
 
 
 def _norm(kind: str, dim: int, eps: float) -> nn.Module:
@@ -182,8 +199,10 @@ class AMBAEncoder(nn.Module):
         residual: Optional[torch.Tensor] = None
         for forward_block, backward_block in zip(self.layers[0::2], self.layers[1::2]):
             h_f, r_f = forward_block(hidden, residual)
-            h_b, r_b = backward_block(hidden.flip(1), None if residual is None else residual.flip(1))
-            hidden, residual = h_f + h_b.flip(1), r_f + r_b.flip(1)
+            # Vim runs this block on the flipped sequence and flips its outputs back; the mirrored
+            # block computes exactly that (only its mixers depend on the order of the tokens)
+            h_b, r_b = backward_block(hidden, residual, mirrored=True)
+            hidden, residual = h_f + h_b, r_f + r_b
         residual = hidden if residual is None else residual + self.drop_path(hidden)
         return self.norm_f(self.norm_f(residual))  # norm_f twice, as the released forward
 

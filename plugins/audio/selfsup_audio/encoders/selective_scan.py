@@ -64,6 +64,7 @@ __all__ = [
     "selective_scan",
     "selective_scan_chunked",
     "selective_scan_reference",
+    "selective_scan_time_major",
 ]
 
 IMPLEMENTATIONS = ("auto", "cpu-kernel", "chunked", "reference", "mamba-ssm")
@@ -138,8 +139,45 @@ def selective_scan(
     if chosen == "reference":
         return selective_scan_reference(u, delta, A, B, C, D, z, delta_bias, delta_softplus)
     if chosen == "cpu-kernel":
-        return selective_scan_cpu_kernel(u, delta, A, B, C, D, z, delta_bias, delta_softplus)
+        return selective_scan_time_major(
+            u.transpose(1, 2), delta.transpose(1, 2), A, B.transpose(1, 2), C.transpose(1, 2), D,
+            None if z is None else z.transpose(1, 2), delta_bias, delta_softplus, impl=chosen,
+        ).transpose(1, 2)
     return selective_scan_chunked(u, delta, A, B, C, D, z, delta_bias, delta_softplus, chunk_size=chunk_size)
+
+
+def selective_scan_time_major(
+    u: Tensor,
+    delta: Tensor,
+    A: Tensor,
+    B: Tensor,
+    C: Tensor,
+    D: Optional[Tensor] = None,
+    z: Optional[Tensor] = None,
+    delta_bias: Optional[Tensor] = None,
+    delta_softplus: bool = False,
+    *,
+    reverse: bool = False,
+    impl: str = "auto",
+    chunk_size: int = 64,
+) -> Tensor:
+    """:func:`selective_scan` in the layout of the Linear layers around it, optionally backwards in time.
+
+    ``u, delta, z`` ``[b, l, d]``, ``B, C`` ``[b, l, n]``; returns ``[b, l, d]``. ``reverse=True``
+    equals ``flip(scan(flip(inputs)))`` along time. The CPU kernel reads this layout (and runs
+    backwards) in place; the other implementations get transposed (and flipped) copies.
+    """
+    chosen = choose_implementation(impl, u.device)
+    if chosen == "cpu-kernel":
+        return selective_scan_cpu_kernel(u, delta, A, B, C, D, z, delta_bias, delta_softplus, reverse=reverse)
+
+    def channel_first(t: Optional[Tensor]) -> Optional[Tensor]:
+        return None if t is None else (t.flip(1) if reverse else t).transpose(1, 2)
+
+    y = selective_scan(*(channel_first(t) for t in (u, delta)), A, *(channel_first(t) for t in (B, C)), D,
+                       channel_first(z), delta_bias, delta_softplus, impl=chosen, chunk_size=chunk_size)
+    y = y.transpose(1, 2)
+    return y.flip(1) if reverse else y
 
 
 def _discretise(delta: Tensor, delta_bias: Optional[Tensor], delta_softplus: bool) -> Tensor:
