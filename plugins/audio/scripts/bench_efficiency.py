@@ -20,7 +20,9 @@ A model stops growing after a point whose mean forward exceeds ``--max-seconds``
 machine's memory). Besides wall-clock latency, each forward's process CPU time is recorded: with
 one intra-op thread it is what the latency would be on an idle core, and unlike the wall clock it
 is not inflated when other jobs share the machine's cores (cache and memory-bandwidth contention
-still inflate it somewhat). Usage (from the repository root)::
+still inflate it somewhat). ``ssamba-tiny`` uses ``scan="auto"`` (on the CPU the fused C kernel
+when it builds), ``ssamba-tiny-chunked`` the chunked PyTorch scan; each row records its ``scan``.
+Usage (from the repository root)::
 
     nice -n 5 .venv/bin/python plugins/audio/scripts/bench_efficiency.py \\
         --out benchmarks/results/audio_efficiency.jsonl
@@ -37,7 +39,7 @@ import sys
 import time
 from pathlib import Path
 
-MODELS = ("ssamba-tiny", "ssast-tiny", "ssast-tiny-math")
+MODELS = ("ssamba-tiny", "ssamba-tiny-chunked", "ssast-tiny", "ssast-tiny-math")
 
 
 def _rss_bytes() -> int:
@@ -55,11 +57,14 @@ def worker(model: str, tokens: int, batch: int, runs: int, threads: int) -> dict
     torch.manual_seed(0)
     frames = 2 * tokens  # 128/16 frequency patches × frames/16 time patches
     info = {"num_mel_bins": 128, "target_length": frames}
+    scan = None
     if model.startswith("ssamba"):
         from selfsup_audio.configs import AMBAConfig
         from selfsup_audio.encoders.mamba import AMBAEncoder
+        from selfsup_audio.encoders.selective_scan import choose_implementation
 
-        encoder: nn.Module = AMBAEncoder(AMBAConfig(size="tiny"), info)
+        scan = choose_implementation("chunked" if model.endswith("-chunked") else "auto", torch.device("cpu"))
+        encoder: nn.Module = AMBAEncoder(AMBAConfig(size="tiny", scan=scan), info)
     else:
         from selfsup_audio.configs import ASTConfig
         from selfsup_audio.encoders.ast import ASTEncoder
@@ -87,7 +92,7 @@ def worker(model: str, tokens: int, batch: int, runs: int, threads: int) -> dict
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return {
         "model": model, "tokens": tokens, "frames": frames, "batch": batch, "runs": runs,
-        "threads": threads, "params": params, "dtype": "float32",
+        "threads": threads, "params": params, "dtype": "float32", "scan": scan,
         "seconds_mean": statistics.mean(times), "seconds_std": statistics.stdev(times) if runs > 1 else 0.0,
         "seconds_all": [round(t, 4) for t in times],
         "cpu_seconds_mean": statistics.mean(cpu_times),

@@ -111,7 +111,7 @@ def load_kernel() -> Optional[ctypes.CDLL]:
         _build_error = f"{error}" + (f": {stderr.strip()}" if stderr else "")
         return None
     long_, float_p, int_ = ctypes.c_long, ctypes.c_void_p, ctypes.c_int
-    library.selective_scan_forward.argtypes = [_ScanInputs] + [float_p] * 3 + [int_] * 2 + [float_p] * 2 + [long_] * 5 + [int_]
+    library.selective_scan_forward.argtypes = [_ScanInputs] + [float_p] * 3 + [int_] * 2 + [float_p] * 2 + [long_] * 6 + [int_]
     library.selective_scan_forward.restype = None
     library.selective_scan_backward.argtypes = (
         [_ScanInputs] + [float_p] * 3 + [int_] * 2 + [float_p] * 10 + [long_] * 6 + [int_]
@@ -151,6 +151,11 @@ def _scan_inputs(u: Tensor, delta: Tensor, z: Optional[Tensor], B: Tensor, C: Te
     return _ScanInputs(**fields)
 
 
+def _channel_groups(dim: int, batch: int, threads: int) -> int:
+    """Groups of channel blocks, so that (group, batch row) work items keep every thread busy."""
+    return max(1, min(-(-dim // WIDTH), -(-threads // batch)))
+
+
 class _FusedScan(torch.autograd.Function):
     """The time-major scan of :func:`selective_scan_cpu_kernel` on float32 CPU tensors."""
 
@@ -165,9 +170,11 @@ class _FusedScan(torch.autograd.Function):
         y = u.new_empty(batch, length, dim)
         chunk = min(CHECKPOINT_EVERY, max(length, 1))
         checkpoints = u.new_empty(batch, -(-length // chunk), n_state, dim)
+        threads = torch.get_num_threads()
         library.selective_scan_forward(
             _scan_inputs(u, delta, z, B, C), _ptr(A_t), _ptr(D), _ptr(delta_bias), int(delta_softplus),
-            int(reverse), _ptr(y), _ptr(checkpoints), batch, dim, length, n_state, chunk, torch.get_num_threads(),
+            int(reverse), _ptr(y), _ptr(checkpoints), batch, dim, length, n_state, chunk,
+            _channel_groups(dim, batch, threads), threads,
         )
         ctx.save_for_backward(u, delta, A_t, B, C, D, z, delta_bias, checkpoints)
         ctx.chunk, ctx.delta_softplus, ctx.reverse = chunk, delta_softplus, reverse
@@ -181,8 +188,7 @@ class _FusedScan(torch.autograd.Function):
         batch, length, dim = u.shape
         n_state = A_t.shape[0]
         threads = torch.get_num_threads()
-        blocks = -(-dim // WIDTH)
-        groups = max(1, min(blocks, -(-threads // batch)))  # enough (group, row) work items for every thread
+        groups = _channel_groups(dim, batch, threads)
         grad_y = grad_y.float().contiguous()
         grad_u, grad_delta = u.new_empty(batch, length, dim), u.new_empty(batch, length, dim)
         grad_z = None if z is None else u.new_empty(batch, length, dim)

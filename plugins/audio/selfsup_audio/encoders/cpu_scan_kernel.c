@@ -99,27 +99,43 @@ typedef struct {
     float step[WIDTH], step_grad[WIDTH], input[WIDTH], gate[WIDTH], sig[WIDTH];
 } staged_step;
 
-static void stage_chunk(const scan_inputs *in, const float *shift, int softplus, int reverse, long b, long d0,
-                        long w, long length, long t0, long t1, staged_step *rows) {
+static void stage_chunk(const scan_inputs *in, const float (*shift)[WIDTH], int softplus, int reverse, long b,
+                        long first, long count, long dim, long length, long t0, long t1, long chunk,
+                        staged_step *rows) {
+    /* rows[j * chunk + (t - t0)]: block first+j at time t. Time outside, blocks inside, so that
+       each time step's channels are read in one sequential sweep (prefetcher-friendly). */
     for (long t = t0; t < t1; ++t) {
         const long p = reverse ? length - 1 - t : t;
-        staged_step *row = rows + (t - t0);
-        float raw[WIDTH] = {0};
-        memset(row, 0, sizeof(staged_step));
-        memcpy(raw, in->delta + b * in->delta_sb + p * in->delta_st + d0, sizeof(float) * w);
-        memcpy(row->input, in->u + b * in->u_sb + p * in->u_st + d0, sizeof(float) * w);
-        #pragma omp simd
-        for (long i = 0; i < WIDTH; ++i) {
-            const float x = raw[i] + shift[i];
-            const float step = step_size(x, softplus);
-            row->step[i] = step;
-            row->step_grad[i] = softplus && x <= 20.0f ? -expm1f(-step) : 1.0f;  /* sigmoid = 1 - exp(-softplus) */
-        }
-        if (in->z) {
-            memcpy(row->gate, in->z + b * in->z_sb + p * in->z_st + d0, sizeof(float) * w);
+        const float *delta_t = in->delta + b * in->delta_sb + p * in->delta_st;
+        const float *u_t = in->u + b * in->u_sb + p * in->u_st;
+        const float *z_t = in->z ? in->z + b * in->z_sb + p * in->z_st : NULL;
+        for (long j = 0; j < count; ++j) {
+            const long d0 = (first + j) * WIDTH, w = dim - d0 < WIDTH ? dim - d0 : WIDTH;
+            staged_step *row = rows + j * chunk + (t - t0);
+            float raw[WIDTH];
+            if (w == WIDTH) {  /* constant sizes: single vector moves */
+                memcpy(raw, delta_t + d0, sizeof(float) * WIDTH);
+                memcpy(row->input, u_t + d0, sizeof(float) * WIDTH);
+                if (z_t) memcpy(row->gate, z_t + d0, sizeof(float) * WIDTH);
+            } else {
+                memset(raw, 0, sizeof raw);
+                memset(row, 0, sizeof(staged_step));
+                memcpy(raw, delta_t + d0, sizeof(float) * w);
+                memcpy(row->input, u_t + d0, sizeof(float) * w);
+                if (z_t) memcpy(row->gate, z_t + d0, sizeof(float) * w);
+            }
             #pragma omp simd
-            for (long i = 0; i < WIDTH; ++i)
-                row->sig[i] = 1.0f / (1.0f + expf(-row->gate[i]));
+            for (long i = 0; i < WIDTH; ++i) {  /* one libm call per vector: log1pf */
+                const float x = raw[i] + shift[j][i], e = exp_decay(x);
+                const int linear = !softplus || x > 20.0f;
+                row->step[i] = linear ? x : log1pf(e);
+                row->step_grad[i] = linear ? 1.0f : e / (1.0f + e);  /* softplus' = sigmoid */
+            }
+            if (z_t) {
+                #pragma omp simd
+                for (long i = 0; i < WIDTH; ++i)
+                    row->sig[i] = 1.0f / (1.0f + exp_decay(-row->gate[i]));
+            }
         }
     }
 }
@@ -133,52 +149,70 @@ static void load_block(const float *source, long n_rows, long stride, long d0, l
 
 void selective_scan_forward(scan_inputs in, const float *A_t, const float *D, const float *bias, int softplus,
                             int reverse, float *y, float *checkpoints, long batch, long dim, long length,
-                            long n_state, long chunk, int threads) {
+                            long n_state, long chunk, long groups, int threads) {
     const long n_chunks = (length + chunk - 1) / chunk, n_blocks = (dim + WIDTH - 1) / WIDTH;
+    const long per_group = (n_blocks + groups - 1) / groups, plane = n_state * WIDTH;
     #pragma omp parallel num_threads(threads)
     {
-        staged_step *rows = malloc(sizeof(staged_step) * chunk);
-        float *A_block = malloc(sizeof(float) * n_state * WIDTH), *h = malloc(sizeof(float) * n_state * WIDTH);
-        #pragma omp for collapse(2) schedule(static)
-        for (long b = 0; b < batch; ++b) {
-            for (long blk = 0; blk < n_blocks; ++blk) {
-                const long d0 = blk * WIDTH, w = dim - d0 < WIDTH ? dim - d0 : WIDTH;
-                float skip[WIDTH] = {0}, shift[WIDTH] = {0};
-                if (D) memcpy(skip, D + d0, sizeof(float) * w);
-                if (bias) memcpy(shift, bias + d0, sizeof(float) * w);
-                load_block(A_t, n_state, dim, d0, w, A_block);
-                memset(h, 0, sizeof(float) * n_state * WIDTH);
+        staged_step *rows_all = malloc(sizeof(staged_step) * chunk * per_group);
+        float *A_all = malloc(sizeof(float) * plane * per_group), *h_all = malloc(sizeof(float) * plane * per_group);
+        float (*skip)[WIDTH] = malloc(sizeof(float) * WIDTH * per_group);
+        float (*shift)[WIDTH] = malloc(sizeof(float) * WIDTH * per_group);
+        #pragma omp for collapse(2) schedule(dynamic)
+        for (long g = 0; g < groups; ++g) {
+            for (long b = 0; b < batch; ++b) {
+                const long first = g * per_group, count = (first + per_group < n_blocks ? per_group : n_blocks - first);
+                for (long j = 0; j < count; ++j) {
+                    const long d0 = (first + j) * WIDTH, w = dim - d0 < WIDTH ? dim - d0 : WIDTH;
+                    memset(skip[j], 0, sizeof skip[j]);
+                    memset(shift[j], 0, sizeof shift[j]);
+                    if (D) memcpy(skip[j], D + d0, sizeof(float) * w);
+                    if (bias) memcpy(shift[j], bias + d0, sizeof(float) * w);
+                    load_block(A_t, n_state, dim, d0, w, A_all + j * plane);
+                }
+                memset(h_all, 0, sizeof(float) * plane * per_group);
+                /* chunks outside, channel blocks inside: a chunk's rows of u, delta and z stay in cache
+                   while every block of the group reads its columns */
                 for (long k = 0; k < n_chunks; ++k) {
                     const long t0 = k * chunk, t1 = t0 + chunk < length ? t0 + chunk : length;
-                    float *saved = checkpoints + ((b * n_chunks + k) * n_state) * dim + d0;
-                    for (long n = 0; n < n_state; ++n)
-                        memcpy(saved + n * dim, h + n * WIDTH, sizeof(float) * w);
-                    stage_chunk(&in, shift, softplus, reverse, b, d0, w, length, t0, t1, rows);
-                    for (long t = t0; t < t1; ++t) {
-                        const long p = reverse ? length - 1 - t : t;
-                        const staged_step *row = rows + (t - t0);
-                        const float *B_row = in.B + b * in.B_sb + p * in.B_st;
-                        const float *C_row = in.C + b * in.C_sb + p * in.C_st;
-                        float out[WIDTH], scaled[WIDTH];
-                        #pragma omp simd
-                        for (long i = 0; i < WIDTH; ++i) {
-                            out[i] = skip[i] * row->input[i];
-                            scaled[i] = row->step[i] * row->input[i];
-                        }
-                        if (n_state == 16)  /* Mamba's size: a constant trip count unrolls fully */
-                            advance_states(h, A_block, row->step, scaled, B_row, C_row, 16, out);
-                        else
-                            advance_states(h, A_block, row->step, scaled, B_row, C_row, n_state, out);
-                        if (in.z) {
+                    stage_chunk(&in, (const float (*)[WIDTH])shift, softplus, reverse, b, first, count, dim, length,
+                                t0, t1, chunk, rows_all);
+                    for (long j = 0; j < count; ++j) {
+                        const long d0 = (first + j) * WIDTH, w = dim - d0 < WIDTH ? dim - d0 : WIDTH;
+                        const staged_step *rows = rows_all + j * chunk;
+                        float *h = h_all + j * plane;
+                        const float *A_block = A_all + j * plane;
+                        float *saved = checkpoints + ((b * n_chunks + k) * n_state) * dim + d0;
+                        for (long n = 0; n < n_state; ++n)
+                            memcpy(saved + n * dim, h + n * WIDTH, sizeof(float) * w);
+                        for (long t = t0; t < t1; ++t) {
+                            const long p = reverse ? length - 1 - t : t;
+                            const staged_step *row = rows + (t - t0);
+                            const float *B_row = in.B + b * in.B_sb + p * in.B_st;
+                            const float *C_row = in.C + b * in.C_sb + p * in.C_st;
+                            float out[WIDTH], scaled[WIDTH];
                             #pragma omp simd
-                            for (long i = 0; i < WIDTH; ++i) out[i] *= row->gate[i] * row->sig[i];
+                            for (long i = 0; i < WIDTH; ++i) {
+                                out[i] = skip[j][i] * row->input[i];
+                                scaled[i] = row->step[i] * row->input[i];
+                            }
+                            if (n_state == 16)  /* Mamba's size: a constant trip count unrolls fully */
+                                advance_states(h, A_block, row->step, scaled, B_row, C_row, 16, out);
+                            else
+                                advance_states(h, A_block, row->step, scaled, B_row, C_row, n_state, out);
+                            if (in.z) {
+                                #pragma omp simd
+                                for (long i = 0; i < WIDTH; ++i) out[i] *= row->gate[i] * row->sig[i];
+                            }
+                            float *y_row = y + (b * length + p) * dim + d0;
+                            if (w == WIDTH) memcpy(y_row, out, sizeof(float) * WIDTH);
+                            else memcpy(y_row, out, sizeof(float) * w);
                         }
-                        memcpy(y + (b * length + p) * dim + d0, out, sizeof(float) * w);
                     }
                 }
             }
         }
-        free(rows); free(A_block); free(h);
+        free(rows_all); free(A_all); free(h_all); free(skip); free(shift);
     }
 }
 
@@ -192,28 +226,42 @@ void selective_scan_backward(scan_inputs in, const float *A_t, const float *D, c
     const long plane = n_state * WIDTH;  /* one time step's states of a block */
     #pragma omp parallel num_threads(threads)
     {
-        staged_step *rows = malloc(sizeof(staged_step) * chunk);
-        float *A_block = malloc(sizeof(float) * plane), *carry = malloc(sizeof(float) * plane);
-        float *g_A = malloc(sizeof(float) * plane), *h_start = malloc(sizeof(float) * plane);
+        staged_step *rows_all = malloc(sizeof(staged_step) * chunk * per_group);
+        float *A_all = malloc(sizeof(float) * plane * per_group), *carry_all = malloc(sizeof(float) * plane * per_group);
+        float *g_A_all = malloc(sizeof(float) * plane * per_group), *h_start = malloc(sizeof(float) * plane);
         float *states = malloc(sizeof(float) * plane * chunk), *decays = malloc(sizeof(float) * plane * chunk);
+        float (*skip)[WIDTH] = malloc(sizeof(float) * WIDTH * per_group);
+        float (*shift)[WIDTH] = malloc(sizeof(float) * WIDTH * per_group);
+        float (*g_skip)[WIDTH] = malloc(sizeof(float) * WIDTH * per_group);
+        float (*g_shift)[WIDTH] = malloc(sizeof(float) * WIDTH * per_group);
         #pragma omp for collapse(2) schedule(dynamic)
         for (long g = 0; g < groups; ++g) {
             for (long b = 0; b < batch; ++b) {
                 float *gB_b = gB_part + (g * batch + b) * length * n_state;
                 float *gC_b = gC_part + (g * batch + b) * length * n_state;
-                const long blk_end = (g + 1) * per_group < n_blocks ? (g + 1) * per_group : n_blocks;
-                for (long blk = g * per_group; blk < blk_end; ++blk) {
-                    const long d0 = blk * WIDTH, w = dim - d0 < WIDTH ? dim - d0 : WIDTH;
-                    float skip[WIDTH] = {0}, shift[WIDTH] = {0}, g_skip[WIDTH] = {0}, g_shift[WIDTH] = {0};
-                    if (D) memcpy(skip, D + d0, sizeof(float) * w);
-                    if (bias) memcpy(shift, bias + d0, sizeof(float) * w);
-                    load_block(A_t, n_state, dim, d0, w, A_block);
-                    memset(carry, 0, sizeof(float) * plane);
-                    memset(g_A, 0, sizeof(float) * plane);
-                    for (long k = n_chunks - 1; k >= 0; --k) {
-                        const long t0 = k * chunk, t1 = t0 + chunk < length ? t0 + chunk : length;
+                const long first = g * per_group, count = (first + per_group < n_blocks ? per_group : n_blocks - first);
+                for (long j = 0; j < count; ++j) {
+                    const long d0 = (first + j) * WIDTH, w = dim - d0 < WIDTH ? dim - d0 : WIDTH;
+                    memset(skip[j], 0, sizeof skip[j]);
+                    memset(shift[j], 0, sizeof shift[j]);
+                    if (D) memcpy(skip[j], D + d0, sizeof(float) * w);
+                    if (bias) memcpy(shift[j], bias + d0, sizeof(float) * w);
+                    load_block(A_t, n_state, dim, d0, w, A_all + j * plane);
+                }
+                memset(carry_all, 0, sizeof(float) * plane * per_group);
+                memset(g_A_all, 0, sizeof(float) * plane * per_group);
+                memset(g_skip, 0, sizeof(float) * WIDTH * per_group);
+                memset(g_shift, 0, sizeof(float) * WIDTH * per_group);
+                for (long k = n_chunks - 1; k >= 0; --k) {  /* chunks outside, blocks inside (see the forward) */
+                    const long t0 = k * chunk, t1 = t0 + chunk < length ? t0 + chunk : length;
+                    stage_chunk(&in, (const float (*)[WIDTH])shift, softplus, reverse, b, first, count, dim, length,
+                                t0, t1, chunk, rows_all);
+                    for (long j = 0; j < count; ++j) {
+                        const long d0 = (first + j) * WIDTH, w = dim - d0 < WIDTH ? dim - d0 : WIDTH;
+                        const staged_step *rows = rows_all + j * chunk;
+                        const float *A_block = A_all + j * plane;
+                        float *carry = carry_all + j * plane, *g_A = g_A_all + j * plane;
                         load_block(checkpoints + (b * n_chunks + k) * n_state * dim, n_state, dim, d0, w, h_start);
-                        stage_chunk(&in, shift, softplus, reverse, b, d0, w, length, t0, t1, rows);
                         for (long t = t0; t < t1; ++t) {  /* recompute the chunk's states and decays */
                             const long p = reverse ? length - 1 - t : t;
                             const staged_step *row = rows + (t - t0);
@@ -240,12 +288,13 @@ void selective_scan_backward(scan_inputs in, const float *A_t, const float *D, c
                             const float *prev = t > t0 ? h - plane : h_start;
                             float *gB_row = gB_b + p * n_state, *gC_row = gC_b + p * n_state;
                             float grad_out[WIDTH] = {0}, q[WIDTH], out[WIDTH], g_input[WIDTH], g_step[WIDTH];
-                            memcpy(grad_out, gy_row, sizeof(float) * w);
+                            if (w == WIDTH) memcpy(grad_out, gy_row, sizeof(float) * WIDTH);
+                            else memcpy(grad_out, gy_row, sizeof(float) * w);
                             #pragma omp simd
                             for (long i = 0; i < WIDTH; ++i) {  /* q_t = gy_t silu(z_t) */
                                 q[i] = in.z ? grad_out[i] * row->gate[i] * row->sig[i] : grad_out[i];
-                                out[i] = skip[i] * row->input[i];
-                                g_input[i] = q[i] * skip[i];
+                                out[i] = skip[j][i] * row->input[i];
+                                g_input[i] = q[i] * skip[j][i];
                                 g_step[i] = 0.0f;
                             }
                             for (long n = 0; n < n_state; ++n) {
@@ -253,16 +302,16 @@ void selective_scan_backward(scan_inputs in, const float *A_t, const float *D, c
                                 float g_b = 0.0f, g_c = 0.0f;
                                 #pragma omp simd reduction(+ : g_b, g_c)
                                 for (long i = 0; i < WIDTH; ++i) {
-                                    const long j = n * WIDTH + i;
-                                    const float g_h = carry[j] + c_n * q[i];
-                                    const float g_decay = g_h * prev[j] * decay[j];
-                                    out[i] += c_n * h[j];
-                                    g_c += q[i] * h[j];
+                                    const long at = n * WIDTH + i;
+                                    const float g_h = carry[at] + c_n * q[i];
+                                    const float g_decay = g_h * prev[at] * decay[at];
+                                    out[i] += c_n * h[at];
+                                    g_c += q[i] * h[at];
                                     g_b += g_h * row->step[i] * row->input[i];
-                                    g_A[j] += g_decay * row->step[i];
+                                    g_A[at] += g_decay * row->step[i];
                                     g_input[i] += g_h * row->step[i] * b_n;
-                                    g_step[i] += g_decay * A_block[j] + g_h * row->input[i] * b_n;
-                                    carry[j] = g_h * decay[j];
+                                    g_step[i] += g_decay * A_block[at] + g_h * row->input[i] * b_n;
+                                    carry[at] = g_h * decay[at];
                                 }
                                 gB_row[n] += g_b;
                                 gC_row[n] += g_c;
@@ -273,8 +322,8 @@ void selective_scan_backward(scan_inputs in, const float *A_t, const float *D, c
                                 const float s = row->sig[i];  /* dL/dz = gy p silu'(z) */
                                 g_gate[i] = grad_out[i] * out[i] * s * (1.0f + row->gate[i] * (1.0f - s));
                                 g_step[i] *= row->step_grad[i];
-                                g_skip[i] += q[i] * row->input[i];
-                                g_shift[i] += g_step[i];
+                                g_skip[j][i] += q[i] * row->input[i];
+                                g_shift[j][i] += g_step[i];
                             }
                             const long at = (b * length + p) * dim + d0;
                             memcpy(gu + at, g_input, sizeof(float) * w);
@@ -282,13 +331,17 @@ void selective_scan_backward(scan_inputs in, const float *A_t, const float *D, c
                             if (in.z) memcpy(gz + at, g_gate, sizeof(float) * w);
                         }
                     }
+                }
+                for (long j = 0; j < count; ++j) {
+                    const long d0 = (first + j) * WIDTH, w = dim - d0 < WIDTH ? dim - d0 : WIDTH;
                     for (long n = 0; n < n_state; ++n)
-                        memcpy(gA_part + (b * n_state + n) * dim + d0, g_A + n * WIDTH, sizeof(float) * w);
-                    memcpy(gD_part + b * dim + d0, g_skip, sizeof(float) * w);
-                    memcpy(gbias_part + b * dim + d0, g_shift, sizeof(float) * w);
+                        memcpy(gA_part + (b * n_state + n) * dim + d0, g_A_all + j * plane + n * WIDTH, sizeof(float) * w);
+                    memcpy(gD_part + b * dim + d0, g_skip[j], sizeof(float) * w);
+                    memcpy(gbias_part + b * dim + d0, g_shift[j], sizeof(float) * w);
                 }
             }
         }
-        free(rows); free(A_block); free(carry); free(g_A); free(h_start); free(states); free(decays);
+        free(rows_all); free(A_all); free(carry_all); free(g_A_all); free(h_start); free(states); free(decays);
+        free(skip); free(shift); free(g_skip); free(g_shift);
     }
 }
