@@ -29,6 +29,12 @@ Facts from the official T-JEPA code (jose-melo/t-jepa @ 98dda99):
 Deviation: the released code builds its layer stack with ``deepcopy`` so every
 layer starts with the same attention in-projection; here each layer is
 initialised independently.
+
+Implementation: the layers are ``nn.TransformerEncoderLayer`` modules (their
+parameters and state-dict keys), but :func:`encoder_layer_forward` computes them:
+the same math in fewer passes over memory on a CPU (attention by matrix products
+for narrow heads, the bias and ReLU fused into the first feed-forward product),
+and optionally for the last tokens only (``keep_last``, used by T-JEPA's predictor).
 """
 
 from __future__ import annotations

@@ -9,6 +9,10 @@ row) and M target position sets T_k:
 4. ŝ_k = Linear_{h_p→h}(y_k at the q_k positions)
 
 The M masks are stacked along the batch axis (mask-major, ``[M·B, |T|, h]``).
+Only the q_k outputs are used, so the last layer attends from the q_k tokens only
+(keys and values still cover [x ; q_k]) and its feed-forward block, the output
+head and the LayerNorm run on them (``PostNormTransformer(..., keep_last=|T|)``):
+the same ŝ_k as running every token through, for about a quarter less work.
 P is I-JEPA's ``get_1d_sincos_pos_embed``: ``[sin(p·ω), cos(p·ω)]`` concatenated
 (not interleaved), ω_i = 10000^(−2i/h_p).
 
