@@ -36,7 +36,9 @@ def _grads(module: nn.Module, x: torch.Tensor, output: torch.Tensor, upstream: t
 @pytest.mark.parametrize(("width", "heads", "ffn"), [(16, 4, 64), (64, 2, 64)])
 @pytest.mark.parametrize("activation", ["relu", "gelu"])
 @pytest.mark.parametrize("train", [True, False])
-def test_tabular_layer_forward_matches_torch_layer(width: int, heads: int, ffn: int, activation: str, train: bool) -> None:
+def test_tabular_layer_forward_matches_torch_layer(
+    width: int, heads: int, ffn: int, activation: str, train: bool
+) -> None:
     layer = _layer(width, heads, ffn, activation).train(train)
     x = torch.randn(6, 9, width, requires_grad=True)
     upstream = torch.randn(6, 9, width)
@@ -164,14 +166,17 @@ def test_tabular_tjepa_step_matches_the_module_computation() -> None:
     info = {"num_numerical": 4, "cardinalities": [3, 5], "num_features": 6, "task": "binary", "num_classes": 2}
     torch.manual_seed(3)
     encoder = FTTransformer(FTTransformerConfig(d_token=16, n_layers=2, n_heads=2, d_ffn=32), info)
-    objective = TJEPA(TJEPAConfig(predictor_dim=8, predictor_layers=2, predictor_heads=2, predictor_ffn=32), encoder, info)
+    config = TJEPAConfig(predictor_dim=8, predictor_layers=2, predictor_heads=2, predictor_ffn=32)
+    objective = TJEPA(config, encoder, info)
     with torch.no_grad():  # a target encoder that differs from the context encoder
         for parameter in objective.target_encoder.parameters():
             parameter.add_(0.01 * torch.randn_like(parameter))
     generator = torch.Generator().manual_seed(0)
     batch = {
         "numerical": torch.randn(32, 4, generator=generator),
-        "categorical": torch.stack([torch.randint(0, 3, (32,), generator=generator), torch.randint(0, 5, (32,), generator=generator)], 1),
+        "categorical": torch.stack(
+            [torch.randint(0, 3, (32,), generator=generator), torch.randint(0, 5, (32,), generator=generator)], 1
+        ),
     }
     torch.manual_seed(7)
     output = objective.training_step(batch, step=1, phase="main")

@@ -47,6 +47,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.autograd.function import once_differentiable
 
 from selfsup.errors import ConfigError
 
@@ -208,6 +209,7 @@ class _ReLUFeedForward(torch.autograd.Function):
         return out.view(*x.shape[:-1], out.shape[-1])
 
     @staticmethod
+    @once_differentiable
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:  # type: ignore[override]
         flat, hidden, weight1, weight2 = ctx.saved_tensors
         grad_out = grad.reshape(-1, grad.shape[-1])
@@ -221,7 +223,8 @@ def _feed_forward(layer: nn.TransformerEncoderLayer, x: torch.Tensor) -> torch.T
     dropout = layer.dropout.p if layer.training else 0.0
     fusable = layer.activation is F.relu and dropout == 0.0 and x.dtype == layer.linear1.weight.dtype
     if fusable and not torch.is_autocast_enabled(x.device.type):
-        return _ReLUFeedForward.apply(x, layer.linear1.weight, layer.linear1.bias, layer.linear2.weight, layer.linear2.bias)
+        linear1, linear2 = layer.linear1, layer.linear2
+        return _ReLUFeedForward.apply(x, linear1.weight, linear1.bias, linear2.weight, linear2.bias)
     return layer.linear2(layer.dropout(layer.activation(layer.linear1(x))))
 
 
@@ -261,7 +264,8 @@ def encoder_layer_forward(
         attended = torch.matmul(probabilities_t.transpose(-2, -1), v)
     else:
         attended = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout)
-    attended = F.linear(attended.transpose(1, 2).reshape(rows, queries, width), attention.out_proj.weight, attention.out_proj.bias)
+    attended = attended.transpose(1, 2).reshape(rows, queries, width)
+    attended = F.linear(attended, attention.out_proj.weight, attention.out_proj.bias)
     hidden = layer.norm1(residual + layer.dropout1(attended))
     return layer.norm2(hidden + layer.dropout2(_feed_forward(layer, hidden)))
 
