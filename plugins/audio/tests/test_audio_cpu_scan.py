@@ -183,3 +183,32 @@ def test_time_major_scan_reads_views_and_runs_backwards(reverse, impl):
             torch.testing.assert_close(grad, ref_grad, **tol, msg=lambda m: f"grad {name}: {m}")
     finally:
         torch.set_num_threads(previous)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_fused_causal_conv_silu_equals_torch(reverse, threads):
+    """The C convolution + SiLU against nn.Conv1d on the (flipped) sequence, forward and gradients,
+    reading x as a view into a wider projection."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        g = torch.Generator().manual_seed(8)
+        conv = torch.nn.Conv1d(20, 20, 4, groups=20, padding=3)
+        xz = torch.randn(3, 50, 40, generator=g, requires_grad=True)
+
+        def torch_path(x):
+            seq = x.flip(1) if reverse else x
+            out = torch.nn.functional.silu(conv(seq.transpose(1, 2))[..., :50]).transpose(1, 2)
+            return out.flip(1) if reverse else out
+
+        out = cpu_scan.causal_conv1d_silu(xz[..., :20], conv.weight, conv.bias, reverse=reverse)
+        weights = torch.randn(3, 50, 20, generator=g)
+        grads = torch.autograd.grad((out * weights).sum(), (xz, conv.weight, conv.bias))
+        ref = torch_path(xz[..., :20])
+        ref_grads = torch.autograd.grad((ref * weights).sum(), (xz, conv.weight, conv.bias))
+        torch.testing.assert_close(out, ref, **TOL)
+        for name, grad, ref_grad in zip(("x", "weight", "bias"), grads, ref_grads):
+            torch.testing.assert_close(grad, ref_grad, atol=1e-4, rtol=1e-4, msg=lambda m: f"grad {name}: {m}")
+    finally:
+        torch.set_num_threads(previous)

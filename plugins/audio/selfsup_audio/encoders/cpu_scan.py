@@ -1,4 +1,5 @@
-"""A fused selective scan for the CPU: a small C kernel compiled on first use, with autograd.
+"""Fused CPU kernels for the Mamba mixer (the selective scan, and the causal convolution with SiLU):
+a small C library compiled on first use, with autograd.
 
 The chunked PyTorch scan (:func:`selfsup_audio.encoders.selective_scan.selective_scan_chunked`)
 has to write the ``[b, d, l, n]`` states to memory, about fifteen element-wise passes of them,
@@ -36,6 +37,7 @@ from torch import Tensor
 
 __all__ = [
     "CHECKPOINT_EVERY",
+    "causal_conv1d_silu",
     "MAX_STATE",
     "WIDTH",
     "cache_dir",
@@ -117,6 +119,12 @@ def load_kernel() -> Optional[ctypes.CDLL]:
         [_ScanInputs] + [float_p] * 3 + [int_] * 2 + [float_p] * 10 + [long_] * 6 + [int_]
     )
     library.selective_scan_backward.restype = None
+    library.causal_conv_silu_forward.argtypes = [float_p, long_, long_, float_p, float_p, int_, float_p] + [long_] * 4 + [int_]
+    library.causal_conv_silu_forward.restype = None
+    library.causal_conv_silu_backward.argtypes = (
+        [float_p, long_, long_, float_p, float_p, int_] + [float_p] * 4 + [long_] * 4 + [int_]
+    )
+    library.causal_conv_silu_backward.restype = None
     _build_error = None
     return library
 
@@ -236,3 +244,50 @@ def selective_scan_cpu_kernel(
     args += [None if t is None else t.float().contiguous() for t in (D,)] + [_inner_contiguous(z)]
     args += [None if delta_bias is None else delta_bias.float().contiguous()]
     return _FusedScan.apply(*args, bool(delta_softplus), bool(reverse)).to(u.dtype)
+
+
+class _FusedConvSiLU(torch.autograd.Function):
+    """``silu(causal depthwise conv(x))`` time-major on float32 CPU tensors; see :func:`causal_conv1d_silu`."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, weight_t: Tensor, bias: Tensor, reverse: bool) -> Tensor:
+        library = load_kernel()
+        assert library is not None
+        batch, length, dim = x.shape
+        u = x.new_empty(batch, length, dim)
+        library.causal_conv_silu_forward(
+            _ptr(x), x.stride(0), x.stride(1), _ptr(weight_t), _ptr(bias), int(reverse), _ptr(u),
+            batch, length, dim, weight_t.shape[0], torch.get_num_threads(),
+        )
+        ctx.save_for_backward(x, weight_t, bias)
+        ctx.reverse = reverse
+        return u
+
+    @staticmethod
+    def backward(ctx: Any, grad_u: Tensor) -> tuple[Optional[Tensor], ...]:
+        library = load_kernel()
+        assert library is not None
+        x, weight_t, bias = ctx.saved_tensors
+        batch, length, dim = x.shape
+        width = weight_t.shape[0]
+        grad_u = grad_u.float().contiguous()
+        grad_x = x.new_empty(batch, length, dim)
+        grad_w, grad_bias = x.new_empty(batch, width, dim), x.new_empty(batch, dim)
+        library.causal_conv_silu_backward(
+            _ptr(x), x.stride(0), x.stride(1), _ptr(weight_t), _ptr(bias), int(ctx.reverse), _ptr(grad_u),
+            _ptr(grad_x), _ptr(grad_w), _ptr(grad_bias), batch, length, dim, width, torch.get_num_threads(),
+        )
+        return grad_x, grad_w.sum(0), grad_bias.sum(0), None
+
+
+def causal_conv1d_silu(x: Tensor, weight: Tensor, bias: Tensor, *, reverse: bool = False) -> Tensor:
+    """``silu`` of the causal depthwise convolution of a Mamba branch, time-major, by the C kernel.
+
+    ``x`` ``[b, l, d]`` (a view with a unit channel stride is read in place), ``weight``
+    ``[d, 1, K]`` and ``bias`` ``[d]`` as ``nn.Conv1d(d, d, K, groups=d)``; returns ``[b, l, d]``
+    equal to ``silu(conv1d(x.transpose(1, 2), padding=K-1)[..., :l]).transpose(1, 2)``. With
+    ``reverse`` the convolution looks ahead instead (the branch on the time-reversed sequence,
+    reversed back). Computed in float32, returned in ``x``'s dtype.
+    """
+    weight_t = weight.float()[:, 0, :].t().contiguous()  # [K, d]
+    return _FusedConvSiLU.apply(_inner_contiguous(x), weight_t, bias.float().contiguous(), bool(reverse)).to(x.dtype)

@@ -345,3 +345,87 @@ void selective_scan_backward(scan_inputs in, const float *A_t, const float *D, c
         free(skip); free(shift); free(g_skip); free(g_shift);
     }
 }
+
+/* The mixer's causal depthwise convolution and SiLU, fused, time-major (the other half of a Mamba
+ * branch's element-wise work; mamba-ssm has causal_conv1d for it on CUDA). Per channel d, with
+ * kernel width K and w_t[k * dim + d] = weight[d, 0, k]:
+ *
+ *     a_t = bias + sum_k w[k] x_{t-(K-1)+k}        (reverse: x_{t+(K-1)-k}; zero outside 0..l-1)
+ *     u_t = silu(a_t) = a_t sigmoid(a_t)
+ *
+ * Backward, with ga_t = gu_t silu'(a_t) (a recomputed): dL/dx_s += w[k] ga_t for each (t, k)
+ * that read x_s, dL/dw[k] += ga_t x_{src(t,k)}, dL/dbias += ga_t. x: [b, l, d] with batch and time
+ * strides (channels contiguous); u, gu, gx: contiguous [b, l, d]; gw_part [b, K, d], gbias_part
+ * [b, d] (summed over b in Python). Parallel over batch rows. */
+static inline long conv_source(long t, long k, long width, int reverse) {
+    return reverse ? t + (width - 1) - k : t - (width - 1) + k;
+}
+
+static inline void conv_row(const float *x_b, long x_st, const float *w_t, const float *bias, int reverse,
+                            long t, long length, long dim, long width, float *a) {
+    memcpy(a, bias, sizeof(float) * dim);
+    for (long k = 0; k < width; ++k) {
+        const long s = conv_source(t, k, width, reverse);
+        if (s < 0 || s >= length) continue;
+        const float *x_s = x_b + s * x_st, *w_k = w_t + k * dim;
+        #pragma omp simd
+        for (long d = 0; d < dim; ++d) a[d] += w_k[d] * x_s[d];
+    }
+}
+
+void causal_conv_silu_forward(const float *x, long x_sb, long x_st, const float *w_t, const float *bias, int reverse,
+                              float *u, long batch, long length, long dim, long width, int threads) {
+    #pragma omp parallel num_threads(threads)
+    {
+        float *a = malloc(sizeof(float) * dim);
+        #pragma omp for collapse(2) schedule(static)
+        for (long b = 0; b < batch; ++b) {
+            for (long t = 0; t < length; ++t) {
+                conv_row(x + b * x_sb, x_st, w_t, bias, reverse, t, length, dim, width, a);
+                float *u_t = u + (b * length + t) * dim;
+                #pragma omp simd
+                for (long d = 0; d < dim; ++d) u_t[d] = a[d] / (1.0f + exp_decay(-a[d]));
+            }
+        }
+        free(a);
+    }
+}
+
+void causal_conv_silu_backward(const float *x, long x_sb, long x_st, const float *w_t, const float *bias,
+                               int reverse, const float *gu, float *gx, float *gw_part, float *gbias_part,
+                               long batch, long length, long dim, long width, int threads) {
+    #pragma omp parallel num_threads(threads)
+    {
+        float *a = malloc(sizeof(float) * dim), *ga = malloc(sizeof(float) * dim);
+        #pragma omp for schedule(static)
+        for (long b = 0; b < batch; ++b) {
+            const float *x_b = x + b * x_sb;
+            float *gx_b = gx + b * length * dim, *gw = gw_part + b * width * dim, *gbias = gbias_part + b * dim;
+            memset(gx_b, 0, sizeof(float) * length * dim);
+            memset(gw, 0, sizeof(float) * width * dim);
+            memset(gbias, 0, sizeof(float) * dim);
+            for (long t = 0; t < length; ++t) {
+                conv_row(x_b, x_st, w_t, bias, reverse, t, length, dim, width, a);
+                const float *gu_t = gu + (b * length + t) * dim;
+                #pragma omp simd
+                for (long d = 0; d < dim; ++d) {
+                    const float s = 1.0f / (1.0f + exp_decay(-a[d]));
+                    ga[d] = gu_t[d] * s * (1.0f + a[d] * (1.0f - s));
+                    gbias[d] += ga[d];
+                }
+                for (long k = 0; k < width; ++k) {
+                    const long src = conv_source(t, k, width, reverse);
+                    if (src < 0 || src >= length) continue;
+                    const float *x_s = x_b + src * x_st, *w_k = w_t + k * dim;
+                    float *gx_s = gx_b + src * dim, *gw_k = gw + k * dim;
+                    #pragma omp simd
+                    for (long d = 0; d < dim; ++d) {
+                        gx_s[d] += w_k[d] * ga[d];
+                        gw_k[d] += ga[d] * x_s[d];
+                    }
+                }
+            }
+        }
+        free(a); free(ga);
+    }
+}

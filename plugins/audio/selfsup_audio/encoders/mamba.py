@@ -47,7 +47,8 @@ from selfsup.errors import ConfigError
 
 from ..configs import AMBA_SIZES, AMBAConfig
 from .ast import ASTEncoder, set_patch_grid
-from .selective_scan import IMPLEMENTATIONS, selective_scan_time_major
+from .cpu_scan import causal_conv1d_silu
+from .selective_scan import IMPLEMENTATIONS, choose_implementation, selective_scan_time_major
 
 __all__ = ["AMBAConfig", "AMBAEncoder", "BiMambaMixer", "VimBlock", "build_amba"]
 
@@ -98,12 +99,15 @@ class _SSMBranch(nn.Module):
         """
         length = x.shape[1]
         weight, width = self.conv1d.weight, self.conv1d.kernel_size[0]
-        if reverse:  # out_t = Σ_j w[width-1-j] x_{t+j}
-            conv = F.conv1d(F.pad(x.transpose(1, 2), (0, width - 1)), weight.flip(-1), self.conv1d.bias,
-                            groups=self.conv1d.groups)
-        else:  # out_t = Σ_j w[j] x_{t-(width-1)+j}
-            conv = self.conv1d(x.transpose(1, 2))[..., :length]
-        x = F.silu(conv).transpose(1, 2).contiguous()  # [B, L, d_inner]
+        if choose_implementation(self.scan, x.device) == "cpu-kernel":  # the fused C kernel, no copies
+            x = causal_conv1d_silu(x, weight, self.conv1d.bias, reverse=reverse)
+        else:
+            if reverse:  # out_t = Σ_j w[width-1-j] x_{t+j}
+                conv = F.conv1d(F.pad(x.transpose(1, 2), (0, width - 1)), weight.flip(-1), self.conv1d.bias,
+                                groups=self.conv1d.groups)
+            else:  # out_t = Σ_j w[j] x_{t-(width-1)+j}
+                conv = self.conv1d(x.transpose(1, 2))[..., :length]
+            x = F.silu(conv).transpose(1, 2).contiguous()  # [B, L, d_inner]
         dt, B, C = self.x_proj(x).split([self.dt_rank, self.d_state, self.d_state], dim=-1)
         delta = dt @ self.dt_proj.weight.t()  # bias added inside the scan (delta_bias)
         A = -torch.exp(self.A_log.float())
