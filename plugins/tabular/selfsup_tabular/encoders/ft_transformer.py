@@ -235,7 +235,7 @@ def encoder_layer_forward(
     computed with fewer passes over memory; ``keep_last=n`` returns only the last ``n`` tokens.
 
     Same math as ``layer(x)``: ``y = norm1(x + dropout1(MHA(x))); out = norm2(y + dropout2(FF(y)))``
-    (``tests/test_tabular_models_encoders.py`` checks outputs and gradients against the module).
+    (``tests/test_tabular_fast_layers.py`` checks outputs and gradients against the module).
     """
     if layer.norm_first or not layer.self_attn.batch_first or not layer.self_attn._qkv_same_embed_dim:
         raise ValueError("encoder_layer_forward supports post-norm, batch-first layers with one in-projection")
