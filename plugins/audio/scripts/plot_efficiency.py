@@ -3,9 +3,11 @@
 Usage (from the repository root)::
 
     .venv/bin/python plugins/audio/scripts/plot_efficiency.py benchmarks/results/audio_efficiency.jsonl \\
-        --png benchmarks/results/audio_efficiency.png
+        benchmarks/results/audio_efficiency_cpu_kernel.jsonl --png benchmarks/results/audio_efficiency.png
 
-Prints a markdown table (one row per token count) and writes a two-panel PNG.
+Prints a markdown table (one row per token count) and writes a two-panel PNG. With several files,
+a later file's point replaces an earlier one's for the same model and token count. SSAMBA rows
+are told apart by their ``scan`` (rows written before the field existed used the chunked scan).
 """
 
 from __future__ import annotations
@@ -16,18 +18,23 @@ from collections import defaultdict
 from pathlib import Path
 
 LABELS = {
-    "ssamba-tiny": "SSAMBA-tiny (chunked PyTorch scan)",
+    "ssamba-tiny": "SSAMBA-tiny (fused CPU scan kernel)",
+    "ssamba-tiny-chunked": "SSAMBA-tiny (chunked PyTorch scan)",
     "ssast-tiny": "SSAST-tiny (fused SDPA attention)",
     "ssast-tiny-math": "SSAST-tiny (materialised attention, as timm)",
 }
 
 
-def load(path: Path) -> dict[str, dict[int, dict]]:
+def load(paths: list[Path]) -> dict[str, dict[int, dict]]:
     rows: dict[str, dict[int, dict]] = defaultdict(dict)
-    for line in path.read_text().splitlines():
-        if line.strip():
-            row = json.loads(line)
-            rows[row["model"]][row["tokens"]] = row
+    for path in paths:
+        for line in path.read_text().splitlines():
+            if line.strip():
+                row = json.loads(line)
+                model = row["model"]
+                if model == "ssamba-tiny" and row.get("scan", "chunked") == "chunked":
+                    model = "ssamba-tiny-chunked"
+                rows[model][row["tokens"]] = row
     return rows
 
 
@@ -86,7 +93,7 @@ def plot(rows: dict[str, dict[int, dict]], png: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("results", type=Path)
+    parser.add_argument("results", type=Path, nargs="+")
     parser.add_argument("--png", type=Path, default=Path("benchmarks/results/audio_efficiency.png"))
     args = parser.parse_args()
     rows = load(args.results)

@@ -12,12 +12,13 @@ once every ``CHECKPOINT_EVERY`` steps, and the backward recomputes each chunk fr
 Building: the first call compiles the kernel with the system C compiler (``$CC`` or ``cc``, with
 OpenMP) into ``$SELFSUP_CACHE_DIR/kernels`` (default ``~/.cache/selfsup/kernels``) under a name
 that hashes the source, the flags, the compiler and the CPU's feature flags, written atomically
-(temporary file, then rename). Later calls and processes load the cached library (about a second
-for the first build). :func:`load_kernel` returns ``None`` when no compiler works; ``scan="auto"``
+(temporary file, then rename). Later calls and processes load the cached library (the first build
+takes about a second). :func:`load_kernel` returns ``None`` when no compiler works; ``scan="auto"``
 then falls back to the chunked PyTorch scan, and :func:`kernel_build_error` says why.
 
-The object is compiled with ``-ffast-math`` (vectorised ``expf`` from glibc's libmvec) but linked
-without it, so loading the library never switches the process to flush-to-zero arithmetic.
+The object is compiled with ``-ffast-math`` (vectorised ``log1pf`` from glibc's libmvec; the
+exponentials are inlined) but linked without it, so loading the library never switches the
+process to flush-to-zero arithmetic.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import ctypes
 import functools
 import hashlib
 import os
+import platform
 import shutil
 import subprocess
 import tempfile
@@ -37,10 +39,10 @@ from torch import Tensor
 
 __all__ = [
     "CHECKPOINT_EVERY",
-    "causal_conv1d_silu",
     "MAX_STATE",
     "WIDTH",
     "cache_dir",
+    "causal_conv1d_silu",
     "kernel_build_error",
     "load_kernel",
     "selective_scan_cpu_kernel",
@@ -53,7 +55,11 @@ MAX_STATE = 256
 #: Channels per vector block in the kernel (its ``WIDTH``).
 WIDTH = 16
 SOURCE = Path(__file__).with_name("cpu_scan_kernel.c")
-COMPILE_FLAGS = ("-O3", "-march=native", "-mprefer-vector-width=512", "-ffast-math", "-fopenmp", "-fPIC", "-std=c11")
+#: ``-mprefer-vector-width=512``: 16-lane vectors where the CPU has AVX-512 (the kernel's WIDTH);
+#: x86-64 only, so it is left out elsewhere.
+COMPILE_FLAGS = ("-O3", "-march=native", "-ffast-math", "-fopenmp", "-fPIC", "-std=c11") + (
+    ("-mprefer-vector-width=512",) if platform.machine().lower() in ("x86_64", "amd64") else ()
+)
 LINK_FLAGS = ("-shared", "-fopenmp", "-lmvec", "-lm")
 _build_error: Optional[str] = None
 

@@ -147,6 +147,19 @@ static void load_block(const float *source, long n_rows, long stride, long d0, l
         memcpy(block + r * WIDTH, source + r * stride + d0, sizeof(float) * w);
 }
 
+static void load_group(const float *A_t, const float *D, const float *bias, long n_state, long dim, long first,
+                       long count, float *A_all, float (*skip)[WIDTH], float (*shift)[WIDTH]) {
+    /* the per-channel parameters of blocks first .. first+count-1, zero-padded to WIDTH lanes */
+    for (long j = 0; j < count; ++j) {
+        const long d0 = (first + j) * WIDTH, w = dim - d0 < WIDTH ? dim - d0 : WIDTH;
+        memset(skip[j], 0, sizeof skip[j]);
+        memset(shift[j], 0, sizeof shift[j]);
+        if (D) memcpy(skip[j], D + d0, sizeof(float) * w);
+        if (bias) memcpy(shift[j], bias + d0, sizeof(float) * w);
+        load_block(A_t, n_state, dim, d0, w, A_all + j * n_state * WIDTH);
+    }
+}
+
 void selective_scan_forward(scan_inputs in, const float *A_t, const float *D, const float *bias, int softplus,
                             int reverse, float *y, float *checkpoints, long batch, long dim, long length,
                             long n_state, long chunk, long groups, int threads) {
@@ -162,14 +175,7 @@ void selective_scan_forward(scan_inputs in, const float *A_t, const float *D, co
         for (long g = 0; g < groups; ++g) {
             for (long b = 0; b < batch; ++b) {
                 const long first = g * per_group, count = (first + per_group < n_blocks ? per_group : n_blocks - first);
-                for (long j = 0; j < count; ++j) {
-                    const long d0 = (first + j) * WIDTH, w = dim - d0 < WIDTH ? dim - d0 : WIDTH;
-                    memset(skip[j], 0, sizeof skip[j]);
-                    memset(shift[j], 0, sizeof shift[j]);
-                    if (D) memcpy(skip[j], D + d0, sizeof(float) * w);
-                    if (bias) memcpy(shift[j], bias + d0, sizeof(float) * w);
-                    load_block(A_t, n_state, dim, d0, w, A_all + j * plane);
-                }
+                load_group(A_t, D, bias, n_state, dim, first, count, A_all, skip, shift);
                 memset(h_all, 0, sizeof(float) * plane * per_group);
                 /* chunks outside, channel blocks inside: a chunk's rows of u, delta and z stay in cache
                    while every block of the group reads its columns */
@@ -240,14 +246,7 @@ void selective_scan_backward(scan_inputs in, const float *A_t, const float *D, c
                 float *gB_b = gB_part + (g * batch + b) * length * n_state;
                 float *gC_b = gC_part + (g * batch + b) * length * n_state;
                 const long first = g * per_group, count = (first + per_group < n_blocks ? per_group : n_blocks - first);
-                for (long j = 0; j < count; ++j) {
-                    const long d0 = (first + j) * WIDTH, w = dim - d0 < WIDTH ? dim - d0 : WIDTH;
-                    memset(skip[j], 0, sizeof skip[j]);
-                    memset(shift[j], 0, sizeof shift[j]);
-                    if (D) memcpy(skip[j], D + d0, sizeof(float) * w);
-                    if (bias) memcpy(shift[j], bias + d0, sizeof(float) * w);
-                    load_block(A_t, n_state, dim, d0, w, A_all + j * plane);
-                }
+                load_group(A_t, D, bias, n_state, dim, first, count, A_all, skip, shift);
                 memset(carry_all, 0, sizeof(float) * plane * per_group);
                 memset(g_A_all, 0, sizeof(float) * plane * per_group);
                 memset(g_skip, 0, sizeof(float) * WIDTH * per_group);
