@@ -115,3 +115,27 @@ def test_eval_every_without_evaluators_trains_normally(toy, tmp_path):
     result = pretrain(modality="toy", run_dir=tmp_path / "r", evaluators=[], trainer={"max_steps": 4, "eval_every": 2})
     assert result.best_during_training is None and len(result.history) == 4
     assert not (tmp_path / "r" / EVAL_LOG_FILE).exists()
+
+
+def test_trainer_threads_apply_during_the_run_and_are_restored(tmp_path, toy):
+    import selfsup_toy
+
+    seen = []
+    original = selfsup_toy.Denoise.training_step
+
+    def recording_step(self, *args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return original(self, *args, **kwargs)
+
+    before = torch.get_num_threads()
+    target = 1 if before != 1 else 2
+    selfsup_toy.Denoise.training_step = recording_step
+    try:
+        result = pretrain(modality="toy", run_dir=tmp_path / "r", evaluators=[], trainer={"max_steps": 3, "threads": target})
+    finally:
+        selfsup_toy.Denoise.training_step = original
+    assert seen and set(seen) == {target}
+    assert torch.get_num_threads() == before
+    assert result.config["trainer"]["threads"] == target
+    with pytest.raises(ConfigError, match="trainer.threads=0 must be at least 1"):
+        pretrain(modality="toy", run_dir=tmp_path / "bad", evaluators=[], trainer={"max_steps": 1, "threads": 0})

@@ -71,6 +71,9 @@ class TrainerConfig:
     device: str = "auto"
     #: ``fp32``, ``bf16``, ``fp16`` or ``auto`` (bf16 on CUDA that supports it, else fp32).
     precision: str = "fp32"
+    #: PyTorch's CPU threads (``torch.set_num_threads``) for the run, restored afterwards;
+    #: ``None``: PyTorch's default (one per core).
+    threads: Optional[int] = None
     #: Wrap the objective's training step with ``torch.compile``.
     compile: bool = False
     #: Convolution weights and 4-D input batches in the ``channels_last`` memory format.

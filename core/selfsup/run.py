@@ -16,7 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
 from .config import ResolvedRun, load_user_config, resolve, reuse_saved_config, to_container
-from .engine.device import resolve_device, seed_everything
+from .engine.device import intra_op_threads, resolve_device, seed_everything
 from .engine.distributed import DistributedContext, broadcast_object
 from .engine.trainer import Trainer
 from .errors import CheckpointError, ConfigError, DatasetError
@@ -145,6 +145,11 @@ def pretrain(
 
 def run_resolved(resolved: ResolvedRun) -> PretrainResult:
     """Run a resolved config (what ``pretrain`` and the CLI do after resolving)."""
+    with intra_op_threads(resolved.config.trainer.threads):
+        return _run_resolved(resolved)
+
+
+def _run_resolved(resolved: ResolvedRun) -> PretrainResult:
     from .outputs import save_plots, summarize_during_training, write_metrics
 
     cfg = resolved.config
@@ -341,7 +346,8 @@ def evaluate(
     encoder = load_encoder(run_dir, plugins=plugins)
     random_init = _build_encoder(resolved.encoder, resolved.component_config("encoder_config"), data.info, cfg.seed)
     device = resolve_device(cfg.trainer.device)
-    results = run_evaluators(resolved, data, {"pretrained": encoder, "random_init": random_init}, device)
+    with intra_op_threads(cfg.trainer.threads):
+        results = run_evaluators(resolved, data, {"pretrained": encoder, "random_init": random_init}, device)
     if write:
         write_metrics(run_dir, resolved, results)
     return results

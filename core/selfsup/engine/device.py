@@ -11,7 +11,9 @@ import torch
 
 from ..errors import ConfigError
 
-__all__ = ["resolve_device", "resolve_precision", "autocast_context", "move_to_device", "seed_everything"]
+__all__ = [
+    "resolve_device", "resolve_precision", "autocast_context", "move_to_device", "seed_everything", "intra_op_threads",
+]
 
 
 def resolve_device(name: str) -> torch.device:
@@ -65,3 +67,23 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+@contextlib.contextmanager
+def intra_op_threads(threads: int | None) -> Any:
+    """Run the block with ``torch.set_num_threads(threads)`` (``None``: unchanged), then restore it.
+
+    Small models gain nothing from a second thread and lose much when the cores are shared
+    (the threads wait for each other), so a method may default ``trainer.threads`` to 1.
+    """
+    if threads is None:
+        yield
+        return
+    if threads < 1:
+        raise ConfigError(f"trainer.threads={threads} must be at least 1 (or null for PyTorch's default).")
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

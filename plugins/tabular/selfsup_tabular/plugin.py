@@ -38,6 +38,9 @@ TJEPA_TRAINER_DEFAULTS = {
     "warmup_fraction": 0.033,
     "batch_size": 512,
     "max_epochs": 60,
+    # one CPU thread: the model's matrices are too small to gain from a second one, and two threads
+    # ran 2-3x slower per step on a shared 2-core machine (benchmarks/tabular.md, 2026-11-28)
+    "threads": 1,
 }
 #: CLAN's optimisation (jackwilkie/CLAN: train_clan.py): AdamW betas (0.9, 0.999), wd 0, lr 1e-4 after a
 #: 10 % warm-up, cosine down to 1e-6 (min_lr_ratio 0.01). Batch 8192 and 200 epochs in the paper.
