@@ -19,6 +19,7 @@ from omegaconf import OmegaConf
 
 import selfsup_tabular
 from selfsup.config import resolve
+from selfsup.engine.optim import build_optimizer
 from selfsup.registry import get_registry
 from selfsup.run import build_run
 
@@ -37,7 +38,8 @@ data, encoder, _, objective = build_run(resolved)
 objective.train()
 train = data.split("train")
 batch = data.collate(train.__getitems__(list(range(512))))
-opt = torch.optim.AdamW(objective.parameters(), lr=3.66e-4)
+settings = {**OmegaConf.to_container(resolved.config.trainer), "lr": 3.66e-4}
+opt = build_optimizer([p for p in objective.parameters() if p.requires_grad], settings, device=torch.device("cpu"))
 
 
 def step(i: int) -> float:

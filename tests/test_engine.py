@@ -14,7 +14,7 @@ import torch
 
 from selfsup.config import TrainerConfig
 from selfsup.engine.checkpoint import atomic_save, latest_checkpoint
-from selfsup.engine.optim import LARS, lr_factor
+from selfsup.engine.optim import LARS, build_optimizer, kernel_choices, lr_factor, restore_kernel_choices
 from selfsup.engine.trainer import EpochBatchSampler, Trainer
 from selfsup.errors import CheckpointError, NonFiniteLossError
 
@@ -38,6 +38,24 @@ def test_warmup_then_cosine():
     assert lr_factor(60, **kw) == pytest.approx(0.1 + 0.9 * 0.5)
     assert lr_factor(110, **kw) == pytest.approx(0.1)
     assert lr_factor(50, total_steps=110, warmup_steps=10, schedule="constant", min_ratio=0.0) == 1.0
+
+
+def test_cpu_optimisers_use_fused_kernels_and_resuming_keeps_them():
+    settings = {**TrainerConfig().__dict__, "optimizer": "adamw", "lr": 1e-3, "weight_decay": 0.01}
+    model = torch.nn.Linear(4, 3)
+    optimizer = build_optimizer(list(model.parameters()), settings, device=torch.device("cpu"))
+    assert [group["fused"] for group in optimizer.param_groups] == [True, True]
+    model(torch.randn(5, 4)).sum().backward()
+    optimizer.step()
+    saved = optimizer.state_dict()
+    for group in saved["param_groups"]:  # as written by a run that could not fuse (e.g. FSDP on the CPU)
+        group.update(fused=None, foreach=True)
+    chosen = kernel_choices(optimizer)
+    optimizer.load_state_dict(saved)
+    assert [group["fused"] for group in optimizer.param_groups] == [None, None], "load_state_dict copies them"
+    restore_kernel_choices(optimizer, chosen)
+    assert [(group["fused"], group["foreach"]) for group in optimizer.param_groups] == [(True, None), (True, None)]
+    assert optimizer.state[model.weight]["step"] == 1  # the state itself came from the checkpoint
 
 
 def test_sampler_resumes_mid_epoch():

@@ -28,6 +28,7 @@ from selfsup.evaluation import (
     fit_mlp_classifier,
     fit_ridge,
     knn_predict,
+    penalised_cross_entropy,
     ridge_regression,
     split_train_val,
 )
@@ -104,6 +105,34 @@ def test_extract_features_rejects_unknown_split_and_bad_encoder(make_eval_source
         extract_features(Flat(), source, "train", device=CPU)
 
 
+def test_shared_features_embed_each_split_once_until_the_encoder_changes(make_eval_source, identity_encoder) -> None:
+    from selfsup.evaluation.features import shared_features
+
+    source = make_eval_source({"train": (torch.randn(6, 2), torch.zeros(6, dtype=torch.long)), "test": (torch.randn(4, 2), None)})
+    encoder = identity_encoder(2)
+    calls = lambda: len(encoder.seen_training)  # noqa: E731
+    first, _ = extract_features(encoder, source, "train", device=CPU, batch_size=8)
+    extract_features(encoder, source, "train", device=CPU, batch_size=8)
+    assert calls() == 2, "outside a block every call runs the encoder"
+    with shared_features():
+        a, labels_a = extract_features(encoder, source, "train", device=CPU, batch_size=8)
+        a.add_(100.0)  # a caller's in-place change must not reach the next caller
+        b, labels_b = extract_features(encoder, source, "train", device=CPU, batch_size=8)
+        assert calls() == 3
+        torch.testing.assert_close(b, first)
+        assert torch.equal(labels_a, labels_b)
+        extract_features(encoder, source, "train", device=CPU, batch_size=6)  # another batch size: embedded again
+        extract_features(encoder, source, "test", device=CPU, batch_size=8, require_labels=False)
+        assert calls() == 5
+        with torch.no_grad():
+            encoder.scale.mul_(2.0)  # trained in place: the stored features are stale
+        c, _ = extract_features(encoder, source, "train", device=CPU, batch_size=8)
+        assert calls() == 6
+        torch.testing.assert_close(c, 2 * first)
+    extract_features(encoder, source, "train", device=CPU, batch_size=8)
+    assert calls() == 7, "the store ends with the block"
+
+
 def test_split_train_val_is_seeded_disjoint_and_complete() -> None:
     state = torch.get_rng_state()
     train, val = split_train_val(100, 0.2, seed=3)
@@ -147,6 +176,50 @@ def test_logistic_regression_matches_sklearn(dataset) -> None:
     assert l2 in LinearProbeConfig().l2_grid
     accuracy = float((model(_t(xs)).numpy() == ys).mean())
     assert accuracy == pytest.approx(_sklearn_logreg_accuracy(xt, yt, xs, ys, l2), abs=0.02)
+
+
+def test_penalised_cross_entropy_hand_computed() -> None:
+    # X = [[1, 0], [0, 2]], W = [[0.5, 0], [0, 0]], b = 0, y = [0, 1], l2 = 0.1:
+    # Z = [[0.5, 0], [0, 0]], P[0] = [s, 1 - s] with s = sigmoid(0.5) = 0.6224593, P[1] = [0.5, 0.5];
+    # L = -(log s + log 0.5) / 2 + 0.05 * 0.25 = 0.5961121;
+    # G = (P - onehot) / 2 = [[(s - 1)/2, (1 - s)/2], [0.25, -0.25]];
+    # dW = X^T G + 0.1 W = [[(s - 1)/2 + 0.05, (1 - s)/2], [0.5, -0.5]]; db = G[0] + G[1].
+    x_t = torch.tensor([[1.0, 0.0], [0.0, 2.0]])  # X^T
+    weight = torch.tensor([[0.5, 0.0], [0.0, 0.0]])
+    loss, grad_weight, grad_bias = penalised_cross_entropy(x_t, torch.tensor([0, 1]), weight, torch.zeros(2), 0.1)
+    assert float(loss) == pytest.approx(0.5961121, abs=1e-6)
+    expected_weight = torch.tensor([[-0.1387703, 0.1887703], [0.5, -0.5]])
+    torch.testing.assert_close(grad_weight, expected_weight, atol=1e-6, rtol=0)
+    torch.testing.assert_close(grad_bias, torch.tensor([0.0612297, -0.0612297]), atol=1e-6, rtol=0)
+
+
+def test_penalised_cross_entropy_gradient_equals_autograd() -> None:
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(257, 13, generator=generator)
+    y = torch.randint(0, 4, (257,), generator=generator)
+    weight = torch.randn(13, 4, generator=generator, requires_grad=True)
+    bias = torch.randn(4, generator=generator, requires_grad=True)
+    expected = torch.nn.functional.cross_entropy(x @ weight + bias, y) + 0.5 * 0.3 * weight.pow(2).sum()
+    expected.backward()
+    loss, grad_weight, grad_bias = penalised_cross_entropy(
+        x.t().contiguous(), y, weight.detach(), bias.detach(), 0.3
+    )
+    torch.testing.assert_close(loss, expected.detach(), atol=1e-6, rtol=1e-6)
+    torch.testing.assert_close(grad_weight, weight.grad, atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(grad_bias, bias.grad, atol=1e-6, rtol=1e-5)
+
+
+def test_logistic_regression_solution_matches_sklearn_coefficients() -> None:
+    # One l2, no selection: the minimiser of the same objective as scikit-learn's with C = 1 / (l2 N).
+    x, y = make_classification(600, n_features=6, n_informative=4, n_classes=3, random_state=3)
+    l2 = 1e-2
+    model, _ = fit_logistic_regression(_t(x), _t(y, torch.int64), None, None, l2_grid=(l2,))
+    scaled = StandardScaler().fit_transform(x)
+    reference = LogisticRegression(C=1.0 / (l2 * len(x)), tol=1e-10, max_iter=10_000).fit(scaled, y)
+    # softmax is invariant to a shift shared by all classes; the penalty centres W's columns, not b
+    bias = model.bias.numpy() - model.bias.numpy().mean()
+    np.testing.assert_allclose(model.weight.numpy().T, reference.coef_, atol=2e-4)
+    np.testing.assert_allclose(bias, reference.intercept_ - reference.intercept_.mean(), atol=2e-4)
 
 
 def test_logistic_regression_chooses_l2_from_the_data() -> None:

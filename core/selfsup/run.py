@@ -22,6 +22,7 @@ from .engine.trainer import Trainer
 from .errors import CheckpointError, ConfigError, DatasetError
 from .interfaces import DataSource, Objective
 from .registry import get_registry
+from .evaluation.features import shared_features
 
 __all__ = ["PretrainResult", "pretrain", "evaluate", "load_encoder", "build_run"]
 
@@ -216,11 +217,12 @@ def _evaluate_during_training(
     seed = int(resolved.config.seed)
 
     def evaluate(step: int) -> dict[str, float]:
-        line = {
-            f"{name}/{key}": float(value)
-            for name, evaluator in evaluators
-            for key, value in evaluator.evaluate(objective.evaluation_encoder(), data, device=device, seed=seed).items()
-        }
+        with shared_features():
+            line = {
+                f"{name}/{key}": float(value)
+                for name, evaluator in evaluators
+                for key, value in evaluator.evaluate(objective.evaluation_encoder(), data, device=device, seed=seed).items()
+            }
         selected_metric(trainer, line)  # a wrong trainer.eval_select fails at the first evaluation
         return line
 
@@ -230,12 +232,15 @@ def _evaluate_during_training(
 def run_evaluators(
     resolved: ResolvedRun, data: DataSource, encoders: Mapping[str, nn.Module], device: torch.device
 ) -> dict[str, dict[str, Any]]:
-    """``{evaluator: {"settings": ..., "split": ..., "pretrained": {...}, "random_init": {...}}}``."""
-    results: dict[str, dict[str, Any]] = {}
+    """``{evaluator: {"settings": ..., "split": ..., "pretrained": {...}, "random_init": {...}}}``.
+
+    Each encoder in turn is scored by every evaluator, inside one
+    :func:`~selfsup.evaluation.features.shared_features` block (each split is embedded once).
+    """
     seed = int(resolved.config.seed)
-    for spec in resolved.evaluators:
-        evaluator = spec.resolve_factory()(resolved.evaluator_config(spec.name))
-        entry: dict[str, Any] = {
+    evaluators = [(spec.name, spec.resolve_factory()(resolved.evaluator_config(spec.name))) for spec in resolved.evaluators]
+    results: dict[str, dict[str, Any]] = {
+        spec.name: {
             "evaluator": spec.name,
             "provider": spec.provider,
             "settings": _jsonable(evaluator.settings()),
@@ -244,16 +249,21 @@ def run_evaluators(
             "dataset": resolved.dataset.name,
             "data": to_container(resolved.config.data),
         }
-        first: dict[str, float] | None = None
-        for label, encoder in encoders.items():
-            if first is not None and not getattr(evaluator, "uses_encoder", True):
-                entry[label] = dict(first)  # the encoder does not enter the number: run it once
-                continue
-            encoder.to(device)
-            entry[label] = {k: float(v) for k, v in evaluator.evaluate(encoder, data, device=device, seed=seed).items()}
-            encoder.cpu()
-            first = entry[label]
-        results[spec.name] = entry
+        for spec, (_, evaluator) in zip(resolved.evaluators, evaluators, strict=True)
+    }
+    encoder_free: dict[str, dict[str, float]] = {}  # evaluators that ignore the encoder run once
+    for label, encoder in encoders.items():
+        encoder.to(device)
+        with shared_features():
+            for name, evaluator in evaluators:
+                if name in encoder_free:
+                    results[name][label] = dict(encoder_free[name])
+                    continue
+                scores = evaluator.evaluate(encoder, data, device=device, seed=seed)
+                results[name][label] = {key: float(value) for key, value in scores.items()}
+                if not getattr(evaluator, "uses_encoder", True):
+                    encoder_free[name] = results[name][label]
+        encoder.cpu()
     return results
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["LARS", "build_optimizer", "build_scheduler", "lr_factor", "parameter_groups"]
+__all__ = ["LARS", "build_optimizer", "build_scheduler", "lr_factor", "parameter_groups", "kernel_choices", "restore_kernel_choices"]
 
 
 class LARS(torch.optim.Optimizer):
@@ -69,14 +69,26 @@ def parameter_groups(parameters: Iterable[nn.Parameter], weight_decay: float, ex
     return [g for g in groups if g["params"]]
 
 
+def _is_dtensor(parameter: torch.Tensor) -> bool:
+    from torch.distributed.tensor import DTensor
+
+    return isinstance(parameter, DTensor)
+
+
 def build_optimizer(
     parameters: list[nn.Parameter], settings: dict[str, Any], *, device: torch.device
 ) -> torch.optim.Optimizer:
-    """Build ``settings["optimizer"]`` over ``parameters`` (fused kernels on CUDA)."""
+    """Build ``settings["optimizer"]`` over ``parameters`` (torch's fused kernels on CUDA and the CPU).
+
+    Fused AdamW on the CPU takes a fifth of the time of the default ``foreach`` one
+    (T-JEPA's 85k parameters: 0.4 ms vs 2.1 ms per step; benchmarks/tabular.md).
+    """
     name = settings["optimizer"]
     groups = parameter_groups(parameters, settings["weight_decay"], settings["exclude_bias_and_norm_from_weight_decay"])
     lr = settings["lr"]
-    fused = {"fused": True} if device.type == "cuda" else {}
+    # torch has no CPU sharding rule for the fused kernels on FSDP's DTensor parameters
+    sharded = device.type == "cpu" and any(_is_dtensor(p) for p in parameters)
+    fused = {"fused": True} if device.type == "cuda" or (device.type == "cpu" and not sharded) else {}
     if name in ("adamw", "adam"):
         cls = torch.optim.AdamW if name == "adamw" else torch.optim.Adam
         return cls(groups, lr=lr, betas=tuple(settings["betas"]), **fused)
@@ -85,6 +97,26 @@ def build_optimizer(
     if name == "lars":
         return LARS(groups, lr=lr, momentum=settings["momentum"])
     raise ValueError(f"unknown optimizer {name!r}")
+
+
+#: Param-group switches that pick an implementation, not a hyper-parameter.
+_KERNEL_KEYS = ("fused", "foreach", "capturable")
+
+
+def kernel_choices(optimizer: torch.optim.Optimizer) -> list[dict[str, Any]]:
+    """Each param group's implementation switches, to keep across ``load_state_dict``.
+
+    ``load_state_dict`` copies every group setting from the checkpoint, these too;
+    a checkpoint written elsewhere (another device, no sharding) must not choose
+    the kernels of the run that resumes it.
+    """
+    return [{key: group[key] for key in _KERNEL_KEYS if key in group} for group in optimizer.param_groups]
+
+
+def restore_kernel_choices(optimizer: torch.optim.Optimizer, choices: list[dict[str, Any]]) -> None:
+    """Put back what :func:`kernel_choices` recorded."""
+    for group, chosen in zip(optimizer.param_groups, choices, strict=True):
+        group.update(chosen)
 
 
 def lr_factor(step: int, *, total_steps: int, warmup_steps: int, schedule: str, min_ratio: float) -> float:

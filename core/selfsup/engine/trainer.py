@@ -34,7 +34,7 @@ from ..interfaces import Batch, DataSource, Objective, Phase
 from .checkpoint import capture_rng, latest_checkpoint, load_checkpoint, restore_rng, save_checkpoint
 from .device import autocast_context, move_to_device, resolve_device, resolve_precision, seed_everything
 from .distributed import DistributedContext, RankSlice, TrainingStep, full_state_dicts, load_state_dicts, optimizer_state_by_index, optimizer_state_by_name, shard_with_fsdp
-from .optim import build_optimizer, build_scheduler
+from .optim import build_optimizer, build_scheduler, kernel_choices, restore_kernel_choices
 from .step_log import StepLogger, truncate_log
 
 __all__ = ["Trainer", "EpochBatchSampler", "EVAL_LOG_FILE"]
@@ -381,6 +381,7 @@ class Trainer:
             )
         state = load_checkpoint(path)
         by_name = state.get("optimizer_format") == "by-name"
+        kernels = [kernel_choices(s.optimizer) for s in phases]
         if self.fsdp:
             load_state_dicts(
                 objective,
@@ -407,6 +408,8 @@ class Trainer:
             phase_state.scheduler.load_state_dict(saved["scheduler"])
             if phase_state.scaler and saved["scaler"]:
                 phase_state.scaler.load_state_dict(saved["scaler"])
+        for phase_state, chosen in zip(phases, kernels, strict=True):
+            restore_kernel_choices(phase_state.optimizer, chosen)
         if sampler is not None and state["sampler"] is not None:
             sampler.load_state_dict(state["sampler"])
         restore_rng(state["rng"])

@@ -41,6 +41,7 @@ _LAZY: dict[str, str] = {
     "LinearProbe": "linear_probe",
     "LinearClassifier": "linear_probe",
     "fit_logistic_regression": "linear_probe",
+    "penalised_cross_entropy": "linear_probe",
     "KNN": "knn",
     "knn_predict": "knn",
     "Clustering": "clustering",
@@ -119,6 +120,7 @@ __all__ = [
     "ProbeFeatures",
     # probes as pure functions
     "fit_logistic_regression",
+    "penalised_cross_entropy",
     "LinearClassifier",
     "knn_predict",
     "kmeans",

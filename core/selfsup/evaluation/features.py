@@ -14,11 +14,19 @@ Protocol of :func:`extract_features`:
 
 Features come back as float32 CPU tensors ``[N, D]``, labels as CPU tensors
 ``[N]`` (or ``[N, T]``) in the dtype the data source produced.
+
+Inside ``with shared_features():`` a repeated call with the same encoder object
+(unchanged: no parameter or buffer modified in place since), data source, split,
+device, batch size and label requirement returns copies of the first call's
+result instead of running the encoder again; ``run_evaluators`` evaluates each
+encoder inside one such block, so its evaluators embed each split once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Literal, overload
 
@@ -29,6 +37,7 @@ from ..interfaces import Batch, DataSource
 
 __all__ = [
     "extract_features",
+    "shared_features",
     "split_train_val",
     "ProbeFeatures",
     "probe_features",
@@ -92,6 +101,38 @@ def _batches(data: DataSource, ds: torch.utils.data.Dataset[Any], batch_size: in
     yield from loader
 
 
+#: The block's stored extractions: key -> (encoder, data, features, labels); the objects are kept
+#: so that their ids in the key cannot be reused by new objects while the block is open.
+_SHARED: ContextVar[dict[tuple[Any, ...], tuple[Any, Any, torch.Tensor, torch.Tensor | None]] | None] = ContextVar(
+    "selfsup_shared_features", default=None
+)
+
+
+@contextmanager
+def shared_features() -> Iterator[None]:
+    """Within the block, :func:`extract_features` embeds each (encoder, data, split, ...) once.
+
+    Meant for several evaluators scoring the same frozen encoder. An encoder whose
+    parameters or buffers are modified in place inside the block is embedded again
+    (the key holds their version counters). Blocks nest; the outermost one's store is used.
+    """
+    if _SHARED.get() is not None:
+        yield
+        return
+    token = _SHARED.set({})
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+
+
+def _state_version(encoder: Any) -> int:
+    """Sum of the in-place version counters of ``encoder``'s tensors (changes when it is trained)."""
+    if not isinstance(encoder, torch.nn.Module):
+        return 0
+    return sum(t._version for t in encoder.parameters()) + sum(t._version for t in encoder.buffers())
+
+
 @overload
 def extract_features(
     encoder: Any,
@@ -141,6 +182,32 @@ def extract_features(
     """
     if batch_size < 1:
         raise ConfigError(f"{evaluator}: batch_size must be >= 1, got {batch_size}. Use e.g. batch_size=1024.")
+    shared = _SHARED.get()
+    if shared is None:
+        return _extract(encoder, data, split, device=device, batch_size=batch_size, require_labels=require_labels, evaluator=evaluator)
+    key = (id(encoder), _state_version(encoder), id(data), split, str(torch.device(device)), batch_size, require_labels)
+    if key not in shared:
+        for stale in [k for k in shared if k[0] == key[0] and k[1] != key[1]]:  # the encoder changed since
+            del shared[stale]
+        features, labels = _extract(
+            encoder, data, split, device=device, batch_size=batch_size, require_labels=require_labels, evaluator=evaluator
+        )
+        shared[key] = (encoder, data, features, labels)
+    _, _, features, labels = shared[key]
+    # copies: a caller may modify its tensors in place
+    return features.clone(), (labels.clone() if labels is not None else None)
+
+
+def _extract(
+    encoder: Any,
+    data: DataSource,
+    split: str,
+    *,
+    device: torch.device | str,
+    batch_size: int,
+    require_labels: bool,
+    evaluator: str,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
     name = dataset_name(data)
     ds = _open_split(data, split, evaluator)
     feature_chunks: list[torch.Tensor] = []

@@ -39,7 +39,7 @@ from ._common import Standardizer, as_class_indices, count_classes
 from .configs import LinearProbeConfig, check_grid, check_positive
 from .features import probe_features
 
-__all__ = ["LinearProbeConfig", "LinearProbe", "LinearClassifier", "fit_logistic_regression"]
+__all__ = ["LinearProbeConfig", "LinearProbe", "LinearClassifier", "fit_logistic_regression", "penalised_cross_entropy"]
 
 _NAME = "linear-probe"
 
@@ -59,15 +59,41 @@ class LinearClassifier:
         return self.logits(x).argmax(dim=1)
 
 
+def penalised_cross_entropy(
+    x_t: torch.Tensor, y: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, l2: float
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The probe's objective and its exact gradient, from features stored transposed.
+
+    With ``X = x_t^T`` ``[N, D]``, ``Z = X W + b`` and ``P = softmax(Z)`` row-wise:
+
+    ``L = -(1/N) sum_i log P[i, y_i] + (l2 / 2) ||W||_F^2``,
+    ``dL/dW = X^T G + l2 W`` and ``dL/db = sum_i G[i]``, with ``G = (P - onehot(y)) / N``.
+
+    Returns ``(L, dL/dW [D, C], dL/db [C])``. The computation is laid out as
+    ``Z^T = W^T x_t`` ``[C, N]`` so that each evaluation reads the features twice
+    in their contiguous order (one product forward, one backward), about half
+    the time of autograd through ``x @ W`` on a CPU, where this is memory-bound.
+    """
+    logits_t = torch.addmm(bias[:, None], weight.t(), x_t)  # [C, N]
+    log_probs = logits_t.log_softmax(dim=0)
+    rows = x_t.shape[1]
+    loss = -log_probs.gather(0, y[None]).mean() + 0.5 * l2 * weight.pow(2).sum()
+    residual = log_probs.exp_()
+    residual.scatter_add_(0, y[None], torch.full((1, rows), -1.0, device=x_t.device, dtype=x_t.dtype))
+    residual.div_(rows)  # G^T [C, N]
+    grad_weight = torch.addmm(weight, x_t, residual.t(), beta=l2)
+    return loss, grad_weight, residual.sum(dim=1)
+
+
 def _lbfgs_fit(
-    x: torch.Tensor,
+    x_t: torch.Tensor,
     y: torch.Tensor,
     l2: float,
     max_iter: int,
     init: tuple[torch.Tensor, torch.Tensor],
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    weight = init[0].detach().clone().requires_grad_(True)
-    bias = init[1].detach().clone().requires_grad_(True)
+    weight = init[0].detach().clone()
+    bias = init[1].detach().clone()
     optimizer = torch.optim.LBFGS(
         [weight, bias],
         lr=1.0,
@@ -79,12 +105,10 @@ def _lbfgs_fit(
     )
 
     def closure() -> torch.Tensor:
-        optimizer.zero_grad(set_to_none=False)
-        loss = F.cross_entropy(torch.addmm(bias, x, weight), y) + 0.5 * l2 * weight.pow(2).sum()
-        loss.backward()
+        loss, weight.grad, bias.grad = penalised_cross_entropy(x_t, y, weight, bias, l2)
         return loss
 
-    with torch.enable_grad():
+    with torch.no_grad():
         optimizer.step(closure)
     return weight.detach(), bias.detach()
 
@@ -121,7 +145,7 @@ def fit_logistic_regression(
     device = x_train.device
     x_train = x_train.to(torch.float32)
     standardizer = Standardizer.fit(x_train)
-    x_fit = standardizer(x_train)
+    x_fit_t = standardizer(x_train).t().contiguous()  # [D, N]: the layout penalised_cross_entropy reads
     y_fit = y_fit.to(device)
     select = len(grid) > 1
     if select:
@@ -134,11 +158,11 @@ def fit_logistic_regression(
         y_sel = y_sel.to(device)
     classes = count_classes(y_fit, y_sel if select else y_fit, declared=num_classes)
     classes = max(classes, 2)
-    weight = torch.zeros(x_fit.shape[1], classes, device=device)
+    weight = torch.zeros(x_fit_t.shape[0], classes, device=device)
     bias = torch.zeros(classes, device=device)
     best: tuple[float, float, torch.Tensor, torch.Tensor] | None = None
     for l2 in sorted(grid, reverse=True):
-        weight, bias = _lbfgs_fit(x_fit, y_fit, l2, max_iter, (weight, bias))
+        weight, bias = _lbfgs_fit(x_fit_t, y_fit, l2, max_iter, (weight, bias))
         if not select:
             best = (0.0, l2, weight, bias)
             break

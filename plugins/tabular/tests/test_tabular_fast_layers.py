@@ -50,6 +50,23 @@ def test_tabular_layer_forward_matches_torch_layer(
         assert torch.allclose(got, want, atol=1e-5, rtol=1e-4)
 
 
+@pytest.mark.parametrize("grad", [True, False])
+def test_tabular_layer_wide_heads_take_the_products_path_only_without_autograd(grad: bool, monkeypatch) -> None:
+    import selfsup_tabular.encoders.ft_transformer as ft
+
+    calls: list[int] = []
+    sdpa = ft.F.scaled_dot_product_attention
+    monkeypatch.setattr(ft.F, "scaled_dot_product_attention", lambda *a, **k: calls.append(1) or sdpa(*a, **k))
+    layer = _layer(64, 2, 64).eval()  # 32-wide heads
+    x = torch.randn(6, 15, 64)
+    with torch.set_grad_enabled(grad):
+        output = encoder_layer_forward(layer, x)
+    with torch.no_grad():
+        reference = layer(x)
+    assert torch.allclose(output, reference, atol=1e-5, rtol=1e-5)
+    assert calls == ([1] if grad else [])
+
+
 @pytest.mark.parametrize("keep", [1, 3, 9])
 def test_tabular_layer_keep_last_is_the_tail_of_the_full_output(keep: int) -> None:
     layer = _layer(16, 4, 64)
