@@ -28,6 +28,7 @@ from selfsup.evaluation import (
     fit_mlp_classifier,
     fit_ridge,
     knn_predict,
+    penalised_binary_cross_entropy,
     penalised_cross_entropy,
     ridge_regression,
     split_train_val,
@@ -220,6 +221,48 @@ def test_logistic_regression_solution_matches_sklearn_coefficients() -> None:
     bias = model.bias.numpy() - model.bias.numpy().mean()
     np.testing.assert_allclose(model.weight.numpy().T, reference.coef_, atol=2e-4)
     np.testing.assert_allclose(bias, reference.intercept_ - reference.intercept_.mean(), atol=2e-4)
+
+
+def test_penalised_binary_cross_entropy_hand_computed() -> None:
+    # X = [[1, 0], [0, 2]], u = [1, -0.5], c = 0.25, y = [1, 0], l2 = 0.2: s = [1.25, -0.75];
+    # L = ((softplus(1.25) - 1.25) + softplus(-0.75)) / 2 + (0.2 / 4) * 1.25
+    #   = (0.2519289 + 0.3868710) / 2 + 0.0625 = 0.3819000;
+    # r = (sigmoid(s) - y) / 2 = [(0.7773000 - 1) / 2, 0.3208213 / 2] = [-0.1113500, 0.1604106];
+    # dL/du = X^T r + 0.1 u = [-0.1113500 + 0.1, 2 * 0.1604106 - 0.05]; dL/dc = r_0 + r_1.
+    x_t = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
+    loss, grad_weight, grad_bias = penalised_binary_cross_entropy(
+        x_t, torch.tensor([1.0, 0.0]), torch.tensor([1.0, -0.5]), torch.tensor([0.25]), 0.2
+    )
+    assert float(loss) == pytest.approx(0.3819000, abs=1e-6)
+    torch.testing.assert_close(grad_weight, torch.tensor([-0.0113500, 0.2708213]), atol=1e-6, rtol=0)
+    torch.testing.assert_close(grad_bias, torch.tensor([0.0490606]), atol=1e-6, rtol=0)
+
+
+def test_penalised_binary_cross_entropy_is_the_two_column_objective_at_opposite_columns() -> None:
+    generator = torch.Generator().manual_seed(1)
+    x_t = torch.randn(7, 300, generator=generator)
+    y = torch.randint(0, 2, (300,), generator=generator)
+    u, c = torch.randn(7, generator=generator), torch.randn(1, generator=generator)
+    loss, grad_u, grad_c = penalised_binary_cross_entropy(x_t, y.float(), u, c, 0.3)
+    weight, bias = torch.stack([-u / 2, u / 2], dim=1), torch.cat([-c / 2, c / 2])
+    two_loss, two_grad_weight, two_grad_bias = penalised_cross_entropy(x_t, y, weight, bias, 0.3)
+    torch.testing.assert_close(loss, two_loss, atol=1e-6, rtol=1e-6)
+    # chain rule through W = [-u/2, u/2], b = [-c/2, c/2]
+    torch.testing.assert_close(grad_u, (two_grad_weight[:, 1] - two_grad_weight[:, 0]) / 2, atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(grad_c, (two_grad_bias[1:] - two_grad_bias[:1]) / 2, atol=1e-6, rtol=1e-5)
+
+
+def test_binary_logistic_regression_matches_sklearn_coefficients() -> None:
+    # mean CE + (l2/4)||u||^2 is scikit-learn's binary objective with C = 2 / (l2 N)
+    x, y = make_classification(500, n_features=6, n_informative=4, random_state=4)
+    l2 = 1e-2
+    model, _ = fit_logistic_regression(_t(x), _t(y, torch.int64), None, None, l2_grid=(l2,))
+    scaled = StandardScaler().fit_transform(x)
+    reference = LogisticRegression(C=2.0 / (l2 * len(x)), tol=1e-10, max_iter=10_000).fit(scaled, y)
+    weight, bias = model.weight.numpy(), model.bias.numpy()
+    np.testing.assert_allclose(weight[:, 0], -weight[:, 1], atol=1e-7)  # the penalty's optimum
+    np.testing.assert_allclose(weight[:, 1] - weight[:, 0], reference.coef_[0], atol=2e-4)
+    np.testing.assert_allclose(bias[1] - bias[0], reference.intercept_[0], atol=2e-4)
 
 
 def test_logistic_regression_chooses_l2_from_the_data() -> None:

@@ -42,6 +42,7 @@ _LAZY: dict[str, str] = {
     "LinearClassifier": "linear_probe",
     "fit_logistic_regression": "linear_probe",
     "penalised_cross_entropy": "linear_probe",
+    "penalised_binary_cross_entropy": "linear_probe",
     "KNN": "knn",
     "knn_predict": "knn",
     "Clustering": "clustering",
@@ -121,6 +122,7 @@ __all__ = [
     # probes as pure functions
     "fit_logistic_regression",
     "penalised_cross_entropy",
+    "penalised_binary_cross_entropy",
     "LinearClassifier",
     "knn_predict",
     "kmeans",
