@@ -9,7 +9,15 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["LARS", "build_optimizer", "build_scheduler", "lr_factor", "parameter_groups", "kernel_choices", "restore_kernel_choices"]
+__all__ = [
+    "LARS",
+    "build_optimizer",
+    "build_scheduler",
+    "lr_factor",
+    "parameter_groups",
+    "kernel_choices",
+    "restore_kernel_choices",
+]
 
 
 class LARS(torch.optim.Optimizer):

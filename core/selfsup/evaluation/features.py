@@ -182,17 +182,20 @@ def extract_features(
     """
     if batch_size < 1:
         raise ConfigError(f"{evaluator}: batch_size must be >= 1, got {batch_size}. Use e.g. batch_size=1024.")
+
+    def extract() -> tuple[torch.Tensor, torch.Tensor | None]:
+        return _extract(
+            encoder, data, split, device=device, batch_size=batch_size, require_labels=require_labels, evaluator=evaluator
+        )
+
     shared = _SHARED.get()
     if shared is None:
-        return _extract(encoder, data, split, device=device, batch_size=batch_size, require_labels=require_labels, evaluator=evaluator)
+        return extract()
     key = (id(encoder), _state_version(encoder), id(data), split, str(torch.device(device)), batch_size, require_labels)
     if key not in shared:
         for stale in [k for k in shared if k[0] == key[0] and k[1] != key[1]]:  # the encoder changed since
             del shared[stale]
-        features, labels = _extract(
-            encoder, data, split, device=device, batch_size=batch_size, require_labels=require_labels, evaluator=evaluator
-        )
-        shared[key] = (encoder, data, features, labels)
+        shared[key] = (encoder, data, *extract())
     _, _, features, labels = shared[key]
     # copies: a caller may modify its tensors in place
     return features.clone(), (labels.clone() if labels is not None else None)
