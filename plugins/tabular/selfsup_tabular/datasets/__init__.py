@@ -6,7 +6,9 @@ or torch. Modules:
 
 * :mod:`.configs`: ``CSVTableConfig``, ``AdultConfig``, ``AdultSampleConfig``, ``SyntheticTrafficConfig``;
 * :mod:`.readers`: :func:`read_table`;
-* :mod:`.schema`: :func:`infer_schema`, :class:`TableSchema`, :class:`TablePreprocessor`;
+* :mod:`.schema`: :func:`infer_schema`, :class:`TableSchema`;
+* :mod:`.preprocessor`: :class:`TablePreprocessor`, :class:`TransformReport`;
+* :mod:`.columns`: the column helpers both use;
 * :mod:`.table`: :class:`TableDataset`, :class:`TableSource`;
 * :mod:`.csv_table`, :mod:`.adult`, :mod:`.synthetic`: the dataset sources.
 """
@@ -45,9 +47,9 @@ _WHERE = {
     "SyntheticTraffic": "synthetic",
     "TableDataset": "table",
     "TableSource": "table",
-    "TablePreprocessor": "schema",
+    "TablePreprocessor": "preprocessor",
     "TableSchema": "schema",
-    "TransformReport": "schema",
+    "TransformReport": "preprocessor",
     "infer_schema": "schema",
     "read_table": "readers",
 }
@@ -57,7 +59,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .configs import AdultConfig, AdultSampleConfig, CSVTableConfig, SyntheticTrafficConfig
     from .csv_table import CSVTable
     from .readers import read_table
-    from .schema import TablePreprocessor, TableSchema, TransformReport, infer_schema
+    from .preprocessor import TablePreprocessor, TransformReport
+    from .schema import TableSchema, infer_schema
     from .synthetic import SyntheticTraffic
     from .table import TableDataset, TableSource
 

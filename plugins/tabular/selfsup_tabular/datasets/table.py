@@ -39,7 +39,8 @@ import torch
 from selfsup.errors import ConfigError, DatasetError, did_you_mean
 from selfsup.interfaces import Batch, DataSource, identity_collate
 
-from .schema import TablePreprocessor, TableSchema, infer_schema
+from .preprocessor import TablePreprocessor
+from .schema import TableSchema, infer_schema
 from .splits import check_fraction, split_frame
 
 __all__ = ["TableDataset", "TableSource", "SPLITS", "make_splits"]
