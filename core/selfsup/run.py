@@ -20,9 +20,9 @@ from .engine.device import intra_op_threads, resolve_device, seed_everything
 from .engine.distributed import DistributedContext, broadcast_object
 from .engine.trainer import Trainer
 from .errors import CheckpointError, ConfigError, DatasetError
+from .evaluation.features import shared_features
 from .interfaces import DataSource, Objective
 from .registry import get_registry
-from .evaluation.features import shared_features
 
 __all__ = ["PretrainResult", "pretrain", "evaluate", "load_encoder", "build_run"]
 
@@ -238,7 +238,9 @@ def run_evaluators(
     :func:`~selfsup.evaluation.features.shared_features` block (each split is embedded once).
     """
     seed = int(resolved.config.seed)
-    evaluators = [(spec.name, spec.resolve_factory()(resolved.evaluator_config(spec.name))) for spec in resolved.evaluators]
+    evaluators = [
+        (spec.name, spec.resolve_factory()(resolved.evaluator_config(spec.name))) for spec in resolved.evaluators
+    ]
     results: dict[str, dict[str, Any]] = {
         spec.name: {
             "evaluator": spec.name,
