@@ -40,6 +40,19 @@ def test_warmup_then_cosine():
     assert lr_factor(50, total_steps=110, warmup_steps=10, schedule="constant", min_ratio=0.0) == 1.0
 
 
+def test_staircase_warmup_is_ssasts():
+    """SSAST's traintest_mask.py: lr = global_step / 1000 * lr whenever global_step % 50 == 0."""
+    kw = dict(total_steps=5000, warmup_steps=1000, schedule="constant", min_ratio=0.0, warmup_every=50)
+    official = []
+    lr = 0.0
+    for global_step in range(1100):
+        if global_step <= 1000 and global_step % 50 == 0:
+            lr = global_step / 1000
+        official.append(lr)
+    assert [lr_factor(step, **kw) for step in range(1100)] == pytest.approx(official)
+    assert lr_factor(49, **kw) == 0.0 and lr_factor(50, **kw) == pytest.approx(0.05)
+
+
 def test_cpu_optimisers_use_fused_kernels_and_resuming_keeps_them():
     settings = {**TrainerConfig().__dict__, "optimizer": "adamw", "lr": 1e-3, "weight_decay": 0.01}
     model = torch.nn.Linear(4, 3)

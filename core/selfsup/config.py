@@ -62,6 +62,9 @@ class TrainerConfig:
     schedule: str = "cosine"
     warmup_steps: Optional[int] = None
     warmup_fraction: float = 0.05
+    #: Update the warm-up factor every N steps (a staircase, as SSAST's official 50; the first N
+    #: steps then run at lr 0); 1: every step, ``(step + 1) / warmup_steps``.
+    warmup_every: int = 1
     #: The cosine ends at ``lr * min_lr_ratio``.
     min_lr_ratio: float = 0.0
     grad_clip_norm: Optional[float] = None
@@ -319,7 +322,7 @@ def _check_values(config: DictConfig) -> None:
         )
     if trainer.schedule not in {"cosine", "constant"}:
         raise ConfigError(f"trainer.schedule={trainer.schedule!r} is not 'cosine' or 'constant'.")
-    for key in ("batch_size", "accumulate_grad_batches"):
+    for key in ("batch_size", "accumulate_grad_batches", "warmup_every"):
         if trainer[key] < 1:
             raise ConfigError(f"trainer.{key} must be at least 1, got {trainer[key]}.")
     if trainer.max_steps is not None and trainer.max_steps < 1:

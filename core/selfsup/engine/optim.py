@@ -127,9 +127,19 @@ def restore_kernel_choices(optimizer: torch.optim.Optimizer, choices: list[dict[
         group.update(chosen)
 
 
-def lr_factor(step: int, *, total_steps: int, warmup_steps: int, schedule: str, min_ratio: float) -> float:
-    """Multiplier of the peak lr at 0-based ``step``: linear warm-up, then cosine or flat."""
+def lr_factor(
+    step: int, *, total_steps: int, warmup_steps: int, schedule: str, min_ratio: float, warmup_every: int = 1
+) -> float:
+    """Multiplier of the peak lr at 0-based ``step``: linear warm-up, then cosine or flat.
+
+    The warm-up is ``(step + 1) / warmup_steps``; with ``warmup_every = N > 1`` it is a staircase
+    updated every N steps, ``N * floor(step / N) / warmup_steps``, as SSAST's
+    ``traintest_mask.py`` sets ``lr = global_step / 1000 * lr`` when ``global_step % 50 == 0``
+    (so the first N steps run at lr 0, as there).
+    """
     if warmup_steps > 0 and step < warmup_steps:
+        if warmup_every > 1:
+            return (step - step % warmup_every) / warmup_steps
         return (step + 1) / warmup_steps
     if schedule == "constant":
         return 1.0
@@ -139,9 +149,16 @@ def lr_factor(step: int, *, total_steps: int, warmup_steps: int, schedule: str, 
 
 
 def build_scheduler(
-    optimizer: torch.optim.Optimizer, *, total_steps: int, warmup_steps: int, schedule: str, min_ratio: float
+    optimizer: torch.optim.Optimizer,
+    *,
+    total_steps: int,
+    warmup_steps: int,
+    schedule: str,
+    min_ratio: float,
+    warmup_every: int = 1,
 ) -> torch.optim.lr_scheduler.LambdaLR:
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer,
-        lambda step: lr_factor(step, total_steps=total_steps, warmup_steps=warmup_steps, schedule=schedule, min_ratio=min_ratio),
+        lambda step: lr_factor(step, total_steps=total_steps, warmup_steps=warmup_steps, schedule=schedule,
+                               min_ratio=min_ratio, warmup_every=warmup_every),
     )

@@ -140,6 +140,7 @@ class Trainer:
                 warmup_steps=warmup,
                 schedule=settings["schedule"],
                 min_ratio=settings["min_lr_ratio"],
+                warmup_every=settings["warmup_every"],
             )
             scaler = torch.amp.GradScaler(self.device.type) if self.dtype == torch.float16 else None
             states.append(_PhaseState(phase, optimizer, scheduler, scaler))

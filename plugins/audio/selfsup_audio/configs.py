@@ -264,6 +264,10 @@ class AMBAConfig:
     drop_path_rate: float = 0.1
     #: ``"mean"`` over patch tokens (SSAMBA ft_avgtok) or ``"cls"`` (the CLS output, ft_cls).
     pool: str = "mean"
+    #: Initial Δ bias of the backward branch: ``"zero"`` (Vim v2 as released: ``dt_proj_b.bias`` is
+    #: zeroed by Vim's ``_init_weights``, Δ starts at softplus(0) ≈ 0.69) or ``"mamba"`` (the forward
+    #: branch's softplus⁻¹(log-uniform [1e-3, 0.1]) init; a deliberate deviation).
+    backward_delta_bias: str = "zero"
     #: Selective-scan implementation: ``"auto"`` (mamba-ssm's CUDA kernel when it imports and the
     #: model is on a GPU; on the CPU the fused C kernel when a C compiler is available; else the
     #: chunked PyTorch scan), ``"cpu-kernel"``, ``"chunked"``, ``"reference"`` or ``"mamba-ssm"``.

@@ -135,8 +135,23 @@ def test_fast_and_reference_scans_give_the_same_model_output_and_gradients(scan)
         torch.testing.assert_close(p.grad, q.grad, atol=1e-5, rtol=1e-4, msg=lambda m: f"{name}: {m}")
 
 
+def test_delta_bias_init_follows_vim_v2():
+    """Vim v2 marks only the forward ``dt_proj.bias`` ``_no_reinit``: its Δ starts log-uniform in
+    [1e-3, 0.1]; ``dt_proj_b``'s bias is zeroed (Δ = softplus(0)). Both Δ weights are U(±dt_rank^-0.5)."""
+    for layer in _encoder().layers:
+        forward, backward = layer.mixer.forward_branch, layer.mixer.backward_branch
+        dt_forward = torch.nn.functional.softplus(forward.dt_proj.bias)
+        assert dt_forward.min() >= 1e-3 * (1 - 1e-4) and dt_forward.max() <= 0.1 * (1 + 1e-4)
+        assert torch.equal(backward.dt_proj.bias, torch.zeros_like(backward.dt_proj.bias))
+        for branch in (forward, backward):
+            assert branch.dt_proj.weight.abs().max() <= branch.dt_rank ** -0.5
+    mamba_init = _encoder(backward_delta_bias="mamba").layers[0].mixer.backward_branch
+    dt_backward = torch.nn.functional.softplus(mamba_init.dt_proj.bias)
+    assert dt_backward.min() >= 1e-3 * (1 - 1e-4) and dt_backward.max() <= 0.1 * (1 + 1e-4)
+
+
 @pytest.mark.parametrize("bad", [{"size": "huge"}, {"depth": 3}, {"norm": "batch"}, {"scan": "cuda"},
-                                 {"pool": "max"}, {"drop_path_rate": 1.0}])
+                                 {"pool": "max"}, {"drop_path_rate": 1.0}, {"backward_delta_bias": "one"}])
 def test_bad_configs_are_config_errors(bad):
     with pytest.raises(ConfigError, match="encoder_config"):
         AMBAEncoder(AMBAConfig(**{**TINY_ENCODER, **bad}), INFO)
@@ -151,6 +166,10 @@ def test_ssamba_is_ssast_on_the_mamba_encoder_and_registered_for_audio():
     spec = get_registry().get("objective", "ssamba", modality="audio")
     assert spec.supports("audio") and not spec.supports("vision")
     assert spec.trainer_defaults["optimizer"] == "adamw" and spec.trainer_defaults["lr"] == 1e-4
+    # SSAMBA's (and SSAST's) optimiser decays every parameter, biases and norms included
+    for name in ("ssamba", "ssast"):
+        defaults = get_registry().get("objective", name, modality="audio").trainer_defaults
+        assert defaults["exclude_bias_and_norm_from_weight_decay"] is False and defaults["weight_decay"] > 0
     assert get_registry().get("encoder", "audio-mamba", modality="audio").name == "amba"
     obj = SSAMBA(SSAMBAConfig(), _encoder(), INFO)
     assert isinstance(obj, SSAST) and obj.num_masked == round(300 / 512 * 64) and obj.cluster

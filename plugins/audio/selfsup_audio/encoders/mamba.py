@@ -28,8 +28,13 @@ released pretraining settings (``src/pretrain/run_mask_patch_amba.sh``):
 Sizes (SSAMBA paper §3, ``AMBA_SIZES``): tiny 192, small 384, base 768, all 24 blocks; ``cpu``
 (128, 4 blocks) for CPU runs. Mamba internals: d_state 16, d_conv 4, expand 2,
 dt_rank ⌈D/16⌉, S4D-real A init (A_dn = −n), Δ bias = softplus⁻¹ of log-uniform [1e-3, 0.1]
-(floor 1e-4), D = 1; Vim's init (zero linear biases except Δ's, ``out_proj`` kaiming-uniform /
-√depth). The selective scan is :func:`selfsup_audio.encoders.selective_scan.selective_scan`
+(floor 1e-4), D = 1; Vim's init (zero linear biases except the forward branch's Δ bias,
+``out_proj`` kaiming-uniform / √depth). In Vim's v2 mixer only ``dt_proj.bias`` is marked
+``_no_reinit``: ``dt_proj_b`` keeps ``nn.Linear``'s default weight init (kaiming-uniform(√5), i.e.
+U(±dt_rank^-0.5), the same law as Mamba's Δ weights) and its bias is zeroed by ``_init_weights``, so
+the backward branch starts at Δ = softplus(0) ≈ 0.69. That is the default here
+(``backward_delta_bias="zero"``); ``"mamba"`` gives the backward branch the forward branch's
+log-uniform Δ bias instead (a deliberate option, not the released behaviour). The selective scan is :func:`selfsup_audio.encoders.selective_scan.selective_scan`
 (mamba-ssm's CUDA kernel when installed, else the chunked PyTorch scan).
 """
 
@@ -194,7 +199,7 @@ class AMBAEncoder(nn.Module):
         self.norm_f = _norm(config.norm, dim, config.norm_eps)
         nn.init.trunc_normal_(self.pos_embed, std=0.02)
         nn.init.trunc_normal_(self.cls_token, std=0.02)
-        _vim_init(self, depth)
+        _vim_init(self, depth, zero_backward_delta_bias=config.backward_delta_bias == "zero")
 
     def encode(self, tokens: torch.Tensor) -> torch.Tensor:
         """Outputs ``[B, 1 + N, D]`` (the CLS token first) of patch embeddings ``[B, N, D]``."""
@@ -221,6 +226,8 @@ def _validate(config: AMBAConfig) -> None:
         (config.tokens in ("patch", "frame"), f"tokens={config.tokens!r} is not 'patch' or 'frame'"),
         (config.pool in ("mean", "cls"), f"pool={config.pool!r} is not 'mean' or 'cls'"),
         (config.norm in ("layernorm", "rmsnorm"), f"norm={config.norm!r} is not 'layernorm' or 'rmsnorm'"),
+        (config.backward_delta_bias in ("zero", "mamba"),
+         f"backward_delta_bias={config.backward_delta_bias!r} is not 'zero' or 'mamba'"),
         (config.scan in IMPLEMENTATIONS, f"scan={config.scan!r} is not one of {IMPLEMENTATIONS}"),
         (config.scan_chunk >= 1, f"scan_chunk={config.scan_chunk} must be at least 1"),
         (min(config.d_state, config.d_conv, config.expand) >= 1, "d_state, d_conv and expand must be at least 1"),
@@ -231,10 +238,13 @@ def _validate(config: AMBAConfig) -> None:
             raise ConfigError(f"encoder_config.{message}; fix the value in encoder_config.")
 
 
-def _vim_init(model: AMBAEncoder, depth: int) -> None:
-    """Vim/mamba_ssm ``_init_weights``: zero linear biases except Δ's; ``out_proj`` kaiming-uniform(√5) / √depth."""
+def _vim_init(model: AMBAEncoder, depth: int, *, zero_backward_delta_bias: bool = True) -> None:
+    """Vim/mamba_ssm ``_init_weights``: zero every linear bias not marked ``_no_reinit`` — in Vim's v2
+    mixer only the forward branch's Δ bias (``dt_proj``; ``dt_proj_b``'s bias is zeroed) — and
+    ``out_proj`` kaiming-uniform(√5) / √depth."""
+    keep = ("forward_branch.dt_proj",) if zero_backward_delta_bias else ("forward_branch.dt_proj", "backward_branch.dt_proj")
     for name, module in model.named_modules():
-        if isinstance(module, nn.Linear) and module.bias is not None and not name.endswith("dt_proj"):
+        if isinstance(module, nn.Linear) and module.bias is not None and not name.endswith(keep):
             nn.init.zeros_(module.bias)
     for name, param in model.named_parameters():
         if name.endswith("out_proj.weight"):
