@@ -198,3 +198,26 @@ def test_the_head_learns_translation_from_the_feature_difference_on_real_digits(
     target = omega["translation"]
     r2 = 1 - ((prediction - target) ** 2).sum(0) / ((target - target.mean(0)) ** 2).sum(0)
     assert (r2 > 0.5).all(), r2  # 0.78 on both axes with this seed; chance is 0
+
+
+def test_generator_class_embeddings_are_not_spectrally_normalised():
+    """BigGAN (augself-biggan/BigGAN.py): G's conditional-BN embeddings are plain nn.Embedding even
+    with spectral norm on G's convolutions; scaling an embedding row moves the gain by the same amount."""
+    from selfsup_vision.networks.biggan import ConditionalBatchNorm2d
+    from selfsup_vision.networks.biggan import Generator as BigGANGenerator
+
+    torch.manual_seed(0)
+    generator = BigGANGenerator(image_size=8, image_channels=3, channels=8, dim_z=4, num_classes=3).train()
+    norms = [m for m in generator.modules() if isinstance(m, ConditionalBatchNorm2d)]
+    assert norms and all(type(m.gain) is torch.nn.Embedding and type(m.bias) is torch.nn.Embedding for m in norms)
+    bn = norms[0]
+    x, y = torch.randn(4, 8, 4, 4), torch.tensor([0, 1, 2, 0])
+    with torch.no_grad():
+        bn.bias.weight.zero_()
+        bn.gain.weight.fill_(0.5)
+        half = bn(x, y)
+        bn.gain.weight.fill_(1.0)
+        whole = bn(x, y)
+    normalised = bn.norm(x)
+    torch.testing.assert_close(half, 1.5 * normalised)
+    torch.testing.assert_close(whole, 2.0 * normalised)

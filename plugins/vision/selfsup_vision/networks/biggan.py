@@ -5,7 +5,7 @@ Architecture as in ``ajbrock/BigGAN-PyTorch`` ``G_arch[32]`` / ``D_arch[32]``, w
 
 * **G**: z -> linear -> ``[C, 4, 4]``; ``log2(side/4)`` GBlocks (BN-ReLU-upsample-conv3-BN-ReLU-conv3
   plus an upsample-conv1 shortcut); BN-ReLU-conv3-tanh. Class-conditional BatchNorm
-  (gain 1 + e_g(y), bias e_b(y)) when ``num_classes`` is given. Simplification: no
+  (gain 1 + e_g(y), bias e_b(y), plain embeddings without spectral norm) when ``num_classes`` is given. Simplification: no
   hierarchical z / shared embedding (BigGAN's ``hier``), which the 32-px CIFAR model
   also leaves off.
 * **D trunk** (the encoder): ``blocks`` DBlocks of ``channels`` channels (conv3-ReLU-conv3 with a
@@ -122,15 +122,20 @@ class DBlock(nn.Module):
 
 
 class ConditionalBatchNorm2d(nn.Module):
-    """BatchNorm without affine, then gain 1 + e_g(y) and bias e_b(y) (or learned constants)."""
+    """BatchNorm without affine, then gain 1 + e_g(y) and bias e_b(y) (or learned constants).
 
-    def __init__(self, channels: int, num_classes: Optional[int], sn: bool) -> None:
+    The class embeddings are plain ``nn.Embedding``s, never spectrally normalised, as BigGAN's
+    ``G.which_embedding = nn.Embedding`` in ``augself-biggan/BigGAN.py`` (BigGAN's note: spectral
+    norm on G's embeddings can cripple G), even when the generator's convolutions use it.
+    """
+
+    def __init__(self, channels: int, num_classes: Optional[int]) -> None:
         super().__init__()
         self.norm = nn.BatchNorm2d(channels, affine=False)
         self.num_classes = num_classes
         if num_classes:
-            self.gain = SNEmbedding(num_classes, channels, spectral_norm=sn)
-            self.bias = SNEmbedding(num_classes, channels, spectral_norm=sn)
+            self.gain = nn.Embedding(num_classes, channels)
+            self.bias = nn.Embedding(num_classes, channels)
         else:
             self.gain_const = nn.Parameter(torch.zeros(channels))
             self.bias_const = nn.Parameter(torch.zeros(channels))
@@ -148,9 +153,9 @@ class ConditionalBatchNorm2d(nn.Module):
 class GBlock(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, num_classes: Optional[int], sn: bool) -> None:
         super().__init__()
-        self.bn1 = ConditionalBatchNorm2d(in_channels, num_classes, sn)
+        self.bn1 = ConditionalBatchNorm2d(in_channels, num_classes)
         self.conv1 = SNConv2d(in_channels, out_channels, 3, padding=1, spectral_norm=sn)
-        self.bn2 = ConditionalBatchNorm2d(out_channels, num_classes, sn)
+        self.bn2 = ConditionalBatchNorm2d(out_channels, num_classes)
         self.conv2 = SNConv2d(out_channels, out_channels, 3, padding=1, spectral_norm=sn)
         self.conv_sc = SNConv2d(in_channels, out_channels, 1, spectral_norm=sn)
 
