@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -51,6 +50,7 @@ from torch.autograd.function import once_differentiable
 
 from selfsup.errors import ConfigError
 
+from ..configs import FTTransformerConfig
 from .._model_utils import TabularLayout, category_offsets, require_choice, rows_in
 
 __all__ = [
@@ -68,45 +68,6 @@ POSITIONAL_CHOICES = ("sinusoidal", "none")
 POOLING_CHOICES = ("flatten", "mean", "reg")
 ACTIVATION_CHOICES = ("relu", "gelu")
 INIT_CHOICES = ("trunc_normal", "torch_default")
-
-
-@dataclass
-class FTTransformerConfig:
-    """Hyper-parameters of :class:`FTTransformer`.
-
-    Defaults follow ``scripts/launch_tjepa.sh`` (the released T-JEPA recipe:
-    h=64, 2 heads, FF 64, 1 reg token, trunc-normal init, dropout ≈ 0.0019 → 0)
-    except the depth: 16 layers there, 2 here so that Adult pretrains in minutes
-    on 2 CPU cores (the Adult sweep ``scripts/tjepa_tuning/config_tjepa_linear_adult.yaml``
-    searches 1-8 and 16 layers).
-    """
-
-    #: Token width h.
-    d_token: int = 64
-    #: Transformer layers.
-    n_layers: int = 2
-    #: Attention heads (must divide ``d_token``).
-    n_heads: int = 2
-    #: Feed-forward width of each layer.
-    d_ffn: int = 64
-    #: Dropout in the layers and in the output head.
-    dropout: float = 0.0
-    #: Prepended regularization ([CLS]-like) tokens; the T-JEPA authors call them
-    #: critical against collapse.
-    n_reg_tokens: int = 1
-    #: ``sinusoidal`` (T-JEPA, base 100) or ``none``.
-    positional: str = "sinusoidal"
-    #: Base of the sinusoidal encoding (100 in T-JEPA, 10000 in Vaswani et al.).
-    positional_base: float = 100.0
-    #: What ``forward`` returns: ``flatten`` (all L output tokens concatenated,
-    #: T-JEPA's ``linear_flatten``; embed_dim = L·h), ``mean`` (mean over the L
-    #: tokens; h) or ``reg`` (the reg tokens concatenated; n_reg·h).
-    pooling: str = "flatten"
-    #: Feed-forward activation: ``relu`` (T-JEPA ``model_act_func``) or ``gelu``.
-    activation: str = "relu"
-    layer_norm_eps: float = 1e-5
-    #: ``trunc_normal`` (std 0.02 for Linear/Embedding, T-JEPA) or ``torch_default``.
-    init: str = "trunc_normal"
 
 
 def sinusoidal_positions(length: int, dim: int, base: float = 100.0) -> torch.Tensor:
@@ -372,6 +333,13 @@ class FTTransformer(nn.Module):
         else:
             positions = torch.zeros(self.sequence_length, config.d_token)
         self.register_buffer("positional_encoding", positions, persistent=False)
+        # T-JEPA's feature-type embedding (src/encoder.py): numerical 0, categorical 1, zero on reg tokens;
+        # only when the table has both kinds of feature, as there.
+        self.feature_type_embedding: nn.Embedding | None = None
+        if config.feature_type_embedding and self.layout.num_numerical and self.layout.num_categorical:
+            self.feature_type_embedding = nn.Embedding(2, config.d_token)
+            types = torch.tensor([0] * self.layout.num_numerical + [1] * self.layout.num_categorical)
+            self.register_buffer("feature_types", types, persistent=False)
         self.backbone = PostNormTransformer(
             config.d_token,
             config.n_layers,
@@ -385,6 +353,8 @@ class FTTransformer(nn.Module):
             init_trunc_normal_(self.backbone)
             if self.tokenizer.category_embeddings is not None:
                 init_trunc_normal_(self.tokenizer.category_embeddings)
+            if self.feature_type_embedding is not None:
+                init_trunc_normal_(self.feature_type_embedding)
 
         if config.pooling == "flatten":
             self.embed_dim = self.sequence_length * config.d_token
@@ -398,6 +368,9 @@ class FTTransformer(nn.Module):
         tokens = self.tokenizer(batch)
         if self.config.positional != "none":
             tokens = tokens + self.positional_encoding.to(tokens.dtype)
+        if self.feature_type_embedding is not None:
+            types = self.feature_type_embedding(self.feature_types).to(tokens.dtype)  # [d, h]
+            tokens = torch.cat([tokens[:, : self.n_reg_tokens], tokens[:, self.n_reg_tokens :] + types], dim=1)
         return tokens
 
     def encode(self, tokens: torch.Tensor) -> torch.Tensor:

@@ -21,7 +21,6 @@ data (Lycos2017) is all numerical; 72 inputs there.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -29,33 +28,12 @@ from torch import nn
 
 from selfsup.errors import ConfigError
 
+from ..configs import ResidualMLPConfig
 from .._model_utils import TabularLayout, category_offsets, one_hot_features, require_choice
 
 __all__ = ["ResidualMLPConfig", "ResidualMLP", "ResidualBlock", "build_residual_mlp"]
 
 CATEGORICAL_CHOICES = ("one_hot", "embedding")
-
-
-@dataclass
-class ResidualMLPConfig:
-    """Hyper-parameters of :class:`ResidualMLP`.
-
-    CLAN (``train_clan.py``) uses 4 blocks of width 1024, d_out 64, no dropout;
-    the width here is 256 so that training fits a CPU.
-    """
-
-    #: Width of every residual block (CLAN: 1024).
-    width: int = 256
-    #: Residual blocks (CLAN: 4).
-    n_blocks: int = 4
-    #: Output (embedding) width (CLAN: 64).
-    d_out: int = 64
-    #: Dropout after each block but the last (CLAN: 0.0).
-    dropout: float = 0.0
-    #: ``one_hot`` or ``embedding`` input for categorical columns.
-    categorical: str = "one_hot"
-    #: Per-column embedding width when ``categorical="embedding"``.
-    cat_embed_dim: int = 8
 
 
 class ResidualBlock(nn.Module):

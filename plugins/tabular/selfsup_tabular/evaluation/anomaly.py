@@ -21,39 +21,22 @@ measured (an inverted scorer shows up below 0.5 instead of being flipped).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from selfsup.errors import ComponentError, ConfigError
+from selfsup.errors import ComponentError
 from selfsup.evaluation import metrics
 from selfsup.evaluation.features import dataset_name, extract_features
 from selfsup.interfaces import DataSource, Evaluator
 
+from ..configs import CentroidAnomalyConfig
+
 __all__ = ["CentroidAnomalyConfig", "CentroidAnomaly", "centroid_cosine_scores"]
 
 _NAME = "centroid-anomaly"
-
-
-@dataclass(frozen=True)
-class CentroidAnomalyConfig:
-    """Settings of :class:`CentroidAnomaly`."""
-
-    #: The split scored.
-    split: str = "test"
-    #: The split whose benign rows define the centroid.
-    reference_split: str = "train"
-    #: Also report per-attack-class AUROCs and their mean.
-    per_class: bool = True
-    #: Feature-extraction batch size.
-    batch_size: int = 1024
-
-    def __post_init__(self) -> None:
-        if self.batch_size < 1:
-            raise ConfigError(f"{_NAME}: batch_size must be >= 1, got {self.batch_size}; e.g. batch_size=1024.")
 
 
 def centroid_cosine_scores(features: torch.Tensor, centroid: torch.Tensor) -> torch.Tensor:

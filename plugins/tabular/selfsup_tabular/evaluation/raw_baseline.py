@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -28,16 +27,12 @@ from torch import nn
 from selfsup.evaluation.mlp_probe import MLPProbe, MLPProbeConfig
 from selfsup.interfaces import DataSource, Evaluator
 
+from ..configs import RawMLPBaselineConfig
 from .._model_utils import TabularLayout, category_offsets, one_hot_features
 
 __all__ = ["RawMLPBaselineConfig", "RawMLPBaseline", "RawFeatures"]
 
 _NAME = "raw-mlp-baseline"
-
-
-@dataclass(frozen=True)
-class RawMLPBaselineConfig(MLPProbeConfig):
-    """Exactly :class:`selfsup.evaluation.mlp_probe.MLPProbeConfig` (fields and defaults inherited)."""
 
 
 class RawFeatures(nn.Module):

@@ -25,7 +25,6 @@ Any encoder works (``forward(batch) -> [B, D]``); the paper's is
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -34,6 +33,7 @@ from torch import nn
 from selfsup.errors import ConfigError
 from selfsup.interfaces import Batch, Objective, StepOutput
 
+from ..configs import CLANConfig
 from .._model_utils import TabularLayout, require_choice
 from ..losses.clan_loss import clan_loss
 from .augment import uniform_resample
@@ -41,35 +41,6 @@ from .augment import uniform_resample
 __all__ = ["CLANConfig", "CLAN"]
 
 TRAIN_ON_CHOICES = ("benign", "all")
-
-
-@dataclass
-class CLANConfig:
-    """Hyper-parameters of :class:`CLAN`.
-
-    Margin 0.5 and the resampling settings come from ``train_clan.py``; α = 0.5
-    and ε = 1e-6 from ``loss/clan_loss.py`` (``CLANLoss``). The paper's
-    optimiser (AdamW, lr 1e-4 with 10 % warm-up from 1e-6 and cosine to 1e-6,
-    wd 0, batch 8192, 200 epochs) is a trainer setting.
-    """
-
-    #: Cosine-half-distance margin m for the augmented negatives.
-    margin: float = 0.5
-    #: Weight α of the benign-benign term (1 − α for the negatives).
-    alpha: float = 0.5
-    #: Threshold ε above which a pair is active (and added to the denominators).
-    eps: float = 1e-6
-    #: Square distances and hinges before averaging.
-    squared: bool = False
-    #: Probability that a feature of an augmented row is resampled.
-    resample_p_feature: float = 0.1
-    #: Probability that a row is augmented at all.
-    resample_p_sample: float = 1.0
-    #: Half-width a of the resampling interval U(mean − a, mean + a).
-    resample_max: float = 1.7
-    resample_mean: float = 0.0
-    #: ``benign`` (rows with data_info['benign_label'] only, when defined) or ``all``.
-    train_on: str = "benign"
 
 
 class CLAN(Objective):

@@ -19,6 +19,10 @@ two size draws use the global CPU generator (they decide tensor shapes, so
 drawing them on an accelerator would need a host-device sync); the per-row keys
 use the global generator of the batch's device.
 
+The released collator's M target sets of a row are identical (it appends views of one index
+array that it shuffles in place): ``identical_targets=True`` (``objective_config.target_masks=
+as_released``) reproduces that; the default draws them independently, as the paper describes.
+
 Deviations from the released collator: the sizes come from the global RNG, not a
 generator seeded by the batch counter (the engine checkpoints the global RNG
 states), and degenerate ranges are allowed (the collator asserts
@@ -99,8 +103,13 @@ def sample_jepa_masks(
     num_targets: int,
     *,
     device: torch.device | str,
+    identical_targets: bool = False,
 ) -> JEPAMasks:
-    """Per-row context and target index sets, vectorised (see the module docstring)."""
+    """Per-row context and target index sets, vectorised (see the module docstring).
+
+    ``identical_targets``: the released collator's behaviour — the M target sets of a row are one
+    draw repeated (``src/mask.py`` appends views of one index array that it shuffles in place).
+    """
     if not (1 <= n_context and 1 <= n_target and n_context + n_target <= num_features):
         raise ValueError(
             f"sample_jepa_masks: need 1 <= n_context, 1 <= n_target and n_context + n_target <= d; got "
@@ -109,6 +118,8 @@ def sample_jepa_masks(
     permutation = torch.rand(batch_size, num_features, device=device).argsort(dim=1)
     context = permutation[:, :n_context]
     remaining = permutation[:, n_context:]  # [B, d - n_ctx], the non-context features
-    order = torch.rand(num_targets, batch_size, num_features - n_context, device=device).argsort(dim=2)
+    draws = 1 if identical_targets else num_targets
+    order = torch.rand(draws, batch_size, num_features - n_context, device=device).argsort(dim=2)
+    order = order.expand(num_targets, -1, -1)
     targets = remaining.unsqueeze(0).expand(num_targets, -1, -1).gather(2, order[:, :, :n_target])
     return JEPAMasks(context=context, targets=targets)

@@ -37,16 +37,23 @@ EMA update ``param_k.mul_(m).add_((1 - m) * param_q)``), ``run.py``
 ``ema_start + i·(ema_end − ema_start)/(ipe·epochs·ipe_scale)``),
 ``src/configs.py`` (defaults), ``scripts/launch_tjepa.sh`` (tuned recipe).
 
+Gradient clamping: the released code clamps the context encoder's gradients elementwise to
+[−1, 1] (``exp_gradient_clipping = 1.0``; ``src/encoder.py`` registers ``torch.clamp`` as a hook
+on the encoder's parameters), not the predictor's. ``encoder_grad_clip_value`` does the same with
+tensor hooks on the context encoder's parameters (the EMA copy has none and gets no gradients).
+
+Target masks: the released collator makes the M target sets of a row identical (see
+:mod:`.masks`); ``target_masks="independent"`` (default) draws them independently as the paper
+describes, ``"as_released"`` reproduces the released behaviour.
+
 Deviations: the target encoder runs in eval mode (no dropout on targets; the
-released one stays in train mode, with dropout ≈ 0.002); gradient clamping by
-value (``exp_gradient_clipping = 1.0`` in the released code, via hooks) is a
-trainer setting here (``trainer.grad_clip_value``).
+released one stays in train mode, with dropout ≈ 0.002); the M target sets are independent by
+default (above).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -56,6 +63,7 @@ from selfsup.engine.ema import ema_update, make_target, momentum_schedule
 from selfsup.errors import ConfigError, IncompatibleComponentsError
 from selfsup.interfaces import Batch, Objective, StepOutput
 
+from ..configs import TJEPAConfig
 from .._model_utils import require_choice
 from ..losses.jepa_loss import jepa_latent_mse
 from .masks import JEPAMasks, mask_size_range, sample_jepa_masks, sample_mask_sizes
@@ -64,47 +72,18 @@ from .predictor import TransformerPredictor
 __all__ = ["TJEPAConfig", "TJEPA", "token_positions"]
 
 REG_TOKEN_INDEX_MODES = ("offset", "as_released")
+TARGET_MASK_MODES = ("independent", "as_released")
+
+
+class _Clamp:
+    """A gradient hook: ``grad.clamp(−v, v)`` (a class, not a lambda, so objectives still pickle)."""
+
+    def __init__(self, value: float) -> None:
+        self.value = value
+
+    def __call__(self, grad: torch.Tensor) -> torch.Tensor:
+        return grad.clamp(-self.value, self.value)
 EMA_SCHEDULES = ("linear", "cosine")
-
-
-@dataclass
-class TJEPAConfig:
-    """Hyper-parameters of :class:`TJEPA`.
-
-    Mask shares: ``src/configs.py`` defaults ([0.2, 0.4] for both; the tuned
-    Jannis run in ``scripts/launch_tjepa.sh`` uses context [0.136, 0.368] and
-    target [0.156, 0.622]). Predictor: width 16 and 4 heads from
-    ``launch_tjepa.sh``, 2 layers (``src/configs.py`` default; 16 in the Jannis
-    recipe), feed-forward 256 (``--pred_dim_feedforward`` default, not set by
-    the recipe). EMA 0.996 → 1.0 linear (``launch_tjepa.sh``, ``run.py``).
-    """
-
-    #: Context size range as shares of the d features (n = round(d · share)).
-    min_context_share: float = 0.2
-    max_context_share: float = 0.4
-    #: Target size range as shares of the d features.
-    min_target_share: float = 0.2
-    max_target_share: float = 0.4
-    #: M, target masks per context (``--mask_num_preds``).
-    num_target_masks: int = 4
-    #: Predictor token width h_p (``--pred_embed_dim``).
-    predictor_dim: int = 16
-    predictor_layers: int = 2
-    predictor_heads: int = 4
-    predictor_ffn: int = 256
-    #: Predictor dropout (``--pred_p_dropout``; 0.0019 in the recipe).
-    predictor_dropout: float = 0.0
-    #: EMA momentum at the first and the last step.
-    ema_start: float = 0.996
-    ema_end: float = 1.0
-    #: ``linear`` (T-JEPA) or ``cosine``.
-    ema_schedule: str = "linear"
-    #: ``offset`` (reg tokens always in the context, never targets) or
-    #: ``as_released`` (the official code's indexing); see the module docstring.
-    reg_token_index_mode: str = "offset"
-    #: The encoder saved and evaluated: ``context`` (the trained online encoder; the recorded
-    #: benchmarks use it) or ``target`` (the EMA target, which the paper evaluates).
-    evaluate: str = "context"
 
 
 def token_positions(
@@ -151,6 +130,10 @@ class TJEPA(Objective):
         require_choice("t-jepa", "reg_token_index_mode", config.reg_token_index_mode, REG_TOKEN_INDEX_MODES)
         require_choice("t-jepa", "ema_schedule", config.ema_schedule, EMA_SCHEDULES)
         require_choice("t-jepa", "evaluate", config.evaluate, ("context", "target"))
+        require_choice("t-jepa", "target_masks", config.target_masks, TARGET_MASK_MODES)
+        clip = config.encoder_grad_clip_value
+        if clip is not None and not clip > 0:
+            raise ConfigError(f"t-jepa: encoder_grad_clip_value must be > 0 or null, got {clip}; e.g. 1.0.")
         if config.num_target_masks < 1:
             raise ConfigError(f"t-jepa: num_target_masks must be >= 1, got {config.num_target_masks}; e.g. 4.")
         if not 0.0 <= config.ema_start <= config.ema_end <= 1.0:
@@ -185,6 +168,9 @@ class TJEPA(Objective):
         )
         self.target_encoder = make_target(encoder)
         self.target_encoder.eval()
+        if clip is not None:  # after make_target: the EMA copy gets no hooks
+            for parameter in encoder.parameters():
+                parameter.register_hook(_Clamp(float(clip)))
         #: The momentum of the last EMA update (for inspection; recomputed from the step).
         self.last_momentum: float | None = None
 
@@ -201,7 +187,8 @@ class TJEPA(Objective):
         """One batch of masks (sizes from the global CPU RNG, indices on ``device``)."""
         n_context, n_target = sample_mask_sizes(self.num_features, self.context_range, self.target_range)
         return sample_jepa_masks(
-            batch_size, self.num_features, n_context, n_target, self.config.num_target_masks, device=device
+            batch_size, self.num_features, n_context, n_target, self.config.num_target_masks, device=device,
+            identical_targets=self.config.target_masks == "as_released",
         )
 
     def training_step(self, batch: Batch, *, step: int, phase: str) -> StepOutput:
