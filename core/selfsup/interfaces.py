@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, Optional, Protocol, runtime_checkable
 
 import torch
 from torch import nn
@@ -99,6 +99,17 @@ class Phase:
     #: Overrides of ``trainer.optimizer``/``lr``/``weight_decay``/``betas``/``momentum``
     #: for this phase only.
     optimizer: dict[str, Any] = field(default_factory=dict)
+    #: The 1-based steps in which the phase runs, inclusive (``last_step=None``: to the end).
+    #: Outside them the engine skips the phase entirely — no forward, no backward, no
+    #: optimiser step (so its Adam moments and step count do not move) — while its lr
+    #: schedule still follows the global step. E.g. a warm-up phase with ``last_step=K``
+    #: and a main phase with ``first_step=K + 1``.
+    first_step: int = 1
+    last_step: Optional[int] = None
+
+    def runs_at(self, step: int) -> bool:
+        """Whether the phase runs in the 1-based ``step``."""
+        return step >= self.first_step and (self.last_step is None or step <= self.last_step)
 
 
 class Objective(nn.Module):

@@ -75,11 +75,11 @@ class StepLogger:
         samples_per_s = sum(s for _, _, s in self.pending) / elapsed
         for (step, record, _), values in zip(self.pending, stacked, strict=True):
             line: dict[str, Any] = {"step": step}
-            line.update({k: v for k, v in zip(keys, values, strict=True)})
+            line.update({k: v for k, v in zip(keys, values, strict=True) if k in record})  # a skipped phase logs nothing
             line.update({k: v for k, v in record.items() if not isinstance(v, torch.Tensor)})
             line["samples_per_s"] = samples_per_s
             for key in keys:
-                if key.startswith("loss") and not math.isfinite(line[key]):
+                if key.startswith("loss") and key in line and not math.isfinite(line[key]):
                     self.pending.clear()
                     checkpoint = self.trainer.last_checkpoint
                     raise NonFiniteLossError(

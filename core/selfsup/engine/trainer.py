@@ -18,6 +18,7 @@ import dataclasses
 import json
 import math
 import random
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -229,6 +230,9 @@ class Trainer:
                 micro_batches = [next_batch() for _ in range(config.accumulate_grad_batches)]
                 record: dict[str, torch.Tensor | float] = {}
                 for state in phases:
+                    if not state.phase.runs_at(step):  # skipped: no update, the schedule follows the step
+                        _advance_schedule(state.scheduler)
+                        continue
                     for _ in range(state.phase.repeats):
                         outputs = self._phase_update(step_fn, state, micro_batches, step)
                     suffix = f"/{state.phase.name}" if multi_phase else ""
@@ -420,6 +424,14 @@ class Trainer:
             truncate_log(self.run_dir / "log.jsonl", step)
             self.evaluations = truncate_log(self.run_dir / EVAL_LOG_FILE, step)
         return step
+
+
+def _advance_schedule(scheduler: torch.optim.lr_scheduler.LRScheduler) -> None:
+    """``scheduler.step()`` for a phase that did not step its optimiser this step (torch warns
+    about that order; here it is deliberate: the lr is a function of the global step)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler.step\(\)` before")
+        scheduler.step()
 
 
 def _batch_rows(batch: Batch) -> int:

@@ -28,7 +28,9 @@ in the *unperturbed* graph, so a just-deleted edge is never re-added and e_i is
 exact (the official code may re-add it); when a graph has fewer than p_i edges
 or free pairs (tiny molecules, single atoms, salts), as many as exist are edited
 instead of crashing, and e_i counts what was done (possibly 0: the loss then
-leaves that candidate out).
+leaves that candidate out); an added bond's direction attribute is drawn once per undirected
+edge and stored on both directions (the official code draws it per direction, giving bonds whose
+two directions disagree, which RDKit-derived data never contains).
 
 Vectorisation: every random choice "k_g random members of each group g" (masked
 nodes, deleted edges, added pairs, for all graphs and candidates at once) is one

@@ -20,9 +20,9 @@ mini-batches of 256, Adam 1e-3) and initialises μ with k-means (``n_init=20``) 
 its embeddings. selfsup downloads nothing, so the objective has two optimiser
 phases: ``pretrain`` (encoder + a mirrored 2000-500-500 decoder, its own Adam at
 ``pretrain_lr``) trains on the reconstruction MSE of ``pretrain_batch_size``
-random nodes per step for the first ``pretrain_steps`` steps (then returns a zero
-loss), and ``main`` (every parameter, ``trainer.lr``) returns a zero loss during
-the warm-up and the SCGC loss afterwards. At its first step μ is set by k-means
+random nodes per step for the first ``pretrain_steps`` steps, and ``main`` (every
+parameter, ``trainer.lr``, a fresh Adam) trains on the SCGC loss afterwards; the
+engine runs each phase only in its own steps (``Phase.first_step``/``last_step``). At its first step μ is set by k-means
 (n_init 20) on the current embeddings (the one host-device synchronisation of the
 run). SCGC* keeps its decoder only for that warm-up (it has no reconstruction
 term). Without this warm-up (full-batch reconstruction instead, or none) CiteSeer
@@ -131,27 +131,28 @@ class SCGC(Objective):
     # -- the step --------------------------------------------------------------
 
     def phases(self) -> list[Phase]:
-        """``pretrain`` (encoder + decoder, ``pretrain_lr``; only with a warm-up) then ``main`` (everything)."""
-        main = Phase("main", [p for p in self.parameters() if p.requires_grad])
+        """``pretrain`` (encoder + decoder, ``pretrain_lr``) in steps 1..pretrain_steps, then ``main``
+        (everything) from the next step on; each phase runs only in its own steps, so the warm-up's
+        Adam never moves a parameter afterwards, and the main Adam (the centres' included) starts
+        fresh, with step count 0, as the official run's optimiser does after loading the autoencoder."""
+        main = [p for p in self.parameters() if p.requires_grad]
         if self.pretrain_steps <= 0 or self.decoder is None:
-            return [main]
+            return [Phase("main", main)]
         warmup = [p for p in [*self.encoder.parameters(), *self.decoder.parameters()] if p.requires_grad]
-        return [Phase("pretrain", warmup, optimizer={"lr": self.pretrain_lr}), main]
+        return [
+            Phase("pretrain", warmup, optimizer={"lr": self.pretrain_lr}, last_step=self.pretrain_steps),
+            Phase("main", main, first_step=self.pretrain_steps + 1),
+        ]
 
     def training_step(self, batch: Batch, *, step: int, phase: str) -> StepOutput:
         x = batch["x"]
-        warming_up = step <= self.pretrain_steps and self.decoder is not None
         if phase == "pretrain":
             assert self.decoder is not None
-            if not warming_up:  # a zero loss: this phase's optimiser makes no more updates that matter
-                return {"loss": next(self.decoder.parameters()).sum() * 0.0}
             count = min(self.pretrain_batch_size, x.shape[0])
             rows = torch.randperm(x.shape[0], device=x.device)[:count]
             sub = {"x": x[rows]}
             recon = reconstruction_loss(self.decoder(self.encoder(sub)), sub["x"])
             return {"loss": recon, "reconstruction": recon.detach()}
-        if warming_up:
-            return {"loss": self.centers.sum() * 0.0}
         z = self.encoder(batch)
         if not self._centers_are_ready():
             self.initialise_centers(z)
