@@ -242,3 +242,17 @@ def test_full_batch_source_uses_the_whole_item_every_step(tmp_path):
     assert len(history) == 5  # one step per epoch
     assert all(line["samples_per_s"] > 0 for line in history)
     assert history[-1]["loss"] < history[0]["loss"]
+
+
+def test_move_to_device_keeps_container_types_and_named_tuples():
+    """The one ``move_to_device`` (engine and evaluators): dicts, lists, tuples and named tuples."""
+    from collections import namedtuple
+
+    from selfsup.engine.device import move_to_device
+
+    Pair = namedtuple("Pair", ["a", "b"])
+    batch = {"x": torch.ones(2, 3, 4, 5), "pair": Pair(torch.zeros(1), [torch.ones(1), 7]), "name": "row"}
+    moved = move_to_device(batch, torch.device("meta"), channels_last=True)
+    assert isinstance(moved["pair"], Pair) and moved["pair"].a.device.type == "meta"
+    assert moved["pair"].b[0].device.type == "meta" and moved["pair"].b[1] == 7 and moved["name"] == "row"
+    assert moved["x"].is_contiguous(memory_format=torch.channels_last)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -44,20 +45,22 @@ def autocast_context(device: torch.device, dtype: torch.dtype) -> contextlib.Abs
     return torch.autocast(device_type=device.type, dtype=dtype)
 
 
-def move_to_device(batch: Any, device: torch.device, *, non_blocking: bool = False, channels_last: bool = False) -> Any:
-    """Move every tensor (or object with ``.to``) in a batch dict to ``device``.
+def move_to_device(batch: Any, device: torch.device | str, *, non_blocking: bool = False, channels_last: bool = False) -> Any:
+    """Move every tensor (or object with ``.to``) in a batch to ``device``, recursing into mappings,
+    lists, tuples and named tuples (whose type is kept); anything else is returned as it is.
 
     With ``channels_last``, 4-D floating-point tensors (image-like batches) also take the
     ``torch.channels_last`` memory format that convolutions run fastest in.
     """
-    if isinstance(batch, dict):
-        return {k: move_to_device(v, device, non_blocking=non_blocking, channels_last=channels_last) for k, v in batch.items()}
-    if isinstance(batch, (list, tuple)):
-        return type(batch)(move_to_device(v, device, non_blocking=non_blocking, channels_last=channels_last) for v in batch)
     if isinstance(batch, torch.Tensor):
         if channels_last and batch.dim() == 4 and batch.is_floating_point():
             return batch.to(device, non_blocking=non_blocking, memory_format=torch.channels_last)
         return batch.to(device, non_blocking=non_blocking)
+    if isinstance(batch, Mapping):
+        return {k: move_to_device(v, device, non_blocking=non_blocking, channels_last=channels_last) for k, v in batch.items()}
+    if isinstance(batch, (list, tuple)):
+        moved = [move_to_device(v, device, non_blocking=non_blocking, channels_last=channels_last) for v in batch]
+        return type(batch)(*moved) if hasattr(batch, "_fields") else type(batch)(moved)
     if hasattr(batch, "to") and callable(batch.to):
         return batch.to(device)
     return batch

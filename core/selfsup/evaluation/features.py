@@ -32,6 +32,7 @@ from typing import Any, Literal, overload
 
 import torch
 
+from ..engine.device import move_to_device
 from ..errors import ComponentError, ConfigError, DatasetError, did_you_mean
 from ..interfaces import Batch, DataSource
 
@@ -42,7 +43,6 @@ __all__ = [
     "ProbeFeatures",
     "probe_features",
     "dataset_name",
-    "move_to_device",
 ]
 
 
@@ -54,20 +54,6 @@ def dataset_name(data: DataSource) -> str:
         if isinstance(info, Mapping):
             name = info.get("name")
     return str(name) if name else type(data).__name__
-
-
-def move_to_device(value: Any, device: torch.device | str) -> Any:
-    """Move tensors (and objects with a ``.to`` method) to ``device``; recurse into dicts, lists and tuples."""
-    if isinstance(value, torch.Tensor):
-        return value.to(device)
-    if isinstance(value, Mapping):
-        return {key: move_to_device(item, device) for key, item in value.items()}
-    if isinstance(value, (list, tuple)) and not hasattr(value, "_fields"):
-        return type(value)(move_to_device(item, device) for item in value)
-    to = getattr(value, "to", None)
-    if callable(to):
-        return to(device)
-    return value
 
 
 def _open_split(data: DataSource, split: str, evaluator: str) -> torch.utils.data.Dataset[Any]:

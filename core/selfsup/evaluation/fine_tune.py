@@ -41,12 +41,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..engine.device import move_to_device
 from ..errors import ComponentError, DatasetError
 from ..interfaces import Batch, DataSource, Evaluator
 from . import metrics
 from ._common import as_class_indices
 from .configs import FineTuneConfig
-from .features import _open_split, dataset_name, move_to_device, split_train_val
+from .features import _open_split, dataset_name, split_train_val
 
 __all__ = ["FineTuneConfig", "FineTune", "binary_task_roc_auc", "masked_binary_cross_entropy"]
 

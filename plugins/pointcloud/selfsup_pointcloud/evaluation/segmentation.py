@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from selfsup.errors import ConfigError, DatasetError
-from selfsup.evaluation.features import move_to_device
+from selfsup.engine.device import move_to_device
 from selfsup.evaluation.knn import knn_predict
 from selfsup.evaluation.linear_probe import fit_logistic_regression
 from selfsup.interfaces import DataSource, Evaluator
