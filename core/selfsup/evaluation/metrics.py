@@ -131,21 +131,17 @@ def macro_f1(y_true: Any, y_pred: Any, *, labels: Sequence[Any] | np.ndarray | N
 
 
 def linear_sum_assignment(cost: Any, *, maximize: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Solve the (rectangular) linear assignment problem; same contract as scipy's.
+    """Solve the (rectangular) linear assignment problem: :func:`scipy.optimize.linear_sum_assignment`
+    with the project's errors.
 
     Finds row indices ``r`` and column indices ``c`` (``len = min(n_rows, n_cols)``)
     minimising ``cost[r, c].sum()`` such that every row and every column is used
     at most once (or maximising it with ``maximize=True``). ``r`` is sorted.
-
-    Algorithm: the Hungarian method in its shortest-augmenting-path form with
-    dual potentials (Kuhn-Munkres / Jonker-Volgenant, as in e-maxx): each row is
-    inserted by a Dijkstra-like search over reduced costs
-    ``cost[i, j] - u[i] - v[j] >= 0``, then the path is augmented. Rows are
-    processed one at a time and the inner scans over columns are vectorised, so
-    the cost is ``O(n^2 m)`` operations for ``n <= m`` (``O(n^3)`` square).
     Costs must be finite (forbidden pairs are not supported).
     """
-    matrix = np.array(_to_numpy(cost), dtype=np.float64)  # copy: we may negate/transpose
+    from scipy.optimize import linear_sum_assignment as scipy_assignment
+
+    matrix = np.asarray(_to_numpy(cost), dtype=np.float64)
     if matrix.ndim != 2:
         raise ComponentError(
             f"linear_sum_assignment: expected a 2-D cost matrix, got shape {matrix.shape}. "
@@ -156,57 +152,8 @@ def linear_sum_assignment(cost: Any, *, maximize: bool = False) -> tuple[np.ndar
             "linear_sum_assignment: the cost matrix contains NaN or infinite values. "
             "Replace forbidden pairs by a large finite cost."
         )
-    if matrix.size == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    if maximize:
-        matrix = -matrix
-    transposed = matrix.shape[0] > matrix.shape[1]
-    if transposed:
-        matrix = matrix.T
-    n, m = matrix.shape
-    # Shift so costs are >= 0; does not change the optimal assignment (every row used once).
-    matrix = matrix - matrix.min()
-
-    # 1-based arrays as in the classic formulation; index 0 is a virtual column.
-    u = np.zeros(n + 1)
-    v = np.zeros(m + 1)
-    p = np.zeros(m + 1, dtype=np.int64)  # p[j]: row matched to column j (0 = free)
-    way = np.zeros(m + 1, dtype=np.int64)
-    padded = np.zeros((n + 1, m + 1))
-    padded[1:, 1:] = matrix
-    for i in range(1, n + 1):
-        p[0] = i
-        j0 = 0
-        minv = np.full(m + 1, np.inf)
-        used = np.zeros(m + 1, dtype=bool)
-        while True:
-            used[j0] = True
-            i0 = p[j0]
-            free = ~used
-            free[0] = False
-            reduced = padded[i0] - u[i0] - v
-            better = free & (reduced < minv)
-            minv[better] = reduced[better]
-            way[better] = j0
-            candidates = np.where(free, minv, np.inf)
-            j1 = int(np.argmin(candidates))
-            delta = candidates[j1]
-            u[p[used]] += delta  # the rows in the tree (distinct)
-            v[used] -= delta
-            minv[free] -= delta
-            j0 = j1
-            if p[j0] == 0:
-                break
-        while j0:  # augment along the alternating path
-            j1 = way[j0]
-            p[j0] = p[j1]
-            j0 = j1
-    cols = np.nonzero(p[1:])[0]
-    rows = p[1:][cols] - 1
-    if transposed:
-        rows, cols = cols, rows
-    order = np.argsort(rows, kind="stable")
-    return rows[order].astype(np.int64), cols[order].astype(np.int64)
+    rows, cols = scipy_assignment(matrix, maximize=maximize)
+    return rows.astype(np.int64), cols.astype(np.int64)
 
 
 def align_clusters(y_true: Any, y_pred: Any, *, unmatched: Any = -1) -> np.ndarray:
