@@ -256,3 +256,19 @@ def test_move_to_device_keeps_container_types_and_named_tuples():
     assert isinstance(moved["pair"], Pair) and moved["pair"].a.device.type == "meta"
     assert moved["pair"].b[0].device.type == "meta" and moved["pair"].b[1] == 7 and moved["name"] == "row"
     assert moved["x"].is_contiguous(memory_format=torch.channels_last)
+
+
+def test_ema_update_averages_or_copies_buffers():
+    from selfsup.engine.ema import ema_update
+
+    online, target = torch.nn.BatchNorm1d(3), torch.nn.BatchNorm1d(3)
+    with torch.no_grad():
+        online.weight.fill_(2.0)
+        online.running_mean.fill_(4.0)
+    ema_update(target, online, 0.75)
+    torch.testing.assert_close(target.weight, torch.full((3,), 1.25))  # 0.75·1 + 0.25·2
+    torch.testing.assert_close(target.running_mean, torch.full((3,), 1.0))  # averaged
+    ema_update(target, online, 0.75, buffers="copy")
+    torch.testing.assert_close(target.running_mean, torch.full((3,), 4.0))  # copied
+    with pytest.raises(ValueError, match="buffers"):
+        ema_update(target, online, 0.5, buffers="keep")

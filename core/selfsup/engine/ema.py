@@ -24,11 +24,15 @@ def make_target(online: nn.Module) -> nn.Module:
 
 
 @torch.no_grad()
-def ema_update(target: nn.Module, online: nn.Module, momentum: float) -> None:
-    """θ̄ ← m·θ̄ + (1 − m)·θ for parameters; float buffers too, integer buffers copied.
+def ema_update(target: nn.Module, online: nn.Module, momentum: float, *, buffers: str = "average") -> None:
+    """θ̄ ← m·θ̄ + (1 − m)·θ for parameters; buffers by ``buffers``: ``"average"`` (float buffers
+    averaged the same way, integer buffers copied; BYOL, T-JEPA) or ``"copy"`` (every buffer copied
+    from the online network, e.g. BatchNorm statistics; Masked Scene Modeling).
 
     One fused ``torch._foreach_lerp_`` per dtype group: no host-device sync.
     """
+    if buffers not in ("average", "copy"):
+        raise ValueError(f"ema_update: buffers={buffers!r}; use 'average' or 'copy'")
     target_params = [p for p in target.parameters()]
     online_params = [p.detach() for p in online.parameters()]
     if len(target_params) != len(online_params):
@@ -36,7 +40,7 @@ def ema_update(target: nn.Module, online: nn.Module, momentum: float) -> None:
     if target_params:
         torch._foreach_lerp_(target_params, online_params, 1.0 - momentum)
     for target_buffer, online_buffer in zip(target.buffers(), online.buffers(), strict=True):
-        if target_buffer.is_floating_point():
+        if buffers == "average" and target_buffer.is_floating_point():
             target_buffer.lerp_(online_buffer, 1.0 - momentum)
         else:
             target_buffer.copy_(online_buffer)

@@ -29,14 +29,13 @@ loss itself does not.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import torch
-from torch import nn
-
+from selfsup.engine.ema import ema_update, make_target, momentum_schedule
 from selfsup.errors import ComponentError, ConfigError
 from selfsup.interfaces import Batch, Objective, StepOutput
+from torch import nn
 
 from ..configs import MSMConfig
 from ..encoders.unet import PointUNet
@@ -142,9 +141,7 @@ class MSM(Objective):
             jitter=config.jitter,
             color_jitter=config.color_jitter,
         )
-        self.teacher = copy.deepcopy(encoder)
-        for parameter in self.teacher.parameters():
-            parameter.requires_grad_(False)
+        self.teacher = make_target(encoder)
         self.mask_tokens = nn.ParameterList(
             [nn.Parameter(torch.nn.init.trunc_normal_(torch.empty(1, c), std=0.02)) for c in encoder.channels]
         )
@@ -228,14 +225,8 @@ class MSM(Objective):
 
     @torch.no_grad()
     def on_step_end(self, *, step: int, max_steps: int) -> None:
-        """``teacher <- m teacher + (1 - m) student``, then advance ``m`` linearly toward ``momentum_end``."""
-        teacher = list(self.teacher.parameters())
-        student = [p.detach() for p in self.encoder.parameters()]
-        m = self.momentum.to(teacher[0].dtype)
-        torch._foreach_mul_(teacher, m)
-        torch._foreach_add_(teacher, torch._foreach_mul(student, 1.0 - m))
-        for t_buffer, s_buffer in zip(self.teacher.buffers(), self.encoder.buffers()):
-            t_buffer.copy_(s_buffer)
-        progress = min(1.0, step / max(1, max_steps))
+        """``teacher <- m teacher + (1 - m) student`` (buffers copied), with ``m`` linear from
+        ``momentum`` at the first step to ``momentum_end`` at the last (the core's EMA helpers)."""
         start, end = float(self.config.momentum), float(self.config.momentum_end)
-        self.momentum.fill_(start + (end - start) * progress)
+        ema_update(self.teacher, self.encoder, momentum_schedule(step - 1, max_steps, start, end), buffers="copy")
+        self.momentum.fill_(momentum_schedule(step, max_steps, start, end))  # the next step's, logged with it
