@@ -1,4 +1,4 @@
-"""SSAST input features, vectorised: resample, Kaldi fbank, pad/cut, normalise.
+"""SSAST input features: resample, Kaldi fbank, pad/cut, normalise.
 
 :func:`kaldi_fbank_batch` computes exactly what SSAST computes per clip
 (YuanGongND/ssast @ a1a3eec, ``src/dataloader.py`` ``_wav2fbank``)::
@@ -8,13 +8,9 @@
         use_energy=False, window_type='hanning', num_mel_bins=128, dither=0.0, frame_shift=10)
     # then ZeroPad2d to target_length (zeros appended after the last frame) or cut
 
-but for a whole batch of clips of different lengths at once (one framing, one
-rFFT, one matmul with the mel banks): Kaldi's defaults are 25 ms frames
-(400 samples at 16 kHz, zero-padded to a 512-point FFT), ``snip_edges=True``
-(``1 + (L - 400) // 160`` frames), per-frame DC removal, pre-emphasis 0.97,
-a symmetric Hann window, the power spectrum, mel banks from 20 Hz to Nyquist
-(``torchaudio.compliance.kaldi.get_mel_banks``), and ``log(max(e, eps))``.
-``tests/test_audio_features.py`` checks it against ``kaldi.fbank`` on a real clip.
+by calling ``torchaudio.compliance.kaldi.fbank`` on each clip of a padded batch. A hand-batched
+version (one framing, one rFFT and one mel matmul for the whole batch) was measured slower: 0.30
+against 0.19 CPU-s for 256 clips of 0.25-1 s at 16 kHz, one thread (2026-12-07).
 
 Normalisation (``src/dataloader.py``): ``(fbank - mean) / (2 * std)``.
 """
@@ -38,16 +34,14 @@ _WINDOW_MS = 25.0
 _SHIFT_MS = 10.0
 
 
-def _window(sample_rate: int) -> tuple[int, int, int]:
-    size = int(sample_rate * _WINDOW_MS * 0.001)
-    shift = int(sample_rate * _SHIFT_MS * 0.001)
-    padded = 1 << (size - 1).bit_length()  # round_to_power_of_two
-    return size, shift, padded
+def _window(sample_rate: int) -> tuple[int, int]:
+    """Kaldi's frame length and shift in samples (25 ms, 10 ms)."""
+    return int(sample_rate * _WINDOW_MS * 0.001), int(sample_rate * _SHIFT_MS * 0.001)
 
 
 def num_fbank_frames(num_samples: torch.Tensor | int, sample_rate: int = 16000) -> torch.Tensor:
     """Kaldi frame count with ``snip_edges=True``: ``1 + (L - window) // shift`` (0 if ``L < window``)."""
-    size, shift, _ = _window(sample_rate)
+    size, shift = _window(sample_rate)
     n = torch.as_tensor(num_samples, dtype=torch.long)
     return torch.where(n >= size, 1 + torch.div(n - size, shift, rounding_mode="floor"), torch.zeros_like(n))
 
@@ -73,41 +67,28 @@ def kaldi_fbank_batch(
 
     Returns ``(fbank [clips, frames, num_mel_bins], num_frames [clips])``. Each clip is first
     made zero-mean over its own ``lengths[i]`` samples (SSAST). Frames past a clip's own frame
-    count are set to 0; with ``target_length`` the result is padded with zeros or cut to it.
+    count are 0; with ``target_length`` the result is padded with zeros or cut to it.
     """
-    from torchaudio.compliance.kaldi import get_mel_banks
+    from torchaudio.compliance.kaldi import fbank as kaldi_fbank
 
     waveforms = waveforms.to(torch.float32)
-    clips, total = waveforms.shape
     lengths = torch.as_tensor(lengths, dtype=torch.long)
-    size, shift, padded = _window(sample_rate)
-    valid = torch.arange(total)[None, :] < lengths[:, None]
-    means = (waveforms * valid).sum(1) / lengths.clamp(min=1)
-    x = (waveforms - means[:, None]) * valid
     frames_per_clip = num_fbank_frames(lengths, sample_rate)
-    n_frames = int(frames_per_clip.max()) if clips else 0
+    n_frames = int(frames_per_clip.max()) if len(lengths) else 0
     if target_length is not None:
-        n_frames = min(n_frames, target_length)
-    if n_frames == 0:
-        out = torch.zeros(clips, target_length or 0, num_mel_bins)
-        return out, frames_per_clip
-    needed = (n_frames - 1) * shift + size
-    if total < needed:
-        x = torch.nn.functional.pad(x, (0, needed - total))
-    frames = x.unfold(1, size, shift)[:, :n_frames]  # [clips, frames, size]
-    frames = frames - frames.mean(dim=2, keepdim=True)  # remove_dc_offset
-    previous = torch.cat([frames[..., :1], frames[..., :-1]], dim=2)  # replicate-padded shift
-    frames = frames - 0.97 * previous  # pre-emphasis
-    frames = frames * torch.hann_window(size, periodic=False, dtype=frames.dtype)
-    spectrum = torch.fft.rfft(frames, n=padded).abs().pow(2.0)
-    banks, _ = get_mel_banks(num_mel_bins, padded, float(sample_rate), 20.0, 0.0, 100.0, -500.0, 1.0)
-    banks = torch.nn.functional.pad(banks, (0, 1)).to(spectrum.dtype)  # Nyquist column
-    mel = spectrum @ banks.T
-    fbank = torch.clamp(mel, min=torch.finfo(torch.float32).eps).log()
-    fbank = fbank * (torch.arange(n_frames)[None, :] < frames_per_clip[:, None]).unsqueeze(-1)
-    if target_length is not None and n_frames < target_length:
-        fbank = torch.nn.functional.pad(fbank, (0, 0, 0, target_length - n_frames))
-    return fbank, frames_per_clip
+        n_frames = target_length
+    out = torch.zeros(len(lengths), n_frames, num_mel_bins)
+    for clip, (waveform, length, count) in enumerate(zip(waveforms, lengths.tolist(), frames_per_clip.tolist())):
+        if count == 0:
+            continue
+        signal = waveform[:length].unsqueeze(0)
+        features = kaldi_fbank(
+            signal - signal.mean(), htk_compat=True, sample_frequency=float(sample_rate), use_energy=False,
+            window_type="hanning", num_mel_bins=num_mel_bins, dither=0.0, frame_shift=10.0,
+        )
+        kept = min(features.shape[0], n_frames)
+        out[clip, :kept] = features[:kept]
+    return out, frames_per_clip
 
 
 def clip_features(
