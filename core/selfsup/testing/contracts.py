@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 import torch
 from omegaconf import OmegaConf
 
+from ..capabilities import missing_members
 from ..engine.device import seed_everything
 from ..interfaces import DataSource, Evaluator, Objective
 from ..registry import get_registry
@@ -92,6 +93,9 @@ class EncoderContract(_Kit):
 
     encoder: ClassVar[str]
     encoder_config: ClassVar[Mapping[str, Any]] = {}
+    #: The capability protocols (:mod:`selfsup.capabilities`) the encoder provides, e.g. the
+    #: ``PatchTokenEncoder`` an objective requires.
+    capabilities: ClassVar[tuple[type, ...]] = ()
 
     def build_encoder(self, data: DataSource) -> torch.nn.Module:
         spec = get_registry().get("encoder", self.encoder, modality=self.modality)
@@ -106,6 +110,12 @@ class EncoderContract(_Kit):
         assert isinstance(encoder.embed_dim, int)
         assert out.ndim == 2 and out.shape[1] == encoder.embed_dim
         assert out.dtype == torch.float32 and torch.isfinite(out).all()
+
+    def test_provides_declared_capabilities(self) -> None:
+        encoder = self.build_encoder(self.build_data())
+        for protocol in self.capabilities:
+            missing = missing_members(encoder, protocol)
+            assert not missing, f"{type(encoder).__name__} lacks {missing} of {protocol.__qualname__}"
 
     def test_state_dict_round_trip(self) -> None:
         data = self.build_data()

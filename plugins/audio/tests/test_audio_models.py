@@ -6,12 +6,11 @@ import math
 
 import pytest
 import torch
-
 from selfsup.errors import ConfigError
 from selfsup.testing import EncoderContract, ObjectiveContract, PluginImportContract
 from selfsup_audio.configs import ASTConfig, SSASTConfig
 from selfsup_audio.encoders.ast import ASTEncoder
-from selfsup_audio.objectives.ssast import SSAST
+from selfsup_audio.objectives.ssast import SSAST, PatchTokenEncoder
 
 TINY_DATA = {"train_per_class": 2, "val_per_class": 1, "test_per_class": 1}
 TINY_ENCODER = {"embed_dim": 32, "depth": 2, "num_heads": 2}
@@ -24,6 +23,7 @@ class TestASTContract(EncoderContract):
     dataset_config = TINY_DATA
     encoder = "ast"
     encoder_config = TINY_ENCODER
+    capabilities = (PatchTokenEncoder,)
 
 
 class TestASTFrameContract(TestASTContract):

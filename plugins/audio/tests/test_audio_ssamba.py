@@ -7,7 +7,6 @@ import math
 
 import pytest
 import torch
-
 from selfsup.errors import ConfigError, IncompatibleComponentsError
 from selfsup.registry import get_registry
 from selfsup.testing import EncoderContract, ObjectiveContract
@@ -15,7 +14,7 @@ from selfsup_audio.configs import AMBAConfig, ASTConfig, SSAMBAConfig
 from selfsup_audio.encoders.ast import ASTEncoder
 from selfsup_audio.encoders.mamba import AMBAEncoder
 from selfsup_audio.objectives.ssamba import SSAMBA
-from selfsup_audio.objectives.ssast import SSAST
+from selfsup_audio.objectives.ssast import SSAST, PatchTokenEncoder
 
 TINY_DATA = {"train_per_class": 2, "val_per_class": 1, "test_per_class": 1}
 TINY_ENCODER = {"embed_dim": 32, "depth": 2}
@@ -28,6 +27,7 @@ class TestAMBAContract(EncoderContract):
     dataset_config = TINY_DATA
     encoder = "amba"
     encoder_config = TINY_ENCODER
+    capabilities = (PatchTokenEncoder,)
 
 
 class TestAMBAFrameRMSNormContract(TestAMBAContract):

@@ -9,18 +9,26 @@ import pickle
 
 import pytest
 import torch
-
 from selfsup.errors import ConfigError
 from selfsup.registry import get_registry
-from selfsup.testing import PluginImportContract
+from selfsup.testing import EncoderContract, PluginImportContract
 from selfsup_tabular.configs import FTTransformerConfig, TJEPAConfig
 from selfsup_tabular.encoders import FTTransformer
 from selfsup_tabular.objectives import TJEPA
 from selfsup_tabular.objectives.masks import sample_jepa_masks
+from selfsup_tabular.objectives.t_jepa import FeatureTokenEncoder
 
 INFO = {"num_numerical": 5, "cardinalities": [3, 4, 2], "num_features": 8, "task": "binary", "num_classes": 2}
 ENCODER = FTTransformerConfig(d_token=16, n_layers=1, n_heads=2, d_ffn=32)
 JEPA = TJEPAConfig(predictor_dim=16, predictor_layers=1, predictor_ffn=32)
+
+
+class TestFTTransformerIsAFeatureTokenEncoder(EncoderContract):
+    modality = "tabular"
+    dataset = "adult-sample"
+    encoder = "ft-transformer"
+    encoder_config = {"d_token": 16, "n_layers": 1, "n_heads": 2, "d_ffn": 32}
+    capabilities = (FeatureTokenEncoder,)
 
 
 class TestTabularPluginImport(PluginImportContract):

@@ -25,19 +25,19 @@ the lr on a plateau of the validation pretext accuracy; the engine's cosine sche
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import torch
-from torch import nn
-
-from selfsup.errors import ConfigError, IncompatibleComponentsError
+from selfsup.capabilities import require_capability
+from selfsup.errors import ConfigError
 from selfsup.interfaces import Batch, Objective, StepOutput
+from torch import nn
 
 from ..configs import SSASTConfig
 from ..losses.ssast_loss import masked_patch_infonce, masked_patch_mse, ssast_joint_loss
 from .masks import cluster_mask, uniform_mask
 
-__all__ = ["SSAST", "SSASTConfig", "TASKS"]
+__all__ = ["SSAST", "SSASTConfig", "PatchTokenEncoder", "TASKS"]
 
 TASKS = ("joint", "discriminative", "generative")
 
@@ -46,18 +46,35 @@ def _head(dim: int, out: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(dim, dim), nn.ReLU(), nn.Linear(dim, out))
 
 
+@runtime_checkable
+class PatchTokenEncoder(Protocol):
+    """What SSAST needs of its encoder (the AST and AMBA encoders have it): the fbank cut into
+    ``num_patches`` patches of ``patch_dim`` values on a ``grid``, their embeddings, and a trunk that
+    encodes embedded tokens (``num_cls_tokens`` of them prepended)."""
+
+    grid: tuple[int, int]
+    num_patches: int
+    patch_dim: int
+    num_cls_tokens: int
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """fbank ``[B, T, F]`` -> patch embeddings ``[B, num_patches, D]``."""
+        ...
+
+    def unfold(self, x: torch.Tensor) -> torch.Tensor:
+        """fbank ``[B, T, F]`` -> raw patches ``[B, num_patches, patch_dim]`` (the generative targets)."""
+        ...
+
+    def encode(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Embedded patch tokens -> outputs (CLS tokens first)."""
+        ...
+
+
 class SSAST(Objective):
-    """The ``ssast`` objective; see the module docstring. Needs an encoder with
-    ``embed``/``unfold``/``encode`` and ``grid``/``num_patches``/``patch_dim``/``num_cls_tokens``."""
+    """The ``ssast`` objective; see the module docstring. Needs a :class:`PatchTokenEncoder`."""
 
     def __init__(self, config: SSASTConfig, encoder: nn.Module, data_info: Mapping[str, Any]) -> None:
-        missing = [a for a in ("embed", "unfold", "encode", "grid", "num_patches", "patch_dim", "num_cls_tokens")
-                   if not hasattr(encoder, a)]
-        if missing:
-            raise IncompatibleComponentsError(
-                f"Objective 'ssast' needs a patch-token encoder; {type(encoder).__name__} lacks {missing}. "
-                "Use encoder='ast'."
-            )
+        require_capability(encoder, PatchTokenEncoder, objective="ssast", fix="Use encoder='ast'.")
         super().__init__(encoder)
         if config.task not in TASKS:
             raise ConfigError(f"objective_config.task={config.task!r} is not one of {TASKS}.")

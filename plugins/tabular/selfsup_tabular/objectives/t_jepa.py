@@ -54,22 +54,22 @@ default (above).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import torch
+from selfsup.capabilities import require_capability
+from selfsup.engine.ema import ema_update, make_target, momentum_schedule
+from selfsup.errors import ConfigError
+from selfsup.interfaces import Batch, Objective, StepOutput
 from torch import nn
 
-from selfsup.engine.ema import ema_update, make_target, momentum_schedule
-from selfsup.errors import ConfigError, IncompatibleComponentsError
-from selfsup.interfaces import Batch, Objective, StepOutput
-
-from ..configs import TJEPAConfig
 from .._model_utils import require_choice
+from ..configs import TJEPAConfig
 from ..losses.jepa_loss import jepa_latent_mse
 from .masks import JEPAMasks, mask_size_range, sample_jepa_masks, sample_mask_sizes
 from .predictor import TransformerPredictor
 
-__all__ = ["TJEPAConfig", "TJEPA", "token_positions"]
+__all__ = ["TJEPAConfig", "TJEPA", "FeatureTokenEncoder", "token_positions"]
 
 REG_TOKEN_INDEX_MODES = ("offset", "as_released")
 TARGET_MASK_MODES = ("independent", "as_released")
@@ -101,20 +101,29 @@ def token_positions(
     return torch.cat([reg, masks.context + n_reg_tokens], dim=1), masks.targets + n_reg_tokens
 
 
+@runtime_checkable
+class FeatureTokenEncoder(Protocol):
+    """What T-JEPA needs of its encoder: one token per feature (after ``n_reg_tokens`` reg tokens)
+    and a transformer that encodes any subset of those tokens (:class:`FTTransformer` has it)."""
+
+    n_reg_tokens: int
+    num_features: int
+    d_token: int
+
+    def tokens(self, batch: Batch) -> torch.Tensor:
+        """``[B, n_reg + d, h]`` tokens of a batch (positions added)."""
+        ...
+
+    def encode(self, tokens: torch.Tensor) -> torch.Tensor:
+        """``[B, L', h] -> [B, L', h]`` on any subset of the tokens."""
+        ...
+
+
 def _check_token_encoder(encoder: nn.Module) -> None:
-    missing = [name for name in ("tokens", "encode") if not callable(getattr(encoder, name, None))]
-    missing += [
-        name
-        for name in ("n_reg_tokens", "num_features", "d_token")
-        if not isinstance(getattr(encoder, name, None), int)
-    ]
-    if missing:
-        raise IncompatibleComponentsError(
-            f"Objective 't-jepa' needs a feature-token encoder, but {type(encoder).__module__}."
-            f"{type(encoder).__qualname__} lacks {missing}. T-JEPA masks individual feature tokens, so the "
-            "encoder must provide tokens(batch) -> [B, n_reg + d, h], encode(tokens) -> [B, L, h] and the "
-            "int attributes n_reg_tokens, num_features, d_token. Use encoder='ft-transformer'."
-        )
+    require_capability(
+        encoder, FeatureTokenEncoder, objective="t-jepa",
+        fix="T-JEPA masks individual feature tokens. Use encoder='ft-transformer'.",
+    )
 
 
 class TJEPA(Objective):
