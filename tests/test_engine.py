@@ -272,3 +272,39 @@ def test_ema_update_averages_or_copies_buffers():
     torch.testing.assert_close(target.running_mean, torch.full((3,), 4.0))  # copied
     with pytest.raises(ValueError, match="buffers"):
         ema_update(target, online, 0.5, buffers="keep")
+
+
+def test_a_phase_computes_no_gradient_for_the_other_phases_parameters(monkeypatch):
+    """As the official GAN code toggles ``requires_grad``: the critic step leaves the encoder without
+    gradients and the encoder step the critic; the weights end bit-identical to the same run
+    without the freezing (the freezing only skips work)."""
+    import contextlib
+
+    import selfsup.engine.trainer as trainer_module
+
+    after: dict[str, tuple[bool, bool]] = {}
+    update = Trainer._phase_update
+
+    def watched(self, step_fn, state, micro_batches, step):
+        out = update(self, step_fn, state, micro_batches, step)
+        objective = step_fn.__self__
+        after[state.phase.name] = (
+            all(p.grad is None for p in objective.encoder.parameters()),
+            all(p.grad is None for p in objective.critic.parameters()),
+        )
+        return out
+
+    def run(freeze: bool) -> list[torch.Tensor]:
+        data, objective = _toy("two-player")
+        if not freeze:
+            monkeypatch.setattr(trainer_module, "_frozen", lambda parameters: contextlib.nullcontext())
+        Trainer(TrainerConfig(max_steps=4, batch_size=16, log_every=100), seed=0).fit(objective, data)
+        monkeypatch.undo()
+        assert all(p.requires_grad for p in objective.parameters())  # restored after every phase
+        return [p.detach().clone() for p in objective.parameters()]
+
+    monkeypatch.setattr(Trainer, "_phase_update", watched)
+    frozen = run(freeze=True)
+    assert after == {"critic": (True, False), "encoder": (False, True)}
+    reference = run(freeze=False)
+    assert all(torch.equal(a, b) for a, b in zip(frozen, reference))

@@ -81,6 +81,8 @@ class _PhaseState:
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LRScheduler
     scaler: torch.amp.GradScaler | None
+    #: The other phases' parameters (not this one's): frozen while this phase runs.
+    others: list[torch.nn.Parameter] = dataclasses.field(default_factory=list)
 
 
 class Trainer:
@@ -145,6 +147,15 @@ class Trainer:
             )
             scaler = torch.amp.GradScaler(self.device.type) if self.dtype == torch.float16 else None
             states.append(_PhaseState(phase, optimizer, scheduler, scaler))
+        if len(states) > 1 and not self.fsdp:  # FSDP manages its sharded parameters' gradients itself
+            for state in states:
+                own = {id(p) for p in state.phase.parameters}
+                seen: set[int] = set()
+                for other in states:
+                    for p in other.phase.parameters:
+                        if id(p) not in own and id(p) not in seen:
+                            seen.add(id(p))
+                            state.others.append(p)
         return states
 
     # -- the loop -------------------------------------------------------------
@@ -275,12 +286,11 @@ class Trainer:
                 "Use trainer.drop_last=true under torchrun."
             )
 
-    def _phase_update(
-        self, step_fn: Any, state: _PhaseState, micro_batches: list[Batch], step: int
-    ) -> dict[str, torch.Tensor]:
-        config = self.config
-        state.optimizer.zero_grad(set_to_none=True)
-        totals: dict[str, torch.Tensor] = {}
+    def _accumulate(
+        self, step_fn: Any, state: _PhaseState, micro_batches: list[Batch], step: int,
+        totals: dict[str, torch.Tensor],
+    ) -> None:
+        """Forward and backward over the step's micro-batches, summing the outputs into ``totals``."""
         for index, batch in enumerate(micro_batches):
             # Under DDP, gradients are all-reduced in the backward of the last micro-batch only.
             skip_sync = isinstance(step_fn, torch.nn.parallel.DistributedDataParallel) and index < len(micro_batches) - 1
@@ -297,6 +307,15 @@ class Trainer:
             for key, value in outputs.items():
                 value = value.detach().float() / len(micro_batches)
                 totals[key] = totals[key] + value if key in totals else value
+
+    def _phase_update(
+        self, step_fn: Any, state: _PhaseState, micro_batches: list[Batch], step: int
+    ) -> dict[str, torch.Tensor]:
+        config = self.config
+        state.optimizer.zero_grad(set_to_none=True)
+        totals: dict[str, torch.Tensor] = {}
+        with _frozen(state.others):
+            self._accumulate(step_fn, state, micro_batches, step, totals)
         if state.scaler:
             state.scaler.unscale_(state.optimizer)
         parameters = [p for p in state.phase.parameters if p.grad is not None]
@@ -424,6 +443,22 @@ class Trainer:
             truncate_log(self.run_dir / "log.jsonl", step)
             self.evaluations = truncate_log(self.run_dir / EVAL_LOG_FILE, step)
         return step
+
+
+@contextlib.contextmanager
+def _frozen(parameters: list[torch.nn.Parameter]) -> Iterator[None]:
+    """The other phases' parameters without gradients while a phase runs: autograd computes none
+    for them (a GAN's G step through a frozen D, as the official GAN code toggles
+    ``requires_grad``), and the stale ones of their own last update are dropped."""
+    frozen = [p for p in parameters if p.requires_grad]
+    for p in frozen:
+        p.requires_grad_(False)
+        p.grad = None
+    try:
+        yield
+    finally:
+        for p in frozen:
+            p.requires_grad_(True)
 
 
 def _advance_schedule(scheduler: torch.optim.lr_scheduler.LRScheduler) -> None:
