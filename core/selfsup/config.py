@@ -336,6 +336,16 @@ def _check_values(config: DictConfig) -> None:
             "trainer.eval_every with trainer.strategy=fsdp: the sharded encoder cannot be evaluated on rank 0 alone. "
             "Use trainer.strategy=ddp, or evaluate the saved checkpoints afterwards with trainer.eval_every=0."
         )
+    if trainer.checkpoint_every < 0:
+        raise ConfigError(
+            f"trainer.checkpoint_every must be >= 0 (0: only the final checkpoint), got {trainer.checkpoint_every}. "
+            "Use e.g. trainer.checkpoint_every=500."
+        )
+    if trainer.keep_checkpoints < 1:
+        raise ConfigError(
+            f"trainer.keep_checkpoints must be at least 1, got {trainer.keep_checkpoints}. "
+            "Use trainer.keep_checkpoints=2 (the default) so a corrupt newest checkpoint has a fallback."
+        )
     if trainer.eval_every < 0:
         raise ConfigError(f"trainer.eval_every must be >= 0 (0: off), got {trainer.eval_every}. Use e.g. trainer.eval_every=100.")
     chosen = [str(name).rpartition(":")[2] for name in config.evaluators]

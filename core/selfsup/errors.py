@@ -87,7 +87,7 @@ class DatasetError(ComponentError):
 
 
 class CheckpointError(SelfsupError):
-    """A checkpoint cannot be written, found or read."""
+    """A checkpoint or another file of a run (encoder, metrics, data info) cannot be written, found or read."""
 
 
 class NonFiniteLossError(SelfsupError):

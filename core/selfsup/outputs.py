@@ -13,10 +13,11 @@ from torch import nn
 
 from .config import ResolvedRun, to_container
 from .engine.trainer import EVAL_LOG_FILE
-from .errors import ConfigError, did_you_mean
+from .errors import CheckpointError, ConfigError, did_you_mean
+from .safe_files import read_json
 from .interfaces import DataSource
 
-__all__ = ["write_metrics", "summarize_during_training", "selected_metric", "save_plots", "format_table", "METRICS_FILE"]
+__all__ = ["read_metrics", "write_metrics", "summarize_during_training", "selected_metric", "save_plots", "format_table", "METRICS_FILE"]
 
 METRICS_FILE = "metrics.json"
 
@@ -65,7 +66,7 @@ def write_metrics(
     cfg = resolved.config
     previous: dict[str, Any] = {}
     if (run_dir / METRICS_FILE).exists():  # evaluate() again: keep the other evaluators' results
-        previous = json.loads((run_dir / METRICS_FILE).read_text())
+        previous = read_metrics(run_dir)
     if during_training is None:
         during_training = previous.get("during_training")
     payload = {
@@ -91,6 +92,16 @@ def write_metrics(
     flat = {f"{name}/{k}": v for name, entry in results.items() for k, v in entry["pretrained"].items()}
     baseline = {f"{name}/{k}": v for name, entry in results.items() for k, v in entry["random_init"].items()}
     return flat, baseline
+
+
+def read_metrics(run_dir: Path) -> dict[str, Any]:
+    """``run_dir/metrics.json`` as a dict; a :class:`~selfsup.errors.CheckpointError` naming it when invalid."""
+    path = run_dir / METRICS_FILE
+    fix = "Move it away; selfsup evaluate run_dir=... writes a new one."
+    payload = read_json(path, fix=fix)
+    if not isinstance(payload, dict):
+        raise CheckpointError(f"{str(path)!r} holds a JSON {type(payload).__name__}, not an object. {fix}")
+    return payload
 
 
 def format_table(metrics: dict[str, float], baseline: dict[str, float]) -> str:

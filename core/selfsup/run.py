@@ -23,6 +23,7 @@ from .errors import CheckpointError, ConfigError, DatasetError
 from .evaluation.features import shared_features
 from .interfaces import DataSource, Objective
 from .registry import get_registry
+from .safe_files import check_output_paths, load_weights, read_json, save_weights
 
 __all__ = ["PretrainResult", "pretrain", "evaluate", "load_encoder", "build_run"]
 
@@ -82,8 +83,17 @@ def _prepare_run_dir(resolved: ResolvedRun) -> Path:
         raise CheckpointError(
             f"trainer.resume=true but {str(run_dir)!r} holds no run. Point run_dir at an earlier run's folder."
         )
-    run_dir.mkdir(parents=True, exist_ok=True)
+    _check_outputs(run_dir)
     return run_dir
+
+
+#: Every file a pretrain run writes in its folder (``plots/`` and ``checkpoints/`` are folders).
+RUN_FILES = ("config.yaml", DATA_INFO_FILE, ENCODER_FILE, "metrics.json", "log.jsonl", "eval_log.jsonl")
+
+
+def _check_outputs(run_dir: Path) -> None:
+    """Fail before any training when an output of the run could not be written."""
+    check_output_paths(run_dir, RUN_FILES, ("checkpoints",) + (("plots",) if (run_dir / "plots").exists() else ()))
 
 
 def build_run(resolved: ResolvedRun) -> tuple[DataSource, nn.Module, nn.Module, Any]:
@@ -270,13 +280,8 @@ def run_evaluators(
 
 
 def save_encoder(encoder: nn.Module, path: Path) -> None:
-    """Write the encoder's weights as safetensors, atomically."""
-    from safetensors.torch import save_file
-
-    tmp = path.with_name(f".{path.name}.tmp")
-    state = {k: v.detach().contiguous().cpu() for k, v in encoder.state_dict().items()}
-    save_file(state, str(tmp))
-    os.replace(tmp, path)
+    """Write the encoder's weights as safetensors with a sha256 in its metadata, atomically."""
+    save_weights(encoder.state_dict(), path)
 
 
 def _write_json(path: Path, payload: Any) -> None:
@@ -315,8 +320,6 @@ def _resolve_saved(run_dir: Path, overrides: Mapping[str, Any], plugins: Sequenc
 
 def load_encoder(run_dir: str | Path, *, plugins: Sequence[Any] = ()) -> nn.Module:
     """Rebuild a run's encoder from ``config.yaml`` and ``data_info.json`` and load its weights."""
-    from safetensors.torch import load_file
-
     run_dir = Path(run_dir)
     resolved = _resolve_saved(run_dir, {}, plugins)
     weights = run_dir / ENCODER_FILE
@@ -326,9 +329,16 @@ def load_encoder(run_dir: str | Path, *, plugins: Sequence[Any] = ()) -> nn.Modu
             f"{str(run_dir)!r} has no {ENCODER_FILE} or {DATA_INFO_FILE}: the run did not finish. "
             "Resume it with trainer.resume=true."
         )
-    data_info = json.loads(info_path.read_text())
+    data_info = read_json(info_path, fix="Re-run the pretraining (the file is written before training starts).")
+    state = load_weights(weights)  # verifies the checksum stored in the file
     encoder = _build_encoder(resolved.encoder, resolved.component_config("encoder_config"), data_info, resolved.config.seed)
-    encoder.load_state_dict(load_file(str(weights)))
+    try:
+        encoder.load_state_dict(state)
+    except RuntimeError as exc:  # missing/unexpected keys or shapes: the file is not this run's encoder
+        raise CheckpointError(
+            f"{str(weights)!r} does not fit encoder '{resolved.encoder.name}' ({' '.join(str(exc).split())[:400]}). "
+            "Use the encoder.safetensors written by this run."
+        ) from exc
     return encoder.eval()
 
 
@@ -346,12 +356,16 @@ def evaluate(
     (e.g. ``data={"root": ...}``, ``evaluator_config={...}``). With ``write``,
     ``metrics.json`` is rewritten.
     """
-    from .outputs import write_metrics
+    from .outputs import read_metrics, write_metrics
 
     run_dir = Path(run_dir)
     if evaluators is not None:
         overrides = {**overrides, "evaluators": list(evaluators)}
     resolved = _resolve_saved(run_dir, overrides, plugins)
+    if write:  # before evaluating: metrics.json must be writable and, if there, valid
+        check_output_paths(run_dir, ("metrics.json",), ())
+        if (run_dir / "metrics.json").exists():
+            read_metrics(run_dir)
     cfg = resolved.config
     seed_everything(cfg.seed)
     data = resolved.dataset.resolve_factory()(resolved.component_config("data"))

@@ -32,7 +32,7 @@ from torch.distributed.tensor import DTensor
 from ..config import TrainerConfig
 from ..errors import CheckpointError, ConfigError, DatasetError
 from ..interfaces import Batch, DataSource, Objective, Phase
-from .checkpoint import capture_rng, latest_checkpoint, load_checkpoint, restore_rng, save_checkpoint
+from .checkpoint import capture_rng, check_checkpoint_keys, check_writable, clean_orphans, load_latest_checkpoint, restore_rng, save_checkpoint
 from .device import autocast_context, move_to_device, resolve_device, resolve_precision, seed_everything
 from .distributed import DistributedContext, RankSlice, TrainingStep, full_state_dicts, load_state_dicts, optimizer_state_by_index, optimizer_state_by_name, shard_with_fsdp
 from .optim import build_optimizer, build_scheduler, kernel_choices, restore_kernel_choices
@@ -206,6 +206,7 @@ class Trainer:
         if self.fsdp:  # parameters become shards: before the optimisers are built
             step_fn = shard_with_fsdp(objective, step_fn)
         phases = self._build_phases(objective, total_steps)
+        self._prepare_checkpoint_dir()
         start_step = self._maybe_resume(objective, phases, sampler)
         if self.dist.rank > 0:  # each rank its own augmentations; rank 0 continues the run's stream
             seed_everything(self.seed + 1_000_003 * self.dist.rank + start_step)
@@ -362,6 +363,15 @@ class Trainer:
     def _checkpoint_dir(self) -> Path | None:
         return self.run_dir / "checkpoints" if self.run_dir is not None else None
 
+    def _prepare_checkpoint_dir(self) -> None:
+        """Before training (rank 0): fail now if checkpoints cannot be written, and remove the
+        temporary files of a write that was killed."""
+        directory = self._checkpoint_dir()
+        if directory is None or not self.dist.is_main:
+            return
+        check_writable(directory, fix="Make it writable (or free the path), or choose another run_dir.")
+        clean_orphans(directory)
+
     def _save(self, objective: Objective, phases: list[_PhaseState], sampler: EpochBatchSampler | None, step: int) -> None:
         """Rank 0 writes the checkpoint: DDP keeps every rank's weights equal, and the sampler
         position is global, so the file resumes under any world size."""
@@ -397,13 +407,15 @@ class Trainer:
         if not self.config.resume:
             return 0
         directory = self._checkpoint_dir()
-        path = latest_checkpoint(directory) if directory else None
-        if path is None:
+        # the newest checkpoint that verifies; a corrupt newer one is reported and set aside
+        found = load_latest_checkpoint(directory, quarantine=self.dist.is_main) if directory else None
+        if found is None:
             raise CheckpointError(
                 f"trainer.resume=true but {directory} holds no checkpoint. "
                 "Start without trainer.resume, or point run_dir at the run to continue."
             )
-        state = load_checkpoint(path)
+        path, state = found
+        check_checkpoint_keys(state, path)
         by_name = state.get("optimizer_format") == "by-name"
         kernels = [kernel_choices(s.optimizer) for s in phases]
         if self.fsdp:
@@ -417,7 +429,13 @@ class Trainer:
                 },
             )
         else:
-            objective.load_state_dict(state["objective"])
+            try:
+                objective.load_state_dict(state["objective"])
+            except RuntimeError as exc:  # missing/unexpected keys or shape mismatches
+                raise CheckpointError(
+                    f"Checkpoint {path} does not fit {type(objective).__name__} ({' '.join(str(exc).split())[:400]}). "
+                    "Resume with the objective, encoder and config that wrote it."
+                ) from exc
         for phase_state in phases:
             saved = state["phases"].get(phase_state.phase.name)
             if saved is None:
