@@ -228,30 +228,38 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
 def load_latest_checkpoint(directory: Path, *, quarantine: bool = True) -> tuple[Path, dict[str, Any]] | None:
     """The newest checkpoint that verifies and loads, and its state; ``None`` if there is none.
 
-    A corrupt newer checkpoint is reported with a ``RuntimeWarning`` and, with ``quarantine``
-    (rank 0), renamed to ``*.corrupt`` (with its sidecar) so it is kept for inspection but
-    never loaded again. When every checkpoint is unusable, a :class:`CheckpointError` names
-    the newest one and why.
+    Each newer checkpoint that is unusable (no or a wrong checksum, truncated, not loadable
+    with ``weights_only=True``) is reported with a ``RuntimeWarning`` naming it and the
+    checkpoint used instead, and, with ``quarantine`` (rank 0), renamed with its sidecar to
+    ``*.corrupt``: kept for inspection, never loaded again. When no checkpoint is usable, a
+    :class:`CheckpointError` names the newest one and why (no warnings then).
     """
     found = list_checkpoints(directory)
-    newest: tuple[Path, _Unusable] | None = None
-    for index in range(len(found) - 1, -1, -1):
-        path = found[index]
+    bad: list[tuple[Path, _Unusable]] = []
+    for path in reversed(found):
         try:
-            return path, _read_checkpoint(path)
+            state = _read_checkpoint(path)
         except _Unusable as exc:
-            newest = newest or (path, exc)
-            then = f"resuming from {found[index - 1].name} instead" if index else "no older checkpoint is left"
-            kept = f"; it is renamed to {path.name}.corrupt" if quarantine else ""
-            warnings.warn(f"Checkpoint {str(path)!r} is unusable ({exc}){kept}; {then}.", RuntimeWarning, stacklevel=2)
+            bad.append((path, exc))
+            continue
+        for corrupt, reason in bad:
+            kept = f"; it is renamed to {corrupt.name}.corrupt" if quarantine else ""
+            warnings.warn(
+                f"Checkpoint {str(corrupt)!r} is unusable ({reason}){kept}; resuming from {path.name} instead.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
             if quarantine:
-                for file in (path, _sidecar(path)):
+                for file in (corrupt, _sidecar(corrupt)):
                     if file.exists():
                         os.replace(file, file.with_name(file.name + ".corrupt"))
-    if newest is not None:
+        return path, state
+    if bad:
+        newest, reason = bad[0]
+        others = f" (nor are the {len(bad) - 1} older ones)" if len(bad) > 1 else ""
         raise CheckpointError(
-            f"No checkpoint in {str(directory)!r} is usable (the newest, {newest[0].name}: {newest[1]}). "
-            "Start the run again without trainer.resume, in a new run_dir."
+            f"Checkpoint {str(newest)!r} is unusable: {reason}{others}, so the run cannot resume. "
+            "Start it again without trainer.resume, in a new run_dir."
         )
     return None
 

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from selfsup.errors import ConfigError
+from selfsup.errors import ConfigError, DatasetError
 from selfsup.interfaces import Batch, DataSource
 
 from ..configs import FeatureConfig
@@ -136,8 +136,7 @@ def load_files(
         return result
     disk = Path(config.cache_dir) / f"audio-features-{_disk_key(paths, config)}.pt" if config.cache_dir else None
     if disk is not None and disk.is_file():
-        stored = torch.load(disk, weights_only=True)
-        result = (stored["features"], stored["frames"], list(stored["kept"]), list(stored["skipped"]))
+        result = _read_disk_cache(disk)
         _warn_skipped(result[3], len(paths))
         _remember(key, result)
         return result
@@ -163,6 +162,22 @@ def load_files(
         torch.save({"features": feats, "frames": frames, "kept": kept, "skipped": skipped}, partial)
         os.replace(partial, disk)  # atomic: a killed run never leaves half a cache file
     _remember(key, result)
+    return result
+
+
+def _read_disk_cache(disk: Path) -> tuple[torch.Tensor, torch.Tensor, list[int], list[str]]:
+    """A feature cache file, loaded with ``weights_only=True`` (tensors and plain containers only)."""
+    try:
+        stored = torch.load(disk, map_location="cpu", weights_only=True)
+        result = (stored["features"], stored["frames"], [int(i) for i in stored["kept"]], [str(s) for s in stored["skipped"]])
+        if not isinstance(result[0], torch.Tensor) or not isinstance(result[1], torch.Tensor):
+            raise TypeError("'features' and 'frames' are not tensors")
+    except Exception as exc:  # an unpickling failure has many types; each means "not our cache file"
+        first_line = (str(exc).strip().splitlines() or [""])[0]
+        raise DatasetError(
+            f"Audio feature cache {str(disk)!r} is not a valid cache file ({type(exc).__name__}: {first_line}). "
+            "Delete it; it is rebuilt from the audio files on the next run."
+        ) from exc
     return result
 
 

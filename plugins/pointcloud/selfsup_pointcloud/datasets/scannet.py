@@ -29,7 +29,7 @@ from ..io import read_ply_vertices
 from .base import Scene, SceneSource, check_scene
 from .readers import read_all, require_root
 
-__all__ = ["CLASS_NAMES", "NYU40_IDS", "ScanNet", "nyu40_to_scannet20", "read_raw_scene", "read_npy_scene", "read_pth_scene"]
+__all__ = ["CLASS_NAMES", "NYU40_IDS", "ScanNet", "nyu40_to_scannet20", "read_raw_scene", "load_npy", "read_npy_scene", "read_pth_scene"]
 
 CLASS_NAMES = (
     "wall", "floor", "cabinet", "bed", "chair", "sofa", "table", "door", "window", "bookshelf",
@@ -72,15 +72,29 @@ def read_raw_scene(folder: Path) -> Scene:
     return check_scene(Scene(name=folder.name, coord=coord, color=color, label=label))
 
 
+def load_npy(path: Path) -> np.ndarray:
+    """One numeric ``.npy`` array, never unpickled: an object array or a damaged file is a DatasetError."""
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:  # object arrays need pickle; a bad header or truncation
+        raise DatasetError(
+            f"{path}: not a numeric .npy array ({type(exc).__name__}: {exc}). "
+            "Save it again with np.save(path, array) from a numeric (not object) array."
+        ) from exc
+    if not isinstance(array, np.ndarray) or array.dtype.kind not in "biuf":
+        raise DatasetError(f"{path}: holds dtype {getattr(array, 'dtype', type(array).__name__)}, not numbers. Save a numeric array.")
+    return array
+
+
 def read_npy_scene(folder: Path) -> Scene:
     """A Pointcept-preprocessed scene folder (``coord.npy``, ``color.npy``, optional ``normal.npy``, ``segment20.npy``)."""
     if not (folder / "coord.npy").is_file():
         raise DatasetError(f"{folder}: no coord.npy. Use Pointcept's preprocessed layout (coord.npy, color.npy, segment20.npy).")
-    coord = np.load(folder / "coord.npy").astype(np.float32)
-    color = np.load(folder / "color.npy").astype(np.float32) if (folder / "color.npy").is_file() else None
-    normal = np.load(folder / "normal.npy").astype(np.float32) if (folder / "normal.npy").is_file() else None
+    coord = load_npy(folder / "coord.npy").astype(np.float32)
+    color = load_npy(folder / "color.npy").astype(np.float32) if (folder / "color.npy").is_file() else None
+    normal = load_npy(folder / "normal.npy").astype(np.float32) if (folder / "normal.npy").is_file() else None
     segment = folder / "segment20.npy"
-    label = np.load(segment).reshape(-1).astype(np.int64) if segment.is_file() else np.full(coord.shape[0], -1, np.int64)
+    label = load_npy(segment).reshape(-1).astype(np.int64) if segment.is_file() else np.full(coord.shape[0], -1, np.int64)
     return check_scene(Scene(name=folder.name, coord=coord, color=color, normal=normal, label=np.where(label < 0, -1, label)))
 
 

@@ -81,8 +81,20 @@ def build_teacher(name: str, weights: str | None = None, stages: int = 1) -> nn.
         path = Path(weights)
         if not path.is_file():
             raise ConfigError(f"objective_config.teacher_weights={weights!r} is not a file. Give a local state-dict path.")
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        if isinstance(state, dict) and "state_dict" in state:
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)  # tensors and containers only, no code
+        except Exception as exc:  # an unpickling failure has many types; each means "not a plain state dict"
+            first_line = (str(exc).strip().splitlines() or [""])[0]
+            raise ConfigError(
+                f"objective_config.teacher_weights={weights!r} cannot be loaded safely as a state dict "
+                f"({type(exc).__name__}: {first_line}). Save the teacher with torch.save(model.state_dict(), path)."
+            ) from exc
+        if not isinstance(state, dict):
+            raise ConfigError(
+                f"objective_config.teacher_weights={weights!r} holds a {type(state).__name__}, not a state dict. "
+                "Save the teacher with torch.save(model.state_dict(), path)."
+            )
+        if "state_dict" in state:
             state = state["state_dict"]
         target = teacher.net if isinstance(teacher, ResNetTrunk) else teacher
         missing, _ = target.load_state_dict(state, strict=False)
