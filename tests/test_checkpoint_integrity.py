@@ -184,3 +184,14 @@ def test_rng_state_round_trips_through_a_weights_only_load(tmp_path):
     again = (random.random(), random.gauss(0, 1), np.random.standard_normal(3), np.random.rand(), torch.rand(3))
     assert again[:2] == expected[:2] and again[3] == expected[3]
     assert np.array_equal(again[2], expected[2]) and torch.equal(again[4], expected[4])
+
+
+def test_a_torn_last_log_line_does_not_stop_a_resume(tmp_path):
+    import json
+
+    _train(tmp_path, steps=4)
+    with (tmp_path / "log.jsonl").open("a") as log:
+        log.write('{"step": 5, "loss": 0.1')  # a line cut off by a kill
+    _train(tmp_path, resume=True, steps=6)
+    steps = [json.loads(line)["step"] for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert steps == [1, 2, 3, 4, 5, 6]

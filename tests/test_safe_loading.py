@@ -192,3 +192,13 @@ def test_gaussian_teacher_weights_refuse_a_crafted_pickle(tmp_path, marker):
     with pytest.raises(ConfigError, match=r"teacher_weights=.* cannot be loaded safely as a state dict"):
         build_teacher("resnet18", str(tmp_path / "teacher.pt"))
     assert not marker.exists()
+
+
+def test_config_yaml_with_a_python_tag_never_runs(run, marker):
+    from selfsup import evaluate
+
+    text = (run / "config.yaml").read_text()
+    (run / "config.yaml").write_text(f"hook: !!python/object/apply:os.system ['touch {marker}']\n" + text)
+    with pytest.raises(ConfigError, match=r"config\.yaml' is not valid YAML"):
+        evaluate(run)
+    assert not marker.exists()

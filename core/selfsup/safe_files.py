@@ -50,8 +50,12 @@ def save_weights(state: Mapping[str, torch.Tensor], path: Path) -> None:
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise CheckpointError(
+                f"Cannot write {str(path)!r} ({type(exc).__name__}: {exc}). Free disk space or make the folder writable."
+            ) from exc
         raise
 
 
