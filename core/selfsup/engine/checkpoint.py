@@ -42,6 +42,7 @@ __all__ = [
     "load_checkpoint",
     "load_latest_checkpoint",
     "check_checkpoint_keys",
+    "REQUIRED_KEYS",
     "clean_orphans",
     "check_writable",
     "sha256_file",
