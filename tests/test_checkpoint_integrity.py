@@ -195,3 +195,58 @@ def test_a_torn_last_log_line_does_not_stop_a_resume(tmp_path):
     _train(tmp_path, resume=True, steps=6)
     steps = [json.loads(line)["step"] for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert steps == [1, 2, 3, 4, 5, 6]
+
+
+_KILL_SCRIPT = """
+import os, signal, sys
+import selfsup.engine.checkpoint as checkpoint
+
+run_dir, kill_at_rename = sys.argv[1], int(sys.argv[2])
+renames = []
+real_replace = os.replace
+
+def replace(src, dst):  # the process dies at the chosen rename of the step-4 write, as under SIGKILL
+    if "step-00000004" in str(dst):
+        renames.append(dst)
+        if len(renames) == kill_at_rename:
+            os.kill(os.getpid(), signal.SIGKILL)
+    real_replace(src, dst)
+
+checkpoint.os.replace = replace
+import selfsup_toy
+import torch
+from selfsup.config import TrainerConfig
+from selfsup.engine.trainer import Trainer
+
+data = selfsup_toy.Blobs(selfsup_toy.BlobsConfig())
+torch.manual_seed(0)
+objective = selfsup_toy.Denoise(selfsup_toy.DenoiseConfig(), selfsup_toy.MLPEncoder(selfsup_toy.MLPConfig(), data.info), data.info)
+Trainer(TrainerConfig(max_steps=6, batch_size=16, checkpoint_every=2, keep_checkpoints=3, device="cpu", progress="off"),
+        run_dir=run_dir, seed=0).fit(objective, data)
+"""
+
+
+@pytest.mark.parametrize("kill_at_rename, left", [(1, {".tmp", ".sha256.tmp"}), (2, {".tmp", "sidecar"})],
+                         ids=["before-the-sidecar-rename", "before-the-checkpoint-rename"])
+def test_a_write_killed_midway_leaves_files_that_the_next_start_removes(tmp_path, kill_at_rename, left):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "kill.py"
+    script.write_text(_KILL_SCRIPT)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent / "support"), "SELFSUP_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    killed = subprocess.run([sys.executable, str(script), str(tmp_path / "r"), str(kill_at_rename)], env=env, capture_output=True, text=True)
+    assert killed.returncode == -9, killed.stderr
+    checkpoints = tmp_path / "r" / "checkpoints"
+    debris = {p.name for p in checkpoints.iterdir()} - {"step-00000002.pt", "step-00000002.pt.sha256"}
+    kinds = {"sidecar" if n == "step-00000004.pt.sha256" else ".sha256.tmp" if ".sha256." in n else ".tmp" for n in debris}
+    assert kinds == left and all(n.startswith(".step-00000004.pt.") or n == "step-00000004.pt.sha256" for n in debris)
+    _, uninterrupted = _train(tmp_path / "full")
+    _, resumed = _train(tmp_path / "r", resume=True)  # resumes from step 2; the debris is gone
+    assert not any((checkpoints / name).exists() for name in debris - {"step-00000004.pt.sha256"})
+    assert all(torch.equal(v, resumed.state_dict()[k]) for k, v in uninterrupted.state_dict().items())
+    assert sorted(p.name for p in checkpoints.iterdir()) == [
+        f"step-0000000{s}.pt{ext}" for s in (2, 4, 6) for ext in ("", ".sha256")
+    ]
