@@ -130,3 +130,9 @@ def test_bad_checkpoint_settings_are_config_errors(toy, capsys, override, messag
     assert message in err and err.count("\n") == 1
     with pytest.raises(ConfigError, match=message):
         pretrain(modality="toy", **{override.split("=")[0]: int(override.split("=")[1])})
+
+
+def test_data_info_that_is_not_an_object_is_named(run):
+    (run / "data_info.json").write_text("[8]")
+    with pytest.raises(CheckpointError, match=r"data_info\.json' holds a JSON list, not an object\. Restore it"):
+        load_encoder(run)

@@ -13,9 +13,9 @@ from torch import nn
 
 from .config import ResolvedRun, to_container
 from .engine.trainer import EVAL_LOG_FILE
-from .errors import CheckpointError, ConfigError, did_you_mean
-from .safe_files import read_json
+from .errors import ConfigError, did_you_mean
 from .interfaces import DataSource
+from .safe_files import read_json
 
 __all__ = ["read_metrics", "write_metrics", "summarize_during_training", "selected_metric", "save_plots", "format_table", "METRICS_FILE"]
 
@@ -96,12 +96,7 @@ def write_metrics(
 
 def read_metrics(run_dir: Path) -> dict[str, Any]:
     """``run_dir/metrics.json`` as a dict; a :class:`~selfsup.errors.CheckpointError` naming it when invalid."""
-    path = run_dir / METRICS_FILE
-    fix = "Move it away; selfsup evaluate run_dir=... writes a new one."
-    payload = read_json(path, fix=fix)
-    if not isinstance(payload, dict):
-        raise CheckpointError(f"{str(path)!r} holds a JSON {type(payload).__name__}, not an object. {fix}")
-    return payload
+    return read_json(run_dir / METRICS_FILE, fix="Move it away; selfsup evaluate run_dir=... writes a new one.")
 
 
 def format_table(metrics: dict[str, float], baseline: dict[str, float]) -> str:

@@ -329,7 +329,7 @@ def load_encoder(run_dir: str | Path, *, plugins: Sequence[Any] = ()) -> nn.Modu
             f"{str(run_dir)!r} has no {ENCODER_FILE} or {DATA_INFO_FILE}: the run did not finish. "
             "Resume it with trainer.resume=true."
         )
-    data_info = read_json(info_path, fix="Re-run the pretraining (the file is written before training starts).")
+    data_info = read_json(info_path, fix="Restore it from a copy of the run, or run the pretraining again.")
     state = load_weights(weights)  # verifies the checksum stored in the file
     encoder = _build_encoder(resolved.encoder, resolved.component_config("encoder_config"), data_info, resolved.config.seed)
     try:

@@ -84,12 +84,16 @@ def load_weights(path: Path) -> dict[str, torch.Tensor]:
     return state
 
 
-def read_json(path: Path, *, fix: str) -> Any:
-    """``json.loads`` of a run file, as a :class:`CheckpointError` naming the file when it is unreadable."""
+def read_json(path: Path, *, fix: str) -> dict[str, Any]:
+    """A run's JSON file that must hold an object; a :class:`CheckpointError` naming the file
+    (and ending with ``fix``) when it is unreadable, not JSON, or not an object."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        payload = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise CheckpointError(f"{str(path)!r} is not valid JSON ({type(exc).__name__}: {exc}). {fix}") from exc
+    if not isinstance(payload, dict):
+        raise CheckpointError(f"{str(path)!r} holds a JSON {type(payload).__name__}, not an object. {fix}")
+    return payload
 
 
 def check_output_paths(run_dir: Path, files: tuple[str, ...], folders: tuple[str, ...]) -> None:

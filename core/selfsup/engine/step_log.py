@@ -27,10 +27,19 @@ def truncate_log(path: Path, step: int) -> list[dict[str, Any]]:
     """Drop log lines written after the checkpoint a run resumes from; return the lines kept."""
     if not path.exists():
         return []
-    kept = [json.loads(line) for line in path.read_text().splitlines() if line]
+    kept = [line for line in map(_parse_line, path.read_text().splitlines()) if line is not None]
     kept = [line for line in kept if line.get("step", 0) <= step]
     path.write_text("".join(json.dumps(line) + "\n" for line in kept))
     return kept
+
+
+def _parse_line(text: str) -> dict[str, Any] | None:
+    """One log line, or ``None`` for an empty or torn one (a write cut off by a kill)."""
+    try:
+        line = json.loads(text) if text.strip() else None
+    except ValueError:
+        return None
+    return line if isinstance(line, dict) else None
 
 
 class StepLogger:
