@@ -182,6 +182,7 @@ def save_checkpoint(state: dict[str, Any], directory: Path, step: int, keep: int
 
 
 def latest_checkpoint(directory: Path) -> Path | None:
+    """The newest ``step-*.pt`` in ``directory`` by name (unverified; resume uses :func:`load_latest_checkpoint`)."""
     found = list_checkpoints(directory)
     return found[-1] if found else None
 
