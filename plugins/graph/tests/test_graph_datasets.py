@@ -105,7 +105,7 @@ def test_restricted_unpickler_accepts_planetoid_types(tmp_path) -> None:
 
 def test_tampered_planetoid_file_is_a_dataset_error(tmp_path) -> None:
     if not has_planetoid("cora"):
-        pytest.skip("Cora files not found")
+        pytest.skip("Cora files not found (set SELFSUP_DATA)")
     for path in planetoid_root("cora").glob("ind.cora.*"):
         shutil.copy(path, tmp_path / path.name)
     (tmp_path / "ind.cora.graph").write_bytes(pickle.dumps(_Evil(), protocol=2))

@@ -221,4 +221,4 @@ class TestMnistContract(DatasetContract):
     @pytest.fixture(autouse=True)
     def _needs_data(self):
         if not (MNIST_DIR / "t10k-images-idx3-ubyte.gz").is_file():
-            pytest.skip("MNIST not found")
+            pytest.skip("MNIST not found (set SELFSUP_DATA)")
