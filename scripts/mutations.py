@@ -1,0 +1,146 @@
+"""The mutations :mod:`scripts.mutate` applies: one small, plausible wrong-method bug each.
+
+Each entry: ``(id, file, original text, mutated text, test paths)``. The original text must
+occur exactly once in the file. The test paths are the tests relevant to that file (the
+harness runs them with ``-m "not slow" -x``); a mutant survives when they all pass.
+"""
+
+from __future__ import annotations
+
+__all__ = ["MUTATIONS", "Mutation"]
+
+from typing import NamedTuple
+
+
+class Mutation(NamedTuple):
+    id: str
+    file: str
+    original: str
+    mutated: str
+    tests: tuple[str, ...]
+
+
+_CORE_PROBE = ("tests/test_mutants_probe.py", "tests/test_evaluation_probes.py")
+_CORE_ENGINE = ("tests/test_engine.py", "tests/test_engine_switches.py")
+_TAB = "plugins/tabular/tests/"
+_TAB_LOSS = (_TAB + "test_tabular_models_losses.py", _TAB + "test_tabular_models_objectives.py")
+_TAB_MASK = (_TAB + "test_tabular_mutants.py", _TAB + "test_tabular_models_masks.py", _TAB + "test_tabular_models_objectives.py")
+_AUD = "plugins/audio/tests/"
+_AUD_TESTS = (_AUD + "test_audio_mutants.py", _AUD + "test_audio_losses.py", _AUD + "test_audio_masks.py",
+              _AUD + "test_audio_ssamba.py")
+_GR = "plugins/graph/tests/"
+_GR_SCGC = (_GR + "test_graph_losses.py", _GR + "test_graph_objectives.py")
+_GR_DSLA = (_GR + "test_graph_dsla_losses.py", _GR + "test_graph_dsla_objective.py")
+_VIS = ("plugins/vision/tests/test_vision_losses.py", "plugins/vision/tests/test_vision_objectives.py")
+_PC = "plugins/pointcloud/tests/"
+_PC_GC = (_PC + "test_pointcloud_gaussian_losses.py", _PC + "test_pointcloud_gaussian_cross.py")
+_PC_MSM = (_PC + "test_pointcloud_msm_loss.py", _PC + "test_pointcloud_msm.py")
+_EX = ("examples/selfsup-example-plugin/tests/test_example_losses.py",)
+
+M = Mutation
+MUTATIONS: tuple[Mutation, ...] = (
+    # ---- the five mutants of the issue
+    M("tjepa-identical-target-sets", "plugins/tabular/selfsup_tabular/objectives/masks.py",
+      "order = torch.rand(num_targets, batch_size, num_features - n_context, device=device).argsort(dim=2)",
+      "order = torch.rand(1, batch_size, num_features - n_context, device=device).argsort(dim=2)"
+      ".expand(num_targets, -1, -1)", _TAB_MASK),
+    M("tjepa-context-size-int", "plugins/tabular/selfsup_tabular/objectives/masks.py",
+      "n_context = context.minimum + round(", "n_context = context.minimum + int(", _TAB_MASK),
+    M("probe-standardiser-leak", "core/selfsup/evaluation/linear_probe.py",
+      "standardizer = Standardizer.fit(x_train)",
+      "standardizer = Standardizer.fit(x_train if x_val is None else torch.cat([x_train, x_val.to(x_train)]))",
+      _CORE_PROBE),
+    M("probe-no-refit", "core/selfsup/evaluation/linear_probe.py",
+      "            if feats.held_out:\n", "            if False:\n", _CORE_PROBE),
+    M("ssast-gen-targets-at-disc-mask", "plugins/audio/selfsup_audio/objectives/ssast.py",
+      "masked_patch_mse(self.gen_head(out), pick(mask_g))", "masked_patch_mse(self.gen_head(out), pick(mask_d))",
+      _AUD_TESTS),
+    # ---- core: probes, k-NN, EMA
+    M("probe-ties-keep-smaller-l2", "core/selfsup/evaluation/linear_probe.py",
+      "if best is None or val_acc > best[0]:", "if best is None or val_acc >= best[0]:", _CORE_PROBE),
+    M("probe-bias-penalised", "core/selfsup/evaluation/linear_probe.py",
+      "loss = -log_probs.gather(0, y[None]).mean() + 0.5 * l2 * weight.pow(2).sum()",
+      "loss = -log_probs.gather(0, y[None]).mean() + 0.5 * l2 * (weight.pow(2).sum() + bias.pow(2).sum())",
+      _CORE_PROBE),
+    M("probe-binary-penalty-half", "core/selfsup/evaluation/linear_probe.py",
+      "+ 0.25 * l2 * weight.pow(2).sum()", "+ 0.5 * l2 * weight.pow(2).sum()", _CORE_PROBE),
+    M("knn-no-normalise-bank", "core/selfsup/evaluation/knn.py",
+      "bank_n = F.normalize(bank.to(device, torch.float32), dim=1)", "bank_n = bank.to(device, torch.float32)",
+      _CORE_PROBE),
+    M("knn-k-plus-one", "core/selfsup/evaluation/knn.py",
+      "sim, idx = (q @ bank_n.T).topk(k, dim=1)", "sim, idx = (q @ bank_n.T).topk(min(k + 1, bank_n.shape[0]), dim=1)",
+      _CORE_PROBE),
+    M("knn-temperature-sign", "core/selfsup/evaluation/knn.py",
+      "torch.exp((sim - sim[:, :1]) / temperature)", "torch.exp((sim[:, :1] - sim) / temperature)", _CORE_PROBE),
+    M("ema-momentum-swapped", "core/selfsup/engine/ema.py",
+      "torch._foreach_lerp_(target_params, online_params, 1.0 - momentum)",
+      "torch._foreach_lerp_(target_params, online_params, momentum)", _CORE_ENGINE + _TAB_LOSS),
+    M("ema-buffers-not-averaged", "core/selfsup/engine/ema.py",
+      "target_buffer.lerp_(online_buffer, 1.0 - momentum)", "target_buffer.copy_(online_buffer)",
+      _CORE_ENGINE + _TAB_LOSS),
+    M("ema-cosine-schedule-reversed", "core/selfsup/engine/ema.py",
+      "return end - (end - start) * (math.cos(math.pi * t) + 1.0) / 2.0",
+      "return start + (end - start) * (math.cos(math.pi * t) + 1.0) / 2.0", _CORE_ENGINE + _TAB_LOSS),
+    # ---- tabular
+    M("jepa-targets-not-detached", "plugins/tabular/selfsup_tabular/losses/jepa_loss.py",
+      "difference = predictions.float() - targets.detach().float()",
+      "difference = predictions.float() - targets.float()", _TAB_LOSS),
+    M("jepa-l1-not-mse", "plugins/tabular/selfsup_tabular/losses/jepa_loss.py",
+      "return difference.square().mean()", "return difference.abs().mean()", _TAB_LOSS),
+    M("tjepa-targets-from-online-encoder", "plugins/tabular/selfsup_tabular/objectives/t_jepa.py",
+      "full = self.target_encoder.encode(self.target_encoder.tokens(batch))",
+      "full = self.encoder.encode(self.encoder.tokens(batch))", _TAB_LOSS),
+    M("clan-alpha-swapped", "plugins/tabular/selfsup_tabular/losses/clan_loss.py",
+      "loss = alpha * similar_loss + (1.0 - alpha) * dissimilar_loss",
+      "loss = (1.0 - alpha) * similar_loss + alpha * dissimilar_loss", _TAB_LOSS),
+    M("clan-mean-over-all-pairs", "plugins/tabular/selfsup_tabular/losses/clan_loss.py",
+      "dissimilar_loss = (dissimilar * dissimilar_active).sum() / (active_dissimilar + eps)",
+      "dissimilar_loss = (dissimilar * dissimilar_active).sum() / pair_count", _TAB_LOSS),
+    # ---- audio
+    M("infonce-wrong-axis", "plugins/audio/selfsup_audio/losses/ssast_loss.py",
+      "log_probs = scores.log_softmax(dim=-1)", "log_probs = scores.log_softmax(dim=1)", _AUD_TESTS),
+    M("cluster-mask-unsorted-first-draw", "plugins/audio/selfsup_audio/objectives/masks.py",
+      "done = counts > num_masked", "done = counts >= num_masked", _AUD_TESTS),
+    M("ssast-mask-after-positions", "plugins/audio/selfsup_audio/objectives/ssast.py",
+      "return torch.gather(out, 1, mask[..., None].expand(-1, -1, out.shape[-1]))",
+      "return out[:, : mask.shape[1]]", _AUD_TESTS),
+    # ---- graph
+    M("ncontrast-no-self-mask", "plugins/graph/selfsup_graph/losses/ncontrast.py",
+      "return sim * (1.0 - torch.eye(sim.shape[0], device=sim.device, dtype=sim.dtype))", "return sim", _GR_SCGC),
+    M("dec-target-not-squared", "plugins/graph/selfsup_graph/losses/dec.py",
+      "weight = q.pow(2) / q.sum(dim=0, keepdim=True)", "weight = q / q.sum(dim=0, keepdim=True)", _GR_SCGC),
+    M("dec-student-t-exponent", "plugins/graph/selfsup_graph/losses/dec.py",
+      "kernel = (1.0 + sq / dof).pow(-(dof + 1.0) / 2.0)", "kernel = (1.0 + sq / dof).pow(-(dof + 1.0))", _GR_SCGC),
+    M("dsla-original-not-first", "plugins/graph/selfsup_graph/losses/dsla_discrimination.py",
+      "target = torch.zeros(scores.shape[0], dtype=torch.long, device=scores.device)",
+      "target = torch.ones(scores.shape[0], dtype=torch.long, device=scores.device)", _GR_DSLA),
+    M("dsla-edit-not-normalised", "plugins/graph/selfsup_graph/losses/dsla_edit.py",
+      "ratio = distances / torch.where(valid, edits, torch.ones_like(edits))", "ratio = distances", _GR_DSLA),
+    M("dsla-margin-includes-self", "plugins/graph/selfsup_graph/losses/dsla_margin.py",
+      "return (hinge * other.unsqueeze(2)).sum()", "return (hinge).sum()", _GR_DSLA),
+    # ---- vision
+    M("augself-fake-sign", "plugins/vision/selfsup_vision/losses/augself_discriminator.py",
+      "F.mse_loss(pred_fake[p], -omega_fake[p])", "F.mse_loss(pred_fake[p], omega_fake[p])", _VIS),
+    M("augself-generator-sign", "plugins/vision/selfsup_vision/losses/augself_generator.py",
+      "F.mse_loss(pred_fake[p], omega_fake[p]) - F.mse_loss(pred_fake[p], -omega_fake[p])",
+      "F.mse_loss(pred_fake[p], -omega_fake[p]) - F.mse_loss(pred_fake[p], omega_fake[p])", _VIS),
+    M("hinge-fake-sign", "plugins/vision/selfsup_vision/losses/hinge.py",
+      "F.relu(1.0 + fake_logits).mean()", "F.relu(1.0 - fake_logits).mean()", _VIS),
+    # ---- point cloud
+    M("msm-target-not-detached", "plugins/pointcloud/selfsup_pointcloud/losses/msm.py",
+      "F.cosine_similarity(prediction, target.detach(), dim=1, eps=1e-8)",
+      "F.cosine_similarity(prediction, target, dim=1, eps=1e-8)", _PC_MSM),
+    M("msm-unmasked-voxels", "plugins/pointcloud/selfsup_pointcloud/losses/msm.py",
+      "weight = mask.to(distance.dtype)", "weight = torch.ones_like(distance)", _PC_MSM),
+    M("gc-depth-counts-invalid", "plugins/pointcloud/selfsup_pointcloud/losses/gaussian_cross_depth.py",
+      "return ((rendered - target).abs() * weight).sum() / weight.sum().clamp_min(1.0)",
+      "return ((rendered - target).abs() * weight).mean()", _PC_GC),
+    M("gc-colour-mask-ignored", "plugins/pointcloud/selfsup_pointcloud/losses/gaussian_cross_color.py",
+      "weight = mask.to(error.dtype)[..., None]", "weight = torch.ones_like(error[..., :1])", _PC_GC),
+    # ---- example plugin
+    M("ntxent-positive-offset", "examples/selfsup-example-plugin/selfsup_example/losses.py",
+      "positives = torch.arange(2 * n, device=u.device).roll(n)",
+      "positives = torch.arange(2 * n, device=u.device).roll(n - 1)", _EX),
+    M("ntxent-self-similarity-kept", "examples/selfsup-example-plugin/selfsup_example/losses.py",
+      "logits = logits.masked_fill(self_mask, float(\"-inf\"))", "logits = logits", _EX),
+)
