@@ -110,6 +110,17 @@ def _report(rows: list[tuple[Mutation, str, float, str]], command: str) -> str:
     return "\n".join(lines)
 
 
+def _write_report(path: Path, rows: list[tuple[Mutation, str, float, str]], total: int,
+                  argv: list[str] | None) -> None:
+    command = ("python scripts/mutate.py " + " ".join(argv if argv is not None else sys.argv[1:])).strip()
+    text = _report(rows, command)
+    if len(rows) < total:
+        text += f"\n(in progress or cut short: {len(rows)} of {total} mutants run)\n"
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("prefixes", nargs="*", help="run only mutation ids starting with one of these")
@@ -127,11 +138,8 @@ def main(argv: list[str] | None = None) -> int:
             outcome, seconds, detail = run_mutation(mutation, tree, timeout=args.timeout)
             rows.append((mutation, outcome, seconds, detail))
             print(f"{outcome:9s} {seconds:6.1f}s  {mutation.id}  {detail}", flush=True)
-    if args.report:
-        command = "python scripts/mutate.py " + " ".join(argv if argv is not None else sys.argv[1:])
-        tmp = args.report.with_name(args.report.name + ".tmp")
-        tmp.write_text(_report(rows, command.strip()))
-        os.replace(tmp, args.report)
+            if args.report:  # after every mutant, so a cut-short run still leaves its report
+                _write_report(args.report, rows, len(chosen), argv)
     survivors = [m.id for m, outcome, _, _ in rows if outcome == "survived"]
     print(f"{len(rows) - len(survivors)} of {len(rows)} mutants not surviving; survivors: {survivors or 'none'}")
     return 1 if survivors else 0

@@ -71,9 +71,22 @@ def test_empty_dataset_is_a_named_error(toy, tmp_path):
         pretrain(modality="toy", run_dir=tmp_path / "r", data={"num_samples": 0}, evaluators=[])
 
 
-def test_pretraining_beats_random_init_on_blobs(toy, tmp_path):
-    result = pretrain(modality="toy", run_dir=tmp_path / "r", evaluators=["embedding-stats"], trainer={"max_steps": 60})
+def test_pretraining_beats_random_init_on_blobs(toy, tmp_path, torch_single_thread):
+    """The denoising toy objective beats its random-init twin on a linear probe.
+
+    Blobs whose 3 classes differ in 3 of 32 features (the rest unit noise): a random 4-d
+    projection mixes the noise in, a denoising bottleneck learns the high-variance class
+    directions. Measured (300 steps, linear probe, seeds 0/1/2): pretrained 0.983/0.967/0.992,
+    random init 0.758/0.650/0.858, gain 0.225/0.317/0.134 (mean 0.225, sd 0.09 over seeds).
+    The asserted margin, 0.10, exceeds that spread; 60 steps did not always beat random init.
+    """
+    result = pretrain(modality="toy", run_dir=tmp_path / "r", seed=0, evaluators=["linear-probe"],
+                      data={"num_samples": 600, "num_features": 32, "signal_dims": 3, "seed": 0},
+                      trainer={"max_steps": 300, "progress": "off"})
     assert result.history[-1]["loss"] < result.history[0]["loss"]
+    pretrained = result.metrics["linear-probe/accuracy"]
+    random_init = result.random_init_metrics["linear-probe/accuracy"]
+    assert pretrained - random_init > 0.10, (pretrained, random_init)
 
 
 def test_encoder_independent_evaluator_runs_once(toy, register_plugin, tmp_path):

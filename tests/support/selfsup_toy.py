@@ -27,6 +27,9 @@ class BlobsConfig:
     num_features: int = 8
     num_classes: int = 3
     seed: int = 0
+    #: Class centres differ only in the first ``signal_dims`` features (None: in all of them); the
+    #: rest is unit noise, so a random projection mixes noise in and a learned one need not.
+    signal_dims: int | None = None
 
 
 class _Tensors(torch.utils.data.Dataset):
@@ -48,6 +51,8 @@ class Blobs(DataSource):
     def __init__(self, config: BlobsConfig) -> None:
         g = torch.Generator().manual_seed(config.seed)
         centres = torch.randn(config.num_classes, config.num_features, generator=g) * 3
+        if config.signal_dims is not None:
+            centres[:, config.signal_dims :] = 0.0
         y = torch.randint(0, config.num_classes, (config.num_samples,), generator=g)
         x = centres[y] + torch.randn(config.num_samples, config.num_features, generator=g)
         cut1, cut2 = int(0.6 * len(x)), int(0.8 * len(x))
