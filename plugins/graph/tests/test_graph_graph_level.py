@@ -83,11 +83,18 @@ def test_pretrain_on_mutag_reports_linear_probe_beside_random_init(tmp_path: Pat
     )
     assert [line["step"] for line in result.history] == [1, 2, 3, 4, 5, 6]  # 6 mini-batches of 32 graphs
     assert all(math.isfinite(line["loss"]) for line in result.history)
+    # The test split has 18 graphs, 12 of the majority class (0.667): a constant predictor scores
+    # 0.667. Measured at this budget (seeds 0/1/2): linear probe pretrained 0.833/0.889/0.778,
+    # random init 0.889 each; k-NN pretrained 0.722/0.778/0.889, random init 0.778/0.944/0.833.
+    # Six steps do not make D-SLA beat its random-init twin (the benchmark's longer runs are in
+    # benchmarks/graph.md); what is asserted is that both encoders' features beat the majority
+    # class by two test graphs (0.111, twice the pretrained probe's seed-to-seed sd of 0.056).
+    majority = 12 / 18
     for metrics in (result.metrics, result.random_init_metrics):
-        assert 0.5 <= metrics["linear-probe/accuracy"] <= 1.0
+        assert metrics["linear-probe/accuracy"] >= majority + 2 / 18 - 1e-9, metrics
     info = json.loads((run_dir / "data_info.json").read_text())
     assert info["level"] == "graph" and info["num_graphs"] == 188
     # a finished graph-level run is evaluated again from its saved encoder and data_info.json
     again = evaluate(run_dir, evaluators=["knn"], write=False)
     assert set(again) == {"knn"} and again["knn"]["dataset"] == "mutag"
-    assert 0.5 <= again["knn"]["pretrained"]["accuracy"] <= 1.0 and "accuracy" in again["knn"]["random_init"]
+    assert again["knn"]["pretrained"]["accuracy"] > majority and again["knn"]["random_init"]["accuracy"] > majority

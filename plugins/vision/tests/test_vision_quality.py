@@ -41,7 +41,7 @@ def train_through_objective(seed: int, steps: int = 150) -> tuple[torch.Tensor, 
     config = AugSelfGANConfig(**{**TINY_GAN, "policy": "translation", "augself": "translation"})
     objective = AugSelfGAN(config, trunk, data.info)
     twin = copy.deepcopy(objective)
-    optimizers = {phase.name: torch.optim.Adam(phase.params, lr=2e-3, betas=(0.0, 0.999)) for phase in objective.phases()}
+    optimizers = {phase.name: torch.optim.Adam(phase.parameters, lr=2e-3, betas=(0.0, 0.999)) for phase in objective.phases()}
     train = data.split("train")
     train = train.__getitems__(list(range(len(train))))
     rows = torch.Generator().manual_seed(seed)
