@@ -8,7 +8,8 @@ tests relevant to it, and report the mutants that no test catches (survivors).
 Nothing in the working tree is modified: the tracked and untracked (not ignored) files are
 copied to a temporary folder, and each mutation replaces one exact snippet of one source file
 there (it must occur exactly once), restored before the next one. The tests run in that copy as
-``python -m pytest -q -x -m "not slow" <tests>`` (nice 10, one thread) with ``PYTHONPATH``
+``python -m pytest -q -x -m "not slow" <tests>`` (one thread; run the harness itself under
+``nice``) with ``PYTHONPATH``
 pointing at the copy's packages, which take precedence over the editable installs.
 Not run in CI: it takes minutes.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -63,7 +65,7 @@ def run_mutation(mutation: Mutation, tree: Path, *, timeout: float) -> tuple[str
         path.write_text(text.replace(mutation.original, mutation.mutated))
         env = {**os.environ, "OMP_NUM_THREADS": "1",
                "PYTHONPATH": os.pathsep.join(str(tree / root) for root in PACKAGE_ROOTS)}
-        command = ["nice", "-n", "10", sys.executable, "-m", "pytest", "-q", "-x", "-m", "not slow",
+        command = [sys.executable, "-m", "pytest", "-q", "-x", "-m", "not slow",
                    "-p", "no:randomly", *mutation.tests]
         try:
             done = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True, timeout=timeout)
@@ -105,8 +107,11 @@ def _report(rows: list[tuple[Mutation, str, float, str]], command: str) -> str:
     ]
     for mutation, outcome, seconds, detail in rows:
         lines.append(f"| `{mutation.id}` | `{mutation.file}` | {outcome} | {seconds:.0f} | {detail.replace('|', '/')} |")
-    survivors = [m.id for m, outcome, _, _ in rows if outcome != "killed"]
-    lines += ["", "Survivors: " + (", ".join(f"`{s}`" for s in survivors) if survivors else "none"), ""]
+    for label, kinds in (("Survivors (every relevant test passed)", ("survived",)),
+                         ("Undecided (timeout / invalid snippet)", ("timeout", "invalid"))):
+        ids = [m.id for m, outcome, _, _ in rows if outcome in kinds]
+        lines += ["", f"{label}: " + (", ".join(f"`{i}`" for i in ids) if ids else "none")]
+    lines.append("")
     return "\n".join(lines)
 
 
@@ -125,11 +130,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("prefixes", nargs="*", help="run only mutation ids starting with one of these")
     parser.add_argument("--report", type=Path, help="write a markdown report here (atomically)")
+    parser.add_argument("--skip", nargs="*", default=[], help="mutation ids not to run (e.g. already reported)")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per mutant's tests")
     args = parser.parse_args(argv)
-    chosen = [m for m in MUTATIONS if not args.prefixes or m.id.startswith(tuple(args.prefixes))]
+    chosen = [m for m in MUTATIONS if (not args.prefixes or m.id.startswith(tuple(args.prefixes)))
+              and m.id not in args.skip]
     if not chosen:
         parser.error(f"no mutation id starts with {args.prefixes}; ids: {[m.id for m in MUTATIONS]}")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up the copy when killed
     rows = []
     with tempfile.TemporaryDirectory(prefix="selfsup-mutate-") as tmp:
         tree = copy_tree(Path(tmp) / "repo")
