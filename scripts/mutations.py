@@ -23,7 +23,7 @@ class Mutation(NamedTuple):
 _CORE_PROBE = ("tests/test_mutants_probe.py", "tests/test_evaluation_probes.py")
 _CORE_ENGINE = ("tests/test_mutants_ema.py", "tests/test_engine.py", "tests/test_engine_switches.py")
 _TAB = "plugins/tabular/tests/"
-_TAB_LOSS = (_TAB + "test_tabular_models_losses.py", _TAB + "test_tabular_models_objectives.py")
+_TAB_LOSS = (_TAB + "test_tabular_models_losses.py", _TAB + "test_tabular_mutants.py", _TAB + "test_tabular_models_objectives.py")
 _TAB_MASK = (_TAB + "test_tabular_mutants.py", _TAB + "test_tabular_models_masks.py", _TAB + "test_tabular_models_objectives.py")
 _AUD = "plugins/audio/tests/"
 _AUD_TESTS = (_AUD + "test_audio_mutants.py", _AUD + "test_audio_losses.py", _AUD + "test_audio_masks.py",

@@ -60,3 +60,38 @@ def test_target_sizes_follow_the_rounded_uniform_formula():
         counts[sample_mask_sizes(40, context, target)[1]] += 1
     expected = torch.tensor([0, 0, 0, 1 / 4, 1 / 2, 1 / 4])
     assert torch.allclose(counts / draws, expected, atol=0.02), (counts / draws).tolist()
+
+
+def test_tjepa_targets_come_from_the_ema_target_encoder():
+    """Kills ``tjepa-targets-from-online-encoder``: the loss regresses the *target* encoder's
+    latents, so changing only the target encoder changes the loss, and changing only the
+    online encoder's parameters leaves the targets (the ``target_std`` diagnostic) alone."""
+    from selfsup_tabular.encoders import FTTransformer, FTTransformerConfig
+    from selfsup_tabular.objectives import TJEPA, TJEPAConfig
+
+    info = {"num_numerical": 6, "cardinalities": [3, 4], "num_features": 8, "task": "binary", "num_classes": 2}
+    torch.manual_seed(0)
+    encoder = FTTransformer(FTTransformerConfig(d_token=16, n_layers=1, n_heads=2, d_ffn=32), info)
+    objective = TJEPA(TJEPAConfig(predictor_dim=16, predictor_layers=1, predictor_ffn=32), encoder, info)
+    objective.eval()
+    generator = torch.Generator().manual_seed(1)
+    batch = {"numerical": torch.randn(32, 6, generator=generator),
+             "categorical": torch.stack([torch.randint(0, 3, (32,), generator=generator),
+                                         torch.randint(0, 4, (32,), generator=generator)], 1)}
+
+    def step():
+        torch.manual_seed(5)  # the same masks every time
+        return objective.training_step(batch, step=1, phase="main")
+
+    base = step()
+    with torch.no_grad():
+        for parameter in objective.target_encoder.parameters():
+            parameter.add_(0.5 * torch.randn_like(parameter))
+    moved_target = step()
+    assert abs(moved_target["loss"].item() - base["loss"].item()) > 1e-4
+    assert abs(moved_target["target_std"].item() - base["target_std"].item()) > 1e-4
+    with torch.no_grad():
+        for parameter in objective.encoder.parameters():
+            parameter.add_(0.5 * torch.randn_like(parameter))
+    moved_online = step()
+    assert moved_online["target_std"].item() == moved_target["target_std"].item()
