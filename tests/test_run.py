@@ -71,6 +71,7 @@ def test_empty_dataset_is_a_named_error(toy, tmp_path):
         pretrain(modality="toy", run_dir=tmp_path / "r", data={"num_samples": 0}, evaluators=[])
 
 
+@pytest.mark.slow
 def test_pretraining_beats_random_init_on_blobs(toy, tmp_path, torch_single_thread):
     """The denoising toy objective beats its random-init twin on a linear probe.
 

@@ -117,6 +117,7 @@ def test_edit_order_agreement() -> None:
     assert edit_order_agreement(distances, edits).item() == pytest.approx(3 / 5)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not (DATA / "bbbp" / "bbbp.csv").is_file(), reason="BBBP not found (set SELFSUP_DATA)")
 def test_dsla_learns_to_find_the_original_on_bbbp(one_thread) -> None:
     """150 Adam steps on BBBP molecules: held-out discrimination accuracy rises well above chance (1/5)."""

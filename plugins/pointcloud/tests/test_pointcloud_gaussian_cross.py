@@ -143,6 +143,7 @@ def test_tiny_pretrain_end_to_end(tmp_path) -> None:
     assert load_encoder(tmp_path / "run").embed_dim == 8
 
 
+@pytest.mark.slow
 def test_gaussian_cross_pretraining_beats_random_init_on_linear_probe(tmp_path) -> None:
     """Quality on small generated rooms (seed 0, 20 steps, colour + depth rendering only):
     measured +0.18 (multires) and +0.14 (last) mIoU over the random-init encoder; margins asked 0.08 and 0.05."""

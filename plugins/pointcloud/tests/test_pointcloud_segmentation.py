@@ -64,6 +64,7 @@ def test_pretrain_runs_end_to_end_beside_random_init(tmp_path) -> None:
     assert len(losses) == 6 and all(v == v for v in losses)
 
 
+@pytest.mark.slow
 def test_msm_pretraining_beats_random_init_on_multires_linear_probe(tmp_path) -> None:
     """Quality on small generated rooms (seed 1, 20 steps): +0.15 mIoU measured; the margin asked is 0.07."""
     result = pretrain(
