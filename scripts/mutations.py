@@ -41,9 +41,7 @@ M = Mutation
 MUTATIONS: tuple[Mutation, ...] = (
     # ---- the five mutants of the issue
     M("tjepa-identical-target-sets", "plugins/tabular/selfsup_tabular/objectives/masks.py",
-      "order = torch.rand(num_targets, batch_size, num_features - n_context, device=device).argsort(dim=2)",
-      "order = torch.rand(1, batch_size, num_features - n_context, device=device).argsort(dim=2)"
-      ".expand(num_targets, -1, -1)", _TAB_MASK),
+      "draws = 1 if identical_targets else num_targets", "draws = 1", _TAB_MASK),
     M("tjepa-context-size-int", "plugins/tabular/selfsup_tabular/objectives/masks.py",
       "n_context = context.minimum + round(", "n_context = context.minimum + int(", _TAB_MASK),
     M("probe-standardiser-leak", "core/selfsup/evaluation/linear_probe.py",
