@@ -5,6 +5,8 @@
     selfsup list [modalities|encoders|objectives|evaluators|datasets] [--modality M]
     selfsup info NAME [--kind KIND] [--modality M]
     selfsup plugins
+    selfsup embed run_dir=DIR data.root=PATH out=FILE.parquet|FILE.npy
+    selfsup export run_dir=DIR format=onnx|torchscript|safetensors [out=DIR]
 
 Errors of the ``SelfsupError`` family are printed as one line, without a traceback,
 and exit with status 2.
@@ -19,6 +21,8 @@ from collections.abc import Sequence
 
 from omegaconf import OmegaConf
 
+from .cli_embed import COMMANDS as EMBED_COMMANDS
+from .cli_embed import add_parsers as add_embed_parsers
 from .errors import ConfigError, SelfsupError
 
 __all__ = ["main"]
@@ -43,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     info.add_argument("--kind", choices=[k[:-1] if k != "modalities" else "modality" for k in LIST_KINDS])
     info.add_argument("--modality")
     sub.add_parser("plugins", help="list plugins with distribution, version and status")
+    add_embed_parsers(sub)
     return parser
 
 
@@ -55,6 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "list": _list,
             "info": _info,
             "plugins": _plugins,
+            **EMBED_COMMANDS,
         }[args.command](args)
     except SelfsupError as exc:
         print(f"selfsup: error: {exc}", file=sys.stderr)

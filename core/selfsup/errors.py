@@ -25,6 +25,7 @@ __all__ = [
     "DatasetError",
     "CheckpointError",
     "NonFiniteLossError",
+    "ExportError",
     "did_you_mean",
 ]
 
@@ -88,6 +89,10 @@ class DatasetError(ComponentError):
 
 class CheckpointError(SelfsupError):
     """A checkpoint or another file of a run (encoder, metrics, data info) cannot be written, found or read."""
+
+
+class ExportError(SelfsupError):
+    """An encoder cannot be exported to the chosen format, or its export does not match it."""
 
 
 class NonFiniteLossError(SelfsupError):

@@ -82,6 +82,12 @@ class DataSource:
             return items
         return torch.utils.data.default_collate(list(items))
 
+    def preprocessing_state(self) -> dict[str, Any]:
+        """What this source fitted and the spec's ``input_transform`` needs to rebuild its
+        "raw inputs -> batch" transform: JSON values and (top-level) tensors. Saved in the
+        run folder as ``preprocessing.json`` / ``preprocessing.safetensors``. Default: ``{}``."""
+        return {}
+
 
 @dataclass
 class Phase:

@@ -22,6 +22,7 @@ from .engine.trainer import Trainer
 from .errors import CheckpointError, ConfigError, DatasetError
 from .evaluation.features import shared_features
 from .interfaces import DataSource, Objective
+from .preprocessing import save_state
 from .registry import get_registry
 from .safe_files import check_output_paths, load_weights, read_json, save_weights
 
@@ -174,6 +175,7 @@ def _run_resolved(resolved: ResolvedRun) -> PretrainResult:
         data, encoder, random_init, objective = build_run(resolved)
         if job.is_main:
             _write_json(run_dir / DATA_INFO_FILE, data.info)
+            save_state(run_dir, resolved.dataset.name, getattr(data, "preprocessing_state", dict)())
         trainer = Trainer(cfg.trainer, run_dir=run_dir, seed=cfg.seed)
         history = trainer.fit(objective, data, evaluate=_evaluate_during_training(resolved, data, objective, trainer.device))
     finally:

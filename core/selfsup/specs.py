@@ -15,7 +15,8 @@ spec               factory signature
 =================  ===============================================================
 ``EncoderSpec``    ``factory(config, data_info) -> torch.nn.Module`` with ``embed_dim``
 ``ObjectiveSpec``  ``factory(config, encoder, data_info) -> selfsup.Objective``
-``DatasetSpec``    ``factory(config) -> selfsup.DataSource``
+``DatasetSpec``    ``factory(config) -> selfsup.DataSource``; ``input_transform(config, state)``
+                   ``-> selfsup.preprocessing.InputTransform`` (optional)
 ``EvaluatorSpec``  ``factory(config) -> selfsup.Evaluator``
 =================  ===============================================================
 """
@@ -224,4 +225,16 @@ class DatasetSpec(_BuildableSpec):
     """A dataset reader; its config usually has a ``root``."""
 
     modality: str
+    #: Optional "raw inputs -> batch" transform used by ``selfsup embed`` / ``export``:
+    #: ``input_transform(config, state) -> selfsup.preprocessing.InputTransform``, where
+    #: ``config`` is the run's dataset config and ``state`` what the data source's
+    #: ``preprocessing_state()`` returned at pretraining time. A callable or a lazy path.
+    input_transform: Factory | None = None
     kind: ClassVar[str] = "dataset"
+
+    def resolve_input_transform(self) -> Callable[..., Any] | None:
+        """Import the ``input_transform`` factory (checking ``requires``); ``None`` without one."""
+        if self.input_transform is None:
+            return None
+        clone = dataclasses.replace(self, factory=self.input_transform)
+        return clone.stamped(self.plugin, self.distribution, self.version).resolve_factory()  # type: ignore[attr-defined]

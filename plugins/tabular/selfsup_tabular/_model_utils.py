@@ -88,7 +88,7 @@ def rows_in(batch: Mapping[str, Any]) -> int:
     for key in ("numerical", "categorical", "label"):
         value = batch.get(key)
         if isinstance(value, torch.Tensor) and value.dim() >= 1:
-            return int(value.shape[0])
+            return value.shape[0]  # no int(): a traced export keeps the row count dynamic
     raise ValueError("A tabular batch needs a 'numerical' or 'categorical' tensor.")
 
 

@@ -28,6 +28,8 @@ __all__ = [
 ]
 
 TABULAR = frozenset({"tabular"})
+#: Every tabular dataset's "raw rows -> batch" transform (``selfsup embed`` / ``export``).
+TABLE_INPUTS = "selfsup_tabular.datasets.inputs:table_inputs"
 
 #: T-JEPA's optimisation (jose-melo/t-jepa: scripts/launch_tjepa.sh, src/configs.py): AdamW, wd 0,
 #: warm-up 10 of 300 epochs then cosine; the context encoder's gradients are clamped at 1.0 by the
@@ -140,6 +142,7 @@ def register_datasets() -> list[DatasetSpec]:
         DatasetSpec(
             name="adult-sample",
             modality="tabular",
+            input_transform=TABLE_INPUTS,
             factory="selfsup_tabular.datasets.adult:AdultSample",
             config_cls=AdultSampleConfig,
             description="Embedded stratified sample of UCI Adult (CC BY 4.0); needs no files.",
@@ -147,6 +150,7 @@ def register_datasets() -> list[DatasetSpec]:
         DatasetSpec(
             name="adult",
             modality="tabular",
+            input_transform=TABLE_INPUTS,
             factory="selfsup_tabular.datasets.adult:Adult",
             config_cls=AdultConfig,
             description="UCI Adult from adult.data / adult.test in data.root (official test split).",
@@ -154,6 +158,7 @@ def register_datasets() -> list[DatasetSpec]:
         DatasetSpec(
             name="csv",
             modality="tabular",
+            input_transform=TABLE_INPUTS,
             factory="selfsup_tabular.datasets.csv_table:CSVTable",
             config_cls=CSVTableConfig,
             description="Any CSV/TSV/Parquet table with a target column; schema inferred.",
@@ -161,6 +166,7 @@ def register_datasets() -> list[DatasetSpec]:
         DatasetSpec(
             name="synthetic-traffic",
             modality="tabular",
+            input_transform=TABLE_INPUTS,
             factory="selfsup_tabular.datasets.synthetic:SyntheticTraffic",
             config_cls=SyntheticTrafficConfig,
             description="Generated network-traffic-like data: benign-only train, benign + attacks in test.",

@@ -135,6 +135,8 @@ def _first_line(path: Path) -> str:
 class _AdultBase(TableSource):
     """Shared split logic: train file -> (optional subset) -> stratified val split; test file = test."""
 
+    input_reader = "adult"
+
     def _build(
         self,
         train: pd.DataFrame,

@@ -210,6 +210,20 @@ class TableSource(DataSource):
         source.build_splits(frames, schema)
         return source
 
+    #: How :class:`.inputs.TableInputs` reads new files: ``"table"`` (CSV/TSV/Parquet with a
+    #: header) or ``"adult"`` (the UCI Adult layouts, with or without a header row).
+    input_reader: str = "table"
+
+    def preprocessing_state(self) -> dict[str, Any]:
+        """``{"table": TablePreprocessor.to_dict(), "reader": ..., "sep": ...}`` for ``selfsup embed``."""
+        if self.preprocessor is None:
+            return {}
+        return {
+            "table": self.preprocessor.to_dict(),
+            "reader": self.input_reader,
+            "sep": getattr(getattr(self, "config", None), "sep", None),
+        }
+
     # ---------------------------------------------------------------- access
     def split(self, name: str) -> TableDataset:
         """The :class:`TableDataset` of split ``name``."""

@@ -185,7 +185,9 @@ class _ReLUFeedForward(torch.autograd.Function):
 def _feed_forward(layer: nn.TransformerEncoderLayer, x: torch.Tensor) -> torch.Tensor:
     dropout = layer.dropout.p if layer.training else 0.0
     fusable = layer.activation is F.relu and dropout == 0.0 and x.dtype == layer.linear1.weight.dtype
-    if fusable and not torch.is_autocast_enabled(x.device.type):
+    # Traced (torch.jit.trace, ONNX export): the plain modules, as a Python autograd.Function
+    # cannot be recorded in a graph (it fails the trace check and exports as an opaque PythonOp).
+    if fusable and not torch.is_autocast_enabled(x.device.type) and not torch.jit.is_tracing():
         linear1, linear2 = layer.linear1, layer.linear2
         return _ReLUFeedForward.apply(x, linear1.weight, linear1.bias, linear2.weight, linear2.bias)
     return layer.linear2(layer.dropout(layer.activation(layer.linear1(x))))
