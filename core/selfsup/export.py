@@ -243,7 +243,10 @@ def _export_onnx(
             "format=onnx needs onnx and onnxruntime. Install them: pip install 'selfsup[export]'."
         ) from exc
     dynamic = {s["name"]: {d: n for d, n in enumerate(s["shape"]) if isinstance(n, str)} for s in spec}
+    fastpath = torch.backends.mha.get_fastpath_enabled()
     try:
+        # nn.MultiheadAttention's inference fast path is one fused op that ONNX lacks: trace the plain ops
+        torch.backends.mha.set_fastpath_enabled(False)
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             torch.onnx.export(
@@ -263,6 +266,8 @@ def _export_onnx(
             f"{culprit} could not be exported to ONNX ({type(exc).__name__}: {str(exc).strip().splitlines()[0][:200]}). "
             "Export it with format=torchscript or format=safetensors."
         ) from exc
+    finally:
+        torch.backends.mha.set_fastpath_enabled(fastpath)
     return [_compare(e, o, atol, f"real batch {i + 1}", "onnx") for i, (e, o) in enumerate(zip(expected, outputs))]
 
 

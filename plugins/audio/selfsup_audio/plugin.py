@@ -23,6 +23,9 @@ from .configs import (
 
 __all__ = ["register_modalities", "register_encoders", "register_objectives", "register_datasets"]
 
+#: Every audio dataset's "audio files -> batch" transform (``selfsup embed`` / ``export``).
+AUDIO_INPUTS = "selfsup_audio.datasets.inputs:audio_inputs"
+
 AUDIO = frozenset({"audio"})
 
 #: SSAST's optimisation (YuanGongND/ssast: src/traintest_mask.py, src/pretrain/run_mask_patch_tiny.sh):
@@ -121,6 +124,7 @@ def register_datasets() -> list[DatasetSpec]:
         DatasetSpec(
             name="synthetic-sounds",
             modality="audio",
+            input_transform=AUDIO_INPUTS,
             factory="selfsup_audio.datasets.synthetic:SyntheticSounds",
             config_cls=SyntheticSoundsConfig,
             description="Generated tones, chirps, noise bursts, harmonics, AM tones and clicks (8 classes); no files.",
@@ -128,6 +132,7 @@ def register_datasets() -> list[DatasetSpec]:
         DatasetSpec(
             name="fsdd",
             modality="audio",
+            input_transform=AUDIO_INPUTS,
             factory="selfsup_audio.datasets.fsdd:FSDD",
             config_cls=FSDDConfig,
             description="Free Spoken Digit Dataset (official or held-out-speaker split) from data.root.",
@@ -135,6 +140,7 @@ def register_datasets() -> list[DatasetSpec]:
         DatasetSpec(
             name="audio-folder",
             modality="audio",
+            input_transform=AUDIO_INPUTS,
             factory="selfsup_audio.datasets.folder:AudioFolder",
             config_cls=AudioFolderConfig,
             description="Any folder of WAV/FLAC files, labelled by class sub-folders or a file,label CSV.",
@@ -142,6 +148,7 @@ def register_datasets() -> list[DatasetSpec]:
         DatasetSpec(
             name="esc50",
             modality="audio",
+            input_transform=AUDIO_INPUTS,
             factory="selfsup_audio.datasets.esc50:ESC50",
             config_cls=ESC50Config,
             aliases=("esc-50",),
@@ -150,6 +157,7 @@ def register_datasets() -> list[DatasetSpec]:
         DatasetSpec(
             name="speech-commands",
             modality="audio",
+            input_transform=AUDIO_INPUTS,
             factory="selfsup_audio.datasets.speech_commands:SpeechCommands",
             config_cls=SpeechCommandsConfig,
             description="Speech Commands v2 (35 words; validation_list.txt / testing_list.txt splits) from data.root.",

@@ -24,6 +24,8 @@ from .configs import (
 __all__ = ["register_modalities", "register_encoders", "register_objectives", "register_datasets", "register_evaluators"]
 
 VISION = frozenset({"vision"})
+#: Every vision dataset's "image files -> batch" transform (``selfsup embed`` / ``export``).
+IMAGE_INPUTS = "selfsup_vision.datasets.inputs:image_inputs"
 
 #: BigGAN/AugSelf-BigGAN optimisation (``augself-biggan/scripts/*.sh``, ``BigGAN.py``): Adam,
 #: lr 2e-4 for G and D, betas (0, 0.999), no weight decay, constant learning rate.
@@ -106,6 +108,7 @@ def register_datasets() -> list[DatasetSpec]:
         DatasetSpec(
             name="digits",
             modality="vision",
+            input_transform=IMAGE_INPUTS,
             factory="selfsup_vision.datasets.digits:Digits",
             config_cls=DigitsConfig,
             description="scikit-learn's bundled 8x8 digits (1797 images) upsampled to 16x16; needs no files.",
@@ -113,6 +116,7 @@ def register_datasets() -> list[DatasetSpec]:
         DatasetSpec(
             name="image-folder",
             modality="vision",
+            input_transform=IMAGE_INPUTS,
             factory="selfsup_vision.datasets.folder:ImageFolder",
             config_cls=ImageFolderConfig,
             description="PNG/JPEG images in class folders, flat, or train/val/test folders (e.g. the CIFAR-10 JPEG layout).",
@@ -120,6 +124,7 @@ def register_datasets() -> list[DatasetSpec]:
         DatasetSpec(
             name="cifar10",
             modality="vision",
+            input_transform=IMAGE_INPUTS,
             factory="selfsup_vision.datasets.cifar:cifar10",
             config_cls=CifarConfig,
             description="CIFAR-10 python pickle batches (cifar-10-batches-py) in data.root.",
@@ -127,6 +132,7 @@ def register_datasets() -> list[DatasetSpec]:
         DatasetSpec(
             name="cifar100",
             modality="vision",
+            input_transform=IMAGE_INPUTS,
             factory="selfsup_vision.datasets.cifar:cifar100",
             config_cls=CifarConfig,
             description="CIFAR-100 python pickles (cifar-100-python) in data.root; fine or coarse labels.",
@@ -134,6 +140,7 @@ def register_datasets() -> list[DatasetSpec]:
         DatasetSpec(
             name="mnist",
             modality="vision",
+            input_transform=IMAGE_INPUTS,
             factory="selfsup_vision.datasets.idx:mnist",
             config_cls=IdxConfig,
             description="MNIST IDX files (gzip or not) in data.root; train and/or t10k.",
@@ -141,6 +148,7 @@ def register_datasets() -> list[DatasetSpec]:
         DatasetSpec(
             name="fashion-mnist",
             modality="vision",
+            input_transform=IMAGE_INPUTS,
             factory="selfsup_vision.datasets.idx:fashion_mnist",
             config_cls=IdxConfig,
             description="Fashion-MNIST IDX files (gzip or not) in data.root; train and/or t10k.",

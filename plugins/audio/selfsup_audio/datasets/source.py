@@ -275,6 +275,11 @@ class AudioSource(DataSource):
             **dict(info or {}),
         }
 
+    def preprocessing_state(self) -> dict[str, Any]:
+        """Feature settings and normalisation statistics new clips get (``selfsup embed``)."""
+        keys = ("sample_rate", "num_mel_bins", "target_length", "norm_mean", "norm_std")
+        return {key: self.info[key] for key in keys}
+
     def split(self, name: str) -> AudioSplit:
         if name not in self._splits:
             raise KeyError(name)

@@ -179,6 +179,16 @@ class AMBAEncoder(nn.Module):
     embed = ASTEncoder.embed
     unfold = ASTEncoder.unfold
 
+    #: ``selfsup export``: only safetensors. The selective scan runs a compiled C kernel on the
+    #: CPU (an op the tracer cannot record) and otherwise picks its chunk length from the data
+    #: (a value read inside forward), so a traced ONNX/TorchScript graph would hold one input's
+    #: chunking and differ on others (measured: 0.06 off on a second real batch).
+    export_formats = ("safetensors",)
+    export_note = (
+        "its selective scan is a compiled C kernel on the CPU and otherwise chooses its chunk length "
+        "from the data, so a traced graph is only right for the example input"
+    )
+
     def __init__(self, config: AMBAConfig, data_info: Mapping[str, Any]) -> None:
         super().__init__()
         _validate(config)

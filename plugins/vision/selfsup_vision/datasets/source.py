@@ -180,6 +180,10 @@ class ImageSource(DataSource):
         splits["train"] = (images[rest], labels[rest] if labels is not None else None)
         return splits
 
+    def preprocessing_state(self) -> dict[str, Any]:
+        """The channels and size new images are converted to (``selfsup embed``)."""
+        return {key: self.info[key] for key in ("channels", "height", "width")}
+
     def split(self, name: str) -> ImageSplit:
         if name not in self._splits:
             raise KeyError(name)
