@@ -32,6 +32,9 @@ __all__ = [
     "register_evaluators",
 ]
 
+#: Every point-cloud dataset's "files -> batch" transform (``selfsup embed`` / ``export``).
+POINT_INPUTS = "selfsup_pointcloud.datasets.inputs:point_inputs"
+
 POINTCLOUD = frozenset({"pointcloud"})
 
 #: MSM's pretraining schedule is unpublished (methods-3d.md §1.3); AdamW with a short warm-up
@@ -119,6 +122,7 @@ def register_datasets() -> list[DatasetSpec]:
         DatasetSpec(
             name="procedural-rooms",
             modality="pointcloud",
+            input_transform=POINT_INPUTS,
             factory="selfsup_pointcloud.datasets.procedural:ProceduralRooms",
             config_cls=ProceduralRoomsConfig,
             description="Generated rooms (floor, walls, tables, chairs, cabinets, sofas), coloured, labelled "
@@ -127,6 +131,7 @@ def register_datasets() -> list[DatasetSpec]:
         DatasetSpec(
             name="s3dis",
             modality="pointcloud",
+            input_transform=POINT_INPUTS,
             factory="selfsup_pointcloud.datasets.s3dis:S3DIS",
             config_cls=S3DISConfig,
             description="S3DIS rooms from root/Area_N/<room>/Annotations/*.txt (13 classes; one area is the test split).",
@@ -134,6 +139,7 @@ def register_datasets() -> list[DatasetSpec]:
         DatasetSpec(
             name="scannet",
             modality="pointcloud",
+            input_transform=POINT_INPUTS,
             factory="selfsup_pointcloud.datasets.scannet:ScanNet",
             config_cls=ScanNetConfig,
             description="ScanNet v2 scenes, raw *_vh_clean_2.ply + .labels.ply or preprocessed npy/pth (20 classes).",
@@ -141,6 +147,7 @@ def register_datasets() -> list[DatasetSpec]:
         DatasetSpec(
             name="modelnet",
             modality="pointcloud",
+            input_transform=POINT_INPUTS,
             factory="selfsup_pointcloud.datasets.modelnet:ModelNet",
             config_cls=ModelNetConfig,
             description="ModelNet10/40 OFF meshes in class folders, sampled to points (one label per shape).",
@@ -148,6 +155,7 @@ def register_datasets() -> list[DatasetSpec]:
         DatasetSpec(
             name="point-files",
             modality="pointcloud",
+            input_transform=POINT_INPUTS,
             factory="selfsup_pointcloud.datasets.files:PointFiles",
             config_cls=PointFilesConfig,
             description="Every point cloud (.ply .pcd .xyz .pts) or mesh (.obj .off .stl) under root; unlabelled.",

@@ -203,6 +203,20 @@ class SceneSource(DataSource):
             item["label"] = torch.tensor(int(scene.label), dtype=torch.long)
         return item
 
+    #: How new files are read for ``selfsup embed``: ``"points"`` (``read_points_file``) or
+    #: ``"modelnet"`` (OFF meshes sampled, farthest-point reduced and scaled as ``modelnet`` does).
+    input_reader = "points"
+
+    def preprocessing_state(self) -> dict[str, Any]:
+        """The featurisation new files get (``selfsup embed``): grid size, normals, and the
+        mesh sampling and rescaling of sources that set ``mesh_points`` / ``normalize_extent``."""
+        state: dict[str, Any] = {"grid_size": self.info["grid_size"], "normals": self.normals, "reader": self.input_reader}
+        config = getattr(self, "config", None)
+        for key in ("mesh_points", "seed", "normalize_extent"):
+            if hasattr(config, key):
+                state[key] = getattr(config, key)
+        return state
+
     def split(self, name: str) -> SceneSplit:
         if name not in self._splits:
             raise KeyError(name)

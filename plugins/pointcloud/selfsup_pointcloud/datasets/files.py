@@ -29,6 +29,7 @@ class PointFiles(SceneSource):
     """See the module docstring and :class:`~selfsup_pointcloud.configs.PointFilesConfig`."""
 
     def __init__(self, config: PointFilesConfig) -> None:
+        self.config = config  # preprocessing_state() saves mesh_points, seed, normalize_extent
         root = require_root("point-files", config.root, f"a folder of {' '.join(_SUFFIXES)} files")
         paths = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in _SUFFIXES)
         if not paths:

@@ -45,6 +45,8 @@ def sample_mesh(vertices: np.ndarray, faces: np.ndarray, count: int, seed: int, 
 class ModelNet(SceneSource):
     """See the module docstring and :class:`~selfsup_pointcloud.configs.ModelNetConfig`."""
 
+    input_reader = "modelnet"
+
     def __init__(self, config: ModelNetConfig) -> None:
         root = require_root("modelnet", config.root, _LAYOUT)
         if config.num_points < 1 or config.oversample < 1:

@@ -44,6 +44,16 @@ class _Stage(nn.Module):
 class PointUNet(nn.Module):
     """See the module docstring. ``embed_dim = decoder_channels[0]``; ``multires_dim = sum(decoder_channels)``."""
 
+    #: ``selfsup export``: only safetensors. Voxelisation packs each voxel into an int64 key with
+    #: shifts and bitwise OR (ONNX has no bitwise OR on integers: the exporter refuses it) and
+    #: finds the occupied voxels with ``torch.unique``, whose count depends on the cloud, so a
+    #: traced TorchScript graph keeps the example cloud's voxel counts and fails on another cloud.
+    export_formats = ("safetensors",)
+    export_note = (
+        "its voxelisation packs voxel keys with int64 bitwise OR (not in ONNX) and counts occupied voxels "
+        "with torch.unique, so a traced graph is fixed to the example cloud's voxel counts"
+    )
+
     def __init__(
         self,
         in_channels: int,
