@@ -26,6 +26,9 @@ from .dsla_config import DSLAConfig
 
 __all__ = ["register_modalities", "register_encoders", "register_objectives", "register_datasets"]
 
+#: The graph-level datasets' "SMILES CSV / TU folder -> batch" transform (``selfsup embed`` / ``export``).
+GRAPH_INPUTS = "selfsup_graph.datasets.inputs:graph_inputs"
+
 GRAPH = frozenset({"graph"})
 #: What the graph-level components import (checked before their factories, with an install hint).
 TORCH_GEOMETRIC = ("torch-geometric",)
@@ -172,6 +175,7 @@ def register_datasets() -> list[DatasetSpec]:
             name="tu",
             modality="graph",
             requires=TORCH_GEOMETRIC,
+            input_transform=GRAPH_INPUTS,
             factory="selfsup_graph.datasets.tu:TUDataset",
             config_cls=TUConfig,
             description="Any TU graph-classification dataset (data.name: MUTAG, PROTEINS, ...) from its raw <NAME>_*.txt files.",
@@ -180,6 +184,7 @@ def register_datasets() -> list[DatasetSpec]:
             name="mutag",
             modality="graph",
             requires=TORCH_GEOMETRIC,
+            input_transform=GRAPH_INPUTS,
             factory="selfsup_graph.datasets.tu:mutag",
             config_cls=TUConfig,
             description="MUTAG (188 molecules, 2 classes) from the TU text files MUTAG_*.txt in data.root.",
@@ -188,6 +193,7 @@ def register_datasets() -> list[DatasetSpec]:
             name="proteins",
             modality="graph",
             requires=TORCH_GEOMETRIC,
+            input_transform=GRAPH_INPUTS,
             factory="selfsup_graph.datasets.tu:proteins",
             config_cls=TUConfig,
             description="PROTEINS (1113 graphs, 2 classes) from the TU text files PROTEINS_*.txt in data.root.",
@@ -196,6 +202,7 @@ def register_datasets() -> list[DatasetSpec]:
             name="molecule-csv",
             modality="graph",
             requires=MOLECULES,
+            input_transform=GRAPH_INPUTS,
             factory="selfsup_graph.datasets.moleculenet:MoleculeCSV",
             config_cls=MoleculeCSVConfig,
             description="Any MoleculeNet-style CSV (SMILES + 0/1 label columns) via RDKit, Hu et al. atom/bond features, scaffold split.",
@@ -204,6 +211,7 @@ def register_datasets() -> list[DatasetSpec]:
             name="bbbp",
             modality="graph",
             requires=MOLECULES,
+            input_transform=GRAPH_INPUTS,
             factory="selfsup_graph.datasets.moleculenet:bbbp",
             config_cls=BBBPConfig,
             description="MoleculeNet BBBP (2039 molecules, smiles,p_np) from data.root, scaffold split 80/10/10.",

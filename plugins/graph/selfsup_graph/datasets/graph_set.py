@@ -188,6 +188,15 @@ class GraphSetSource(DataSource):
             self.info["num_tasks"] = int(labels.shape[1])
         self.info.update(dict(extra_info or {}))
 
+    #: What the creator of the source records for ``selfsup embed`` (``"reader"`` and its
+    #: settings: ``"tu"`` with the label encodings, ``"smiles"`` with the SMILES column).
+    input_state: dict[str, Any] = {}
+
+    def preprocessing_state(self) -> dict[str, Any]:
+        """``input_state`` plus the feature widths the encoder was built for."""
+        widths = {key: self.info[key] for key in ("num_node_features", "num_edge_features")}
+        return {**widths, **self.input_state} if self.input_state else {}
+
     def split(self, name: str) -> GraphSubset:
         if name not in self._indices:
             raise KeyError(name)

@@ -77,7 +77,7 @@ def MoleculeCSV(config: MoleculeCSVConfig) -> GraphSetSource:
 
     graphs = [Data(x=g.x, edge_index=g.edge_index, edge_attr=g.edge_attr) for g in table.graphs]
     fractions = "/".join(f"{round(100 * f)}" for f in config.split_fractions)
-    return GraphSetSource(
+    source = GraphSetSource(
         name,
         graphs,
         table.labels,
@@ -96,6 +96,8 @@ def MoleculeCSV(config: MoleculeCSVConfig) -> GraphSetSource:
             "source_file": path.name,
         },
     )
+    source.input_state = {"reader": "smiles", "smiles_column": config.smiles_column}  # selfsup embed
+    return source
 
 
 def bbbp(config: BBBPConfig) -> GraphSetSource:

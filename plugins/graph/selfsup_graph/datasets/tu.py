@@ -21,6 +21,7 @@ values, the line.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -93,36 +94,53 @@ def read_table(path: Path, *, dtype: type, columns: int | None = None, allow_emp
     return np.asarray(rows, dtype=np.int64 if dtype is int else np.float32)
 
 
-def _one_hot(values: np.ndarray) -> tuple[np.ndarray, list[int]]:
-    """One-hot of each integer column (``value - min``), concatenated; and each block's width."""
-    blocks, widths = [], []
-    for column in values.T:
-        shifted = column - column.min()
-        width = int(shifted.max()) + 1
+def _one_hot(values: np.ndarray, fitted: Sequence[Sequence[int]] | None = None) -> tuple[np.ndarray, list[list[int]]]:
+    """One-hot of each integer column (``value - min``), concatenated; and each block's
+    ``[min, width]``. With ``fitted`` (an earlier call's ``[min, width]`` per column, as saved
+    in a run's preprocessing state) those are used, and a value outside a block is all zeros."""
+    if fitted is not None and len(fitted) != values.shape[1]:
+        raise DatasetError(
+            f"The label file has {values.shape[1]} column(s); the run was trained on {len(fitted)}. "
+            "Give files with the same columns as the training data."
+        )
+    blocks, encodings = [], []
+    for k, column in enumerate(values.T):
+        low, width = (int(column.min()), int(column.max() - column.min()) + 1) if fitted is None else map(int, fitted[k])
+        shifted = column - low
         block = np.zeros((len(column), width), dtype=np.float32)
-        block[np.arange(len(column)), shifted] = 1.0
+        inside = (shifted >= 0) & (shifted < width)
+        block[np.nonzero(inside)[0], shifted[inside]] = 1.0
         blocks.append(block)
-        widths.append(width)
-    return np.concatenate(blocks, axis=1), widths
+        encodings.append([low, width])
+    return np.concatenate(blocks, axis=1), encodings
 
 
-def read_tu_graphs(root: str | Path, name: str, *, use_node_attributes: bool = True, use_edge_features: bool = True) -> tuple[list[Any], np.ndarray, dict[str, Any]]:
+def read_tu_graphs(
+    root: str | Path, name: str, *, use_node_attributes: bool = True, use_edge_features: bool = True,
+    encodings: Mapping[str, Any] | None = None,
+) -> tuple[list[Any], np.ndarray, dict[str, Any]]:
     """``(graphs, raw graph labels [N], description)`` of the TU dataset ``name`` in ``root``.
 
     ``graphs`` are torch-geometric ``Data`` objects with float32 ``x``, int64
     ``edge_index`` (local, 0-based) and, when the files give edge features,
-    float32 ``edge_attr``. ``description`` says what the feature columns are.
+    float32 ``edge_attr``. ``description`` says what the feature columns are, and under
+    ``"encodings"`` the ``[min, width]`` of each one-hot label column. Given ``encodings``
+    (a run's, for new graphs), those one-hot blocks are reused and ``graph_labels`` may be
+    absent (the labels are then ``-1``).
     """
     from torch_geometric.data import Data
 
     root = Path(root)
     for part in REQUIRED:
-        if not _path(root, name, part).is_file():
+        if not _path(root, name, part).is_file() and not (encodings is not None and part == "graph_labels"):
             raise _missing(_path(root, name, part), name)
     a_path = _path(root, name, "A")
     edges = read_table(a_path, dtype=int, columns=2, allow_empty=True)  # no edges at all is a valid (if odd) dataset
     indicator = read_table(_path(root, name, "graph_indicator"), dtype=int, columns=1)[:, 0]
-    graph_labels = read_table(_path(root, name, "graph_labels"), dtype=int)
+    if encodings is not None and not _path(root, name, "graph_labels").is_file():
+        graph_labels = np.full((int(indicator.max()), 1), -1, dtype=np.int64)
+    else:
+        graph_labels = read_table(_path(root, name, "graph_labels"), dtype=int)
     if graph_labels.shape[1] != 1:
         raise DatasetError(f"{name}_graph_labels.txt has {graph_labels.shape[1]} columns; one class per graph is expected.")
     graph_labels = graph_labels[:, 0]
@@ -149,16 +167,18 @@ def read_tu_graphs(root: str | Path, name: str, *, use_node_attributes: bool = T
     if (counts == 0).any():
         raise DatasetError(f"{name}: graph {int(np.nonzero(counts == 0)[0][0]) + 1} has no nodes in {name}_graph_indicator.txt. Use files from one dataset.")
 
-    description: dict[str, Any] = {"node_features": [], "edge_features": []}
+    description: dict[str, Any] = {"node_features": [], "edge_features": [], "encodings": {}}
+    fitted = dict(encodings or {})
     node_blocks: list[np.ndarray] = []
     node_label_path = _path(root, name, "node_labels")
     if node_label_path.is_file():
         values = read_table(node_label_path, dtype=int)
         if len(values) != num_nodes:
             raise DatasetError(f"{node_label_path.name} has {len(values)} lines for {num_nodes} nodes. Use files from one dataset.")
-        block, widths = _one_hot(values)
+        block, coding = _one_hot(values, fitted.get("node_labels") if encodings is not None else None)
+        description["encodings"]["node_labels"] = coding
         node_blocks.append(block)
-        description["node_features"].append(f"one-hot node labels ({'+'.join(map(str, widths))})")
+        description["node_features"].append(f"one-hot node labels ({'+'.join(str(w) for _, w in coding)})")
     node_attr_path = _path(root, name, "node_attributes")
     if use_node_attributes and node_attr_path.is_file():
         values = read_table(node_attr_path, dtype=float)
@@ -181,9 +201,10 @@ def read_tu_graphs(root: str | Path, name: str, *, use_node_attributes: bool = T
             if len(values) != len(edges):
                 raise DatasetError(f"{path.name} has {len(values)} lines for {len(edges)} edges in {a_path.name}. Use files from one dataset.")
             if kind is int:
-                block, widths = _one_hot(values)
+                block, coding = _one_hot(values, fitted.get("edge_labels") if encodings is not None else None)
+                description["encodings"]["edge_labels"] = coding
                 edge_blocks.append(block)
-                description["edge_features"].append(f"one-hot edge labels ({'+'.join(map(str, widths))})")
+                description["edge_features"].append(f"one-hot edge labels ({'+'.join(str(w) for _, w in coding)})")
             else:
                 edge_blocks.append(values)
                 description["edge_features"].append(f"edge attributes ({values.shape[1]})")
@@ -313,6 +334,13 @@ class TUDataset(GraphSetSource):
                 "num_edges": description["num_edges"],
             },
         )
+        # selfsup embed: new TU graphs get this run's one-hot encodings of the label columns
+        self.input_state = {
+            "reader": "tu",
+            "encodings": description["encodings"],
+            "use_node_attributes": config.use_node_attributes,
+            "use_edge_features": config.use_edge_features,
+        }
 
 
 def mutag(config: TUConfig) -> TUDataset:
