@@ -216,9 +216,10 @@ def _export_torchscript(
     try:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore", torch.jit.TracerWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)  # torch 2.11 deprecates torch.jit; it still works
             traced = torch.jit.trace(wrapper, args[0], check_trace=False)
-        torch.jit.save(traced, str(partial))
-        loaded = torch.jit.load(str(partial))
+            torch.jit.save(traced, str(partial))
+            loaded = torch.jit.load(str(partial))
         with torch.no_grad():
             outputs = [loaded(*a) for a in args]
     except ExportError:

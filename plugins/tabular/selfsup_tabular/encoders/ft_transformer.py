@@ -220,7 +220,9 @@ def encoder_layer_forward(
         kv = F.linear(x, weight[width:], bias[width:]).view(rows, length, 2, heads, head_dim).permute(2, 0, 3, 1, 4)
         k, v = kv.unbind(0)
     dropout = attention.dropout if layer.training else 0.0
-    if head_dim < SMALL_HEAD_DIM or not torch.is_grad_enabled():
+    # traced: always this path, so that a trace (taken with gradients) and the tracer's own check
+    # (re-run without) record the same graph
+    if head_dim < SMALL_HEAD_DIM or not torch.is_grad_enabled() or torch.jit.is_tracing():
         # Scores stored transposed, [B, H, keys, queries], so that the softmax over the keys is
         # not along the innermost axis: PyTorch's CPU softmax is several times slower along a
         # short innermost axis (length L ≈ 10 here) than across it.
