@@ -188,7 +188,7 @@ def test_selfsup_embed_stays_callable_after_importing_the_module(scaled, tmp_pat
     module = importlib.import_module("selfsup.embed")
     result = _pretrain(tmp_path)
     rows = _rows(tmp_path / "one.txt", [[[0.0, 200.0, -3.0]]])
-    assert isinstance(module.Embeddings, type) and isinstance(selfsup.embed, type(module)) or callable(selfsup.embed)
+    assert callable(module)  # importing the module may rebind selfsup.embed to it: calling it calls embed()
     np.testing.assert_allclose(selfsup.embed(result.run_dir, rows).vectors, module.embed(result.run_dir, rows).vectors)
 
 
