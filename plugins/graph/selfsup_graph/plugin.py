@@ -153,6 +153,7 @@ def register_datasets() -> list[DatasetSpec]:
         DatasetSpec(
             name="cora",
             modality="graph",
+            input_transform=GRAPH_INPUTS,
             factory="selfsup_graph.datasets.planetoid:cora",
             config_cls=PlanetoidConfig,
             description="Cora citation graph (2708 nodes, 7 classes) from the Planetoid ind.cora.* files in data.root.",
@@ -160,6 +161,7 @@ def register_datasets() -> list[DatasetSpec]:
         DatasetSpec(
             name="citeseer",
             modality="graph",
+            input_transform=GRAPH_INPUTS,
             factory="selfsup_graph.datasets.planetoid:citeseer",
             config_cls=PlanetoidConfig,
             description="CiteSeer citation graph (3327 nodes, 6 classes) from the Planetoid ind.citeseer.* files in data.root.",
@@ -167,6 +169,7 @@ def register_datasets() -> list[DatasetSpec]:
         DatasetSpec(
             name="planetoid",
             modality="graph",
+            input_transform=GRAPH_INPUTS,
             factory="selfsup_graph.datasets.planetoid:Planetoid",
             config_cls=PlanetoidConfig,
             description="Any Planetoid graph (data.name: cora, citeseer, pubmed) from its ind.<name>.* files.",

@@ -128,3 +128,27 @@ def test_tu_graphs_use_the_runs_one_hot_encodings(tmp_path):
     graph = transform.read(small)[0][1]
     assert graph.x.shape == (4, 7) and graph.x[2].sum() == 0 and graph.x[1, 2] == 1
     assert selfsup.embed(run.run_dir, small).vectors.shape == (1, run.encoder.embed_dim)
+
+
+CORA = DATA / "cora"
+
+
+@pytest.mark.skipif(not (CORA / "ind.cora.x").is_file(), reason="Cora not found (set SELFSUP_DATA)")
+def test_planetoid_runs_embed_one_row_per_node(tmp_path):
+    run = selfsup.pretrain(
+        modality="graph", dataset="cora", run_dir=tmp_path / "run", data={"root": str(CORA)}, evaluators=[],
+        trainer={"max_steps": 2, "progress": "off"},
+    )
+    state = json.loads((run.run_dir / "preprocessing.json").read_text())["state"]
+    assert state == {"num_node_features": 1433, "reader": "planetoid", "name": "cora", "normalize_features": False}
+    out = selfsup.embed(run.run_dir, CORA, out=tmp_path / "nodes.parquet")
+    from selfsup_graph.configs import PlanetoidConfig
+    from selfsup_graph.datasets.planetoid import cora
+
+    with torch.no_grad():
+        expected = run.encoder(cora(PlanetoidConfig(root=str(CORA))).split("all")[0])
+    assert out.layout == "unit" and out.vectors.shape == (2708, run.encoder.embed_dim)
+    assert set(out.ids) == {"cora"} and out.index[:3] == [0, 1, 2] and out.index[-1] == 2707
+    np.testing.assert_allclose(out.vectors, expected.numpy(), atol=1e-6)
+    manifest = json.loads((export(run.run_dir, "onnx", out=tmp_path / "onnx") / "export.json").read_text())
+    assert manifest["max_abs_diff"] <= 1e-4 and manifest["inputs"][0]["shape"] == [2708, 1433]

@@ -23,6 +23,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from selfsup.errors import CheckpointError, DatasetError
 
 __all__ = ["GraphInputs", "graph_inputs"]
@@ -40,6 +42,8 @@ class GraphInputs:
         path = Path(source)
         if not path.exists():
             raise DatasetError(f"data.root={str(path)!r} does not exist. Point it at a SMILES CSV or a TU folder.")
+        if self.reader == "planetoid":
+            return self._read_planetoid(path)
         pairs = self._read_smiles(path) if self.reader == "smiles" else self._read_tu(path)
         for graph_id, graph in pairs:
             self._check_widths(graph_id, graph)
@@ -86,6 +90,24 @@ class GraphInputs:
         )
         return [(str(k + 1), graph) for k, graph in enumerate(graphs)]
 
+    def _read_planetoid(self, path: Path) -> list[tuple[str, Any]]:
+        from ..configs import PlanetoidConfig
+        from .planetoid import Planetoid
+
+        name = str(self.state.get("name") or "")
+        has_files = (path / f"ind.{name}.x").is_file()
+        source = Planetoid(PlanetoidConfig(
+            root=str(path), name=name if has_files else None, normalize_features=bool(self.state.get("normalize_features")),
+        ))
+        item = source.split("all")[0]
+        width, want = int(item["x"].shape[1]), self.state.get("num_node_features")
+        if want is not None and width != want:
+            raise DatasetError(
+                f"The graph in {str(path)!r} has {width} node features; the run was trained on {want}. "
+                "Give a graph with the same feature columns (the same vocabulary)."
+            )
+        return [(source.name, {"x": item["x"], "edge_index": item["edge_index"]})]
+
     def _check_widths(self, graph_id: str, graph: Any) -> None:
         nodes = int(graph.x.shape[1])
         edges = int(graph.edge_attr.shape[1]) if getattr(graph, "edge_attr", None) is not None else 0
@@ -97,6 +119,11 @@ class GraphInputs:
             )
 
     def batch(self, items: Sequence[Any]) -> tuple[dict[str, Any], list[int]]:
+        if self.reader == "planetoid":  # node level: the graphs side by side (their union), one row per node
+            offsets = torch.tensor([0] + [int(g["x"].shape[0]) for g in items]).cumsum(0)
+            x = torch.cat([g["x"] for g in items])
+            edges = torch.cat([g["edge_index"] + offsets[i] for i, g in enumerate(items)], dim=1)
+            return {"x": x, "edge_index": edges}, [int(g["x"].shape[0]) for g in items]
         from torch_geometric.data import Batch
 
         return {"graph": Batch.from_data_list(list(items))}, [int(g.num_nodes) for g in items]
@@ -104,7 +131,7 @@ class GraphInputs:
 
 def graph_inputs(config: Any, state: Mapping[str, Any]) -> GraphInputs:
     """``DatasetSpec.input_transform`` of the graph-level datasets."""
-    if state.get("reader") not in ("smiles", "tu"):
+    if state.get("reader") not in ("smiles", "tu", "planetoid"):
         raise CheckpointError(
             "The run's preprocessing.json holds no graph reader (tu or smiles): it predates saved graph "
             "preprocessing. Pretrain it again to embed new graphs."

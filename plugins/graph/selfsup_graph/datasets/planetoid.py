@@ -201,6 +201,8 @@ class Planetoid(NodeGraphSource):
             {k: torch.from_numpy(v) for k, v in masks.items()},
             num_classes,
         )
+        # selfsup embed: new Planetoid-format graphs are read and normalised the same way
+        self.input_state = {"reader": "planetoid", "name": name, "normalize_features": config.normalize_features}
 
 
 def cora(config: PlanetoidConfig) -> Planetoid:

@@ -88,6 +88,13 @@ class NodeGraphSource(DataSource):
             "splits": list(self.splits),
         }
 
+    #: Set by sources whose raw files ``selfsup embed`` can read (Planetoid: ``{"reader": "planetoid", ...}``).
+    input_state: dict[str, Any] = {}
+
+    def preprocessing_state(self) -> dict[str, Any]:
+        """``input_state`` plus the node feature width the encoder was built for."""
+        return {"num_node_features": self.info["num_features"], **self.input_state} if self.input_state else {}
+
     def split(self, name: str) -> GraphItem:
         if name not in self._items:
             raise KeyError(name)
