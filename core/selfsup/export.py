@@ -77,7 +77,7 @@ class TensorInputs(nn.Module):
         return self.encoder(dict(zip(self.keys, tensors)))
 
 
-def _example_batches(run_dir: Path, resolved: Any, transform: Any, inputs: Any) -> tuple[dict[str, Any], dict[str, Any], str]:
+def _example_batches(resolved: Any, transform: Any, inputs: Any) -> tuple[dict[str, Any], dict[str, Any], str]:
     """Two real batches of different sizes, and where they came from."""
     if inputs is not None:
         items = [item for _, item in transform.read(inputs)]
@@ -93,7 +93,7 @@ def _example_batches(run_dir: Path, resolved: Any, transform: Any, inputs: Any) 
     n = len(dataset)
     if data.full_batch or n < 2:
         batch = data.collate([dataset[0]])
-        return batch, batch, f"the run's {split} split"
+        return batch, batch, f"the run's {split} split ({resolved.dataset.name})"
     first = data.collate([dataset[i] for i in range(min(4, n))])
     second = data.collate([dataset[i] for i in range(1, 1 + min(n - 1, 2))])
     return first, second, f"the run's {split} split ({resolved.dataset.name})"
@@ -151,7 +151,7 @@ def export(
         note = getattr(encoder, "export_note", "")
         raise ExportError(f"{culprit} cannot be exported to {fmt}{': ' + note if note else ''}. Use format={allowed[0]}.")
     target = Path(out) if out is not None else run_dir / f"export-{fmt}"
-    first, second, where = _example_batches(run_dir, resolved, transform, inputs)
+    first, second, where = _example_batches(resolved, transform, inputs)
     keys = encoder_inputs(encoder, first)
     with torch.no_grad():
         expected = (encoder(first).float(), encoder(second).float())
