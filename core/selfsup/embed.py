@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .engine.device import move_to_device
 from .errors import ConfigError, DatasetError, MissingDependencyError
 from .preprocessing import InputTransform, load_state
 
@@ -124,10 +125,6 @@ def iter_batches(
         yield start, start + len(chunk), batch, list(units)
 
 
-def _move(batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
-    return {k: v.to(device) if hasattr(v, "to") else v for k, v in batch.items()}
-
-
 def embed(
     run_dir: str | Path,
     inputs: Any,
@@ -163,7 +160,7 @@ def embed(
     per_unit = False
     with torch.inference_mode():
         for start, stop, batch, units in iter_batches(transform, items, batch_size):
-            output = encoder(_move(batch, target)).float().cpu()
+            output = encoder(move_to_device(batch, target)).float().cpu()
             count = stop - start
             # one row per input, or (a different count) one row per point / node
             unit_rows = output.shape[0] != count

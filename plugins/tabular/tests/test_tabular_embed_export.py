@@ -203,3 +203,13 @@ def test_adult_run_embeds_the_uci_test_file_as_its_test_split(tmp_path):
         expected = result.encoder({k: v[:300] for k, v in test.items() if k != "label"})
     assert embedded.vectors.shape == (300, result.encoder.embed_dim)
     np.testing.assert_allclose(embedded.vectors, expected.numpy(), atol=1e-5)
+
+
+def test_residual_mlp_goes_to_onnx_too(tmp_path):
+    result = selfsup.pretrain(
+        modality="tabular", objective="clan", encoder="residual-mlp", run_dir=tmp_path / "run", evaluators=[],
+        encoder_config={"width": 32, "n_blocks": 2, "d_out": 8}, trainer=TRAINER,
+    )
+    manifest = json.loads((export(result.run_dir, "onnx") / "export.json").read_text())
+    assert manifest["max_abs_diff"] <= 1e-4 and manifest["embed_dim"] == 8
+    assert [i["name"] for i in manifest["inputs"]] == ["numerical", "categorical"]
