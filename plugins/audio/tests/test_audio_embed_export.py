@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import wave
 from pathlib import Path
 
@@ -14,6 +16,8 @@ import selfsup
 from selfsup.errors import DatasetError, ExportError
 from selfsup.export import export, load_safetensors_export
 
+DATA = Path(os.environ.get("SELFSUP_DATA", Path(__file__).resolve().parents[4] / "shared" / "data"))
+FSDD = DATA / "fsdd" / "recordings"
 FEATURES = {"num_mel_bins": 64, "target_length": 64, "norm": "train"}
 TRAINER = {"max_steps": 2, "batch_size": 8, "progress": "off", "log_every": 1}
 
@@ -119,3 +123,14 @@ def test_amba_refuses_traced_formats_and_exports_safetensors(tmp_path, clips):
     batch, _ = transform.batch([path for _, path in transform.read(clips / "high")][:3])
     with torch.no_grad():
         torch.testing.assert_close(load_safetensors_export(target)(batch), encoder(batch), atol=0, rtol=0)
+
+
+@pytest.mark.skipif(not FSDD.is_dir(), reason="FSDD not found (set SELFSUP_DATA)")
+def test_ast_onnx_export_on_spoken_digits(ast_run, tmp_path):
+    """Real 8 kHz recordings (FSDD), resampled and featurised with the run's settings."""
+    for path in sorted(FSDD.glob("*_jackson_0.wav"))[:6]:
+        shutil.copy(path, tmp_path / path.name)
+    out = selfsup.embed(ast_run.run_dir, tmp_path)
+    assert out.ids == [f"{d}_jackson_0.wav" for d in range(6)]
+    manifest = json.loads((export(ast_run.run_dir, "onnx", out=tmp_path / "onnx", inputs=tmp_path) / "export.json").read_text())
+    assert manifest["max_abs_diff"] <= 1e-4 and manifest["verified_on"].startswith("6 input(s)")

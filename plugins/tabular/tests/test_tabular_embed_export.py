@@ -203,6 +203,8 @@ def test_adult_run_embeds_the_uci_test_file_as_its_test_split(tmp_path):
         expected = result.encoder({k: v[:300] for k, v in test.items() if k != "label"})
     assert embedded.vectors.shape == (300, result.encoder.embed_dim)
     np.testing.assert_allclose(embedded.vectors, expected.numpy(), atol=1e-5)
+    manifest = json.loads((export(result.run_dir, "onnx", inputs=tmp_path / "first.test") / "export.json").read_text())
+    assert manifest["max_abs_diff"] <= 1e-4 and "300 input(s)" in manifest["verified_on"]
 
 
 def test_residual_mlp_goes_to_onnx_too(tmp_path):
