@@ -11,7 +11,7 @@ import importlib
 
 from . import errors, specs
 from .hookspecs import hookimpl
-from .specs import DatasetSpec, EncoderSpec, EvaluatorSpec, ModalitySpec, ObjectiveSpec
+from .specs import DatasetSpec, EncoderSpec, EvaluatorSpec, LoggerSpec, ModalitySpec, ObjectiveSpec
 
 #: Public names that need torch, imported on first access so that
 #: ``import selfsup`` and ``selfsup list`` stay fast.
@@ -30,6 +30,7 @@ _LAZY = {
     "Batch": "interfaces",
     "DataInfo": "interfaces",
     "StepOutput": "interfaces",
+    "Logger": "loggers",
 }
 
 __all__ = [
@@ -48,6 +49,8 @@ __all__ = [
     "ObjectiveSpec",
     "EvaluatorSpec",
     "DatasetSpec",
+    "LoggerSpec",
+    "Logger",
     "Objective",
     "Phase",
     "DataSource",

@@ -1,4 +1,5 @@
-"""The core's built-in plugin: the evaluators every modality can use.
+"""The core's built-in plugin: the evaluators every modality can use, and the loggers
+(TensorBoard, MLflow, W&B; ``selfsup.loggers.plugin``).
 
 Registered through the same hooks as any third-party plugin.
 """
@@ -15,9 +16,10 @@ from .evaluation.configs import (
     RegressionProbeConfig,
 )
 from .hookspecs import hookimpl
+from .loggers.plugin import register_loggers
 from .specs import EvaluatorSpec
 
-__all__ = ["register_evaluators"]
+__all__ = ["register_evaluators", "register_loggers"]
 
 
 @hookimpl

@@ -8,8 +8,8 @@ key and the closest valid one.
 
 Public keys: ``modality``, ``objective``, ``encoder``, ``dataset``,
 ``evaluators``, ``run_dir``, ``seed``, ``data.*`` (the dataset's config),
-``encoder_config.*``, ``objective_config.*``, ``evaluator_config.<name>.*`` and
-``trainer.*`` (:class:`TrainerConfig`).
+``encoder_config.*``, ``objective_config.*``, ``evaluator_config.<name>.*``,
+``loggers``, ``logger_config.<name>.*`` and ``trainer.*`` (:class:`TrainerConfig`).
 """
 
 from __future__ import annotations
@@ -96,9 +96,11 @@ class TrainerConfig:
     log_every: int = 10
     num_workers: int = 0
     drop_last: bool = True
-    #: ``auto`` (a bar when stderr is a TTY), ``on`` or ``off``.
+    #: ``auto`` (a bar when stderr is a terminal, plain lines otherwise), ``bar`` (or ``on``), ``plain`` or ``off``.
     progress: str = "auto"
-    #: Also log scalars to TensorBoard (when it is installed).
+    #: Seconds between plain progress lines (0: at every update); see ``selfsup.progress``.
+    progress_every: float = 30.0
+    #: Same as adding ``tensorboard`` to ``loggers``.
     tensorboard: bool = False
     #: Batch size for embedding data for the run's plots (evaluators have their own ``batch_size``).
     eval_batch_size: int = 1024
@@ -128,6 +130,9 @@ class RunConfig:
     encoder_config: Any = None
     objective_config: Any = None
     evaluator_config: Any = None
+    #: Experiment loggers (``register_loggers``), e.g. ``[tensorboard, mlflow]``.
+    loggers: Optional[list[str]] = None
+    logger_config: Any = None
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
 
 
@@ -141,6 +146,8 @@ class ResolvedRun:
     objective: Any
     dataset: Any
     evaluators: list[Any]
+    #: The chosen ``LoggerSpec`` objects (``loggers``).
+    loggers: list[Any] = field(default_factory=list)
 
     def component_config(self, key: str) -> Any:
         """The config object (a dataclass instance) of ``data``/``encoder_config``/...."""
@@ -148,6 +155,9 @@ class ResolvedRun:
 
     def evaluator_config(self, name: str) -> Any:
         return OmegaConf.to_object(self.config.evaluator_config[name])
+
+    def logger_config(self, name: str) -> Any:
+        return OmegaConf.to_object(self.config.logger_config[name])
 
 
 def parse_dotlist(items: Sequence[str]) -> DictConfig:
@@ -213,6 +223,8 @@ def resolve(user: Mapping[str, Any] | DictConfig, registry: Any) -> ResolvedRun:
     if isinstance(evaluator_names, str):
         evaluator_names = [evaluator_names]
     evaluators = [registry.get("evaluator", str(n), modality=modality.name) for n in evaluator_names]
+    logger_names = _logger_names(user_cfg)
+    loggers = [registry.get("logger", n) for n in logger_names]
 
     schema = OmegaConf.structured(RunConfig)
     OmegaConf.set_struct(schema, False)
@@ -220,6 +232,7 @@ def resolve(user: Mapping[str, Any] | DictConfig, registry: Any) -> ResolvedRun:
     schema.encoder_config = _schema(encoder.config_cls)
     schema.objective_config = _schema(objective.config_cls)
     schema.evaluator_config = OmegaConf.create({spec.name: _schema(spec.config_cls) for spec in evaluators})
+    schema.logger_config = OmegaConf.create({spec.name: _schema(spec.config_cls) for spec in loggers})
     OmegaConf.set_struct(schema, True)
     layers = [
         OmegaConf.create({"trainer": dict(objective.trainer_defaults)}),
@@ -234,13 +247,24 @@ def resolve(user: Mapping[str, Any] | DictConfig, registry: Any) -> ResolvedRun:
         "encoder": _qualified(encoder, user_cfg.get("encoder")),
         "dataset": _qualified(dataset, user_cfg.get("dataset")),
         "evaluators": [_qualified(s, n) for s, n in zip(evaluators, evaluator_names)],
+        "loggers": [_qualified(s, n) for s, n in zip(loggers, logger_names)],
     }
     try:
         merged = OmegaConf.merge(schema, *layers, choices)
     except OmegaConfBaseException as exc:
         raise ConfigError(_describe(exc)) from exc
     _check_values(merged)
-    return ResolvedRun(merged, modality, encoder, objective, dataset, evaluators)
+    return ResolvedRun(merged, modality, encoder, objective, dataset, evaluators, loggers)
+
+
+def _logger_names(user_cfg: DictConfig) -> list[str]:
+    """``loggers`` as a list, plus ``tensorboard`` when ``trainer.tensorboard=true`` (the older switch)."""
+    names = user_cfg.get("loggers") or []
+    names = [str(names)] if isinstance(names, str) else [str(n) for n in names]
+    if OmegaConf.select(user_cfg, "trainer.tensorboard", default=False) is True:
+        if "tensorboard" not in {n.rpartition(":")[2].strip().lower() for n in names}:
+            names.append("tensorboard")
+    return names
 
 
 def _modality_layer(modality: Any, encoder: Any, objective: Any, dataset: Any, evaluators: list[Any]) -> DictConfig:
@@ -309,8 +333,10 @@ def _check_values(config: DictConfig) -> None:
     trainer = config.trainer
     # YAML reads on/off as booleans, which the str field stores as "True"/"False"
     trainer.progress = {"true": "on", "false": "off"}.get(str(trainer.progress).lower(), trainer.progress)
-    if trainer.progress not in {"auto", "on", "off"}:
-        raise ConfigError(f"trainer.progress={trainer.progress!r} is not one of auto, on, off.")
+    if trainer.progress not in {"auto", "bar", "on", "plain", "off"}:
+        raise ConfigError(f"trainer.progress={trainer.progress!r} is not one of auto, bar, on, plain, off. Use trainer.progress=plain for log files.")
+    if trainer.progress_every < 0:
+        raise ConfigError(f"trainer.progress_every must be >= 0 seconds (0: every update), got {trainer.progress_every}. Use e.g. trainer.progress_every=30.")
     if trainer.precision not in {"fp32", "bf16", "fp16", "auto"}:
         raise ConfigError(
             f"trainer.precision={trainer.precision!r} is not one of fp32, bf16, fp16, auto. "

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 import pluggy
 
-from .specs import DatasetSpec, EncoderSpec, EvaluatorSpec, ModalitySpec, ObjectiveSpec
+from .specs import DatasetSpec, EncoderSpec, EvaluatorSpec, LoggerSpec, ModalitySpec, ObjectiveSpec
 
 __all__ = ["hookimpl", "hookspec", "PROJECT_NAME"]
 
@@ -87,4 +87,17 @@ def register_datasets() -> Iterable[DatasetSpec]:
         def register_datasets():
             return [DatasetSpec(name="adult", modality="tabular",
                                 factory="my_plugin.datasets:Adult", config_cls=AdultConfig)]
+    """
+
+
+@hookspec
+def register_loggers() -> Iterable[LoggerSpec]:
+    """Return logger specs; ``factory(config, run_dir)`` builds a ``selfsup.loggers.Logger``
+    (``log_hyperparams``, ``log_metrics``, ``log_artifact``, ``close``).
+
+    Keyed by ``name``; a run uses the loggers named in ``loggers=[...]``. Example::
+
+        @hookimpl
+        def register_loggers():
+            return [LoggerSpec(name="csv", factory="my_plugin.logging:CSVLogger", config_cls=CSVConfig)]
     """

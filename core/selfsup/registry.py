@@ -21,7 +21,7 @@ from .errors import (
     did_you_mean,
 )
 from .plugins import PluginSet, get_plugins
-from .specs import ComponentSpec, DatasetSpec, EncoderSpec, EvaluatorSpec, ModalitySpec, ObjectiveSpec
+from .specs import ComponentSpec, DatasetSpec, EncoderSpec, EvaluatorSpec, LoggerSpec, ModalitySpec, ObjectiveSpec
 
 __all__ = ["Registry", "get_registry", "reset", "KINDS"]
 
@@ -34,6 +34,7 @@ KINDS: dict[str, tuple[str, type[ComponentSpec], bool]] = {
     "objective": ("register_objectives", ObjectiveSpec, False),
     "evaluator": ("register_evaluators", EvaluatorSpec, False),
     "dataset": ("register_datasets", DatasetSpec, True),
+    "logger": ("register_loggers", LoggerSpec, False),
 }
 
 #: First-party plugins, named in "unknown modality" messages.

@@ -23,8 +23,10 @@ from .errors import CheckpointError, ConfigError, DatasetError
 from .evaluation.features import shared_features
 from .interfaces import DataSource, Objective
 from .preprocessing import save_state
+from .progress import ProgressBar, ProgressSettings, stage, use_progress
 from .registry import get_registry
 from .safe_files import check_output_paths, load_weights, read_json, save_weights
+from .tracking import RunTracker
 
 __all__ = ["PretrainResult", "pretrain", "evaluate", "load_encoder", "build_run"]
 
@@ -157,11 +159,12 @@ def pretrain(
 
 def run_resolved(resolved: ResolvedRun) -> PretrainResult:
     """Run a resolved config (what ``pretrain`` and the CLI do after resolving)."""
-    with intra_op_threads(resolved.config.trainer.threads):
-        return _run_resolved(resolved)
+    tracker = RunTracker(resolved)
+    with intra_op_threads(resolved.config.trainer.threads), tracker.running():
+        return _run_resolved(resolved, tracker)
 
 
-def _run_resolved(resolved: ResolvedRun) -> PretrainResult:
+def _run_resolved(resolved: ResolvedRun, tracker: RunTracker) -> PretrainResult:
     from .outputs import save_plots, summarize_during_training, write_metrics
 
     cfg = resolved.config
@@ -172,11 +175,14 @@ def _run_resolved(resolved: ResolvedRun) -> PretrainResult:
         cfg.run_dir = str(run_dir)
         if job.is_main and not cfg.trainer.resume:
             OmegaConf.save(cfg, run_dir / "config.yaml")
-        data, encoder, random_init, objective = build_run(resolved)
+        if job.is_main:
+            tracker.start(run_dir)  # status.json, loggers (a logger that cannot start fails here)
+        with stage("data", f"building dataset '{resolved.dataset.name}', encoder and objective"):
+            data, encoder, random_init, objective = build_run(resolved)
         if job.is_main:
             _write_json(run_dir / DATA_INFO_FILE, data.info)
             save_state(run_dir, resolved.dataset.name, getattr(data, "preprocessing_state", dict)())
-        trainer = Trainer(cfg.trainer, run_dir=run_dir, seed=cfg.seed)
+        trainer = Trainer(cfg.trainer, run_dir=run_dir, seed=cfg.seed, loggers=tracker.loggers, progress=tracker.progress_for(data))
         history = trainer.fit(objective, data, evaluate=_evaluate_during_training(resolved, data, objective, trainer.device))
     finally:
         if created_group:
@@ -193,7 +199,9 @@ def _run_resolved(resolved: ResolvedRun) -> PretrainResult:
     save_encoder(encoder, run_dir / ENCODER_FILE)
     results = run_evaluators(resolved, data, {"pretrained": encoder, "random_init": random_init}, trainer.device)
     metrics, baseline = write_metrics(run_dir, resolved, results, during_training=during, data_info=data.info)
-    save_plots(run_dir, history, encoder, data, cfg.trainer.eval_batch_size)
+    with stage("plots", f"writing {run_dir / 'plots'}"):
+        plots = save_plots(run_dir, history, encoder, data, cfg.trainer.eval_batch_size)
+    tracker.report(metrics, baseline, int(history[-1]["step"]) if history else 0, [*plots, run_dir / "metrics.json"])
     return PretrainResult(
         encoder=encoder,
         metrics=metrics,
@@ -266,18 +274,23 @@ def run_evaluators(
         for spec, (_, evaluator) in zip(resolved.evaluators, evaluators, strict=True)
     }
     encoder_free: dict[str, dict[str, float]] = {}  # evaluators that ignore the encoder run once
+    bar = ProgressBar("evaluate", len(encoders) * len(evaluators), "evaluations")
     for label, encoder in encoders.items():
         encoder.to(device)
         with shared_features():
             for name, evaluator in evaluators:
+                bar.update(0, f"{name} on the {label.replace('_', '-')} encoder")
                 if name in encoder_free:
                     results[name][label] = dict(encoder_free[name])
+                    bar.update(1)
                     continue
                 scores = evaluator.evaluate(encoder, data, device=device, seed=seed)
+                bar.update(1)
                 results[name][label] = {key: float(value) for key, value in scores.items()}
                 if not getattr(evaluator, "uses_encoder", True):
                     encoder_free[name] = results[name][label]
         encoder.cpu()
+    bar.close()
     return results
 
 
@@ -374,7 +387,7 @@ def evaluate(
     encoder = load_encoder(run_dir, plugins=plugins)
     random_init = _build_encoder(resolved.encoder, resolved.component_config("encoder_config"), data.info, cfg.seed)
     device = resolve_device(cfg.trainer.device)
-    with intra_op_threads(cfg.trainer.threads):
+    with intra_op_threads(cfg.trainer.threads), use_progress(ProgressSettings.from_trainer(cfg.trainer)):
         results = run_evaluators(resolved, data, {"pretrained": encoder, "random_init": random_init}, device)
     if write:
         write_metrics(run_dir, resolved, results)

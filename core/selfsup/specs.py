@@ -18,6 +18,7 @@ spec               factory signature
 ``DatasetSpec``    ``factory(config) -> selfsup.DataSource``; ``input_transform(config, state)``
                    ``-> selfsup.preprocessing.InputTransform`` (optional)
 ``EvaluatorSpec``  ``factory(config) -> selfsup.Evaluator``
+``LoggerSpec``     ``factory(config, run_dir) -> selfsup.loggers.Logger``
 =================  ===============================================================
 """
 
@@ -40,6 +41,7 @@ __all__ = [
     "ObjectiveSpec",
     "EvaluatorSpec",
     "DatasetSpec",
+    "LoggerSpec",
     "EmptyConfig",
     "Factory",
     "NAME_PATTERN",
@@ -183,6 +185,9 @@ class ModalitySpec(ComponentSpec):
     #: modality's default component is used, ``evaluator_config.<name>`` only when
     #: that evaluator runs.
     overrides: Mapping[str, Any] = field(default_factory=dict)
+    #: What one sample is called in progress throughputs (``"rows"`` gives ``rows/s``); a data
+    #: source's own ``sample_unit`` attribute wins.
+    sample_unit: str = "samples"
     kind: ClassVar[str] = "modality"
 
 
@@ -238,3 +243,11 @@ class DatasetSpec(_BuildableSpec):
             return None
         clone = dataclasses.replace(self, factory=self.input_transform)
         return clone.stamped(self.plugin, self.distribution, self.version).resolve_factory()  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoggerSpec(_BuildableSpec):
+    """An experiment logger (TensorBoard, MLflow, W&B, ...) that receives the run's config,
+    training scalars, evaluation metrics and plots; chosen with ``loggers=[...]``."""
+
+    kind: ClassVar[str] = "logger"

@@ -1,26 +1,26 @@
 """The per-step training log: values buffered on the device, one transfer per flush.
 
-``log.jsonl`` gets one line per step; the non-finite-loss check, the progress bar and
-TensorBoard run at each flush (every ``trainer.log_every`` steps).
+``log.jsonl`` gets one line per step; the non-finite-loss check, the progress output and
+the experiment loggers (``train/<key>`` metrics) run at each flush (every
+``trainer.log_every`` steps). The logger is given what it needs, never the trainer.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
 from ..errors import NonFiniteLossError
+from ..loggers import LoggerSet
+from ..progress import ProgressBar, ProgressSettings, format_rate
 
-if TYPE_CHECKING:
-    from .trainer import Trainer
-
-__all__ = ["StepLogger", "truncate_log"]
+__all__ = ["StepLogger", "truncate_log", "loss_postfix"]
 
 
 def truncate_log(path: Path, step: int) -> list[dict[str, Any]]:
@@ -42,35 +42,44 @@ def _parse_line(text: str) -> dict[str, Any] | None:
     return line if isinstance(line, dict) else None
 
 
+def loss_postfix(line: dict[str, Any]) -> str:
+    """``loss=0.4213`` or, for several phases, ``loss/generator=0.6931  loss/discriminator=1.2040``."""
+    keys = sorted(k for k in line if k == "loss" or k.startswith("loss/"))
+    return "  ".join(f"{key}={line[key]:.4f}" for key in keys)
+
+
 class StepLogger:
     """Buffers per-step values on the device; one transfer per flush."""
 
-    def __init__(self, trainer: Trainer, total_steps: int, start_step: int) -> None:
-        self.trainer = trainer
+    def __init__(
+        self,
+        path: Path | None,
+        *,
+        total_steps: int,
+        start_step: int,
+        log_every: int,
+        device: torch.device,
+        history: list[dict[str, Any]],
+        last_checkpoint: Callable[[], Path | None],
+        progress: ProgressSettings,
+        loggers: LoggerSet | None = None,
+    ) -> None:
+        """``path``: ``log.jsonl`` (``None``: no file, e.g. on ranks other than 0); ``history``:
+        the list lines are appended to; ``last_checkpoint()``: named when the loss diverges."""
+        self.log_every, self.device, self.history = log_every, device, history
+        self.last_checkpoint = last_checkpoint
+        self.loggers = loggers if loggers is not None else LoggerSet()
+        self.unit = progress.unit
         self.pending: list[tuple[int, dict[str, Any], int]] = []
         self.window_start = time.perf_counter()
-        path = trainer.run_dir / "log.jsonl" if trainer.run_dir and trainer.dist.is_main else None
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
         self.file = path.open("a") if path is not None else None
-        show = trainer.dist.is_main and (trainer.config.progress == "on" or (trainer.config.progress == "auto" and sys.stderr.isatty()))
-        self.bar = None
-        if show:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=total_steps, initial=start_step, desc="pretrain", dynamic_ncols=True)
-        self.tensorboard = None
-        if trainer.config.tensorboard and path is not None:
-            try:
-                from torch.utils.tensorboard import SummaryWriter
-            except ImportError:
-                print("trainer.tensorboard=true but tensorboard is not installed; skipping it.", file=sys.stderr)
-            else:
-                self.tensorboard = SummaryWriter(str(path.parent / "tensorboard"))
+        self.bar = ProgressBar("pretrain", total_steps, "steps", settings=progress, initial=start_step)
 
     def add(self, step: int, record: dict[str, Any], samples: int) -> None:
         self.pending.append((step, record, samples))
-        if len(self.pending) >= self.trainer.config.log_every:
+        if len(self.pending) >= self.log_every:
             self.flush()
 
     def flush(self) -> None:
@@ -78,7 +87,7 @@ class StepLogger:
             return
         keys = sorted({k for _, r, _ in self.pending for k, v in r.items() if isinstance(v, torch.Tensor)})
         stacked = torch.stack(
-            [torch.stack([r.get(k, torch.full((), math.nan, device=self.trainer.device)).reshape(()) for k in keys]) for _, r, _ in self.pending]
+            [torch.stack([r.get(k, torch.full((), math.nan, device=self.device)).reshape(()) for k in keys]) for _, r, _ in self.pending]
         ).cpu().tolist()  # the one host-device sync of the window
         elapsed = max(time.perf_counter() - self.window_start, 1e-9)
         samples_per_s = sum(s for _, _, s in self.pending) / elapsed
@@ -90,7 +99,7 @@ class StepLogger:
             for key in keys:
                 if key.startswith("loss") and key in line and not math.isfinite(line[key]):
                     self.pending.clear()
-                    checkpoint = self.trainer.last_checkpoint
+                    checkpoint = self.last_checkpoint()
                     raise NonFiniteLossError(
                         f"The loss became {line[key]} at step {step}. Last good checkpoint: "
                         f"{checkpoint if checkpoint else 'none'}. Lower trainer.lr or set trainer.grad_clip_norm"
@@ -98,26 +107,18 @@ class StepLogger:
                         step=step,
                         checkpoint=str(checkpoint) if checkpoint else None,
                     )
-            self.trainer.history.append(line)
+            self.history.append(line)
             if self.file is not None:
                 self.file.write(json.dumps(line) + "\n")
-            if self.tensorboard is not None:
-                for key, value in line.items():
-                    if key != "step":
-                        self.tensorboard.add_scalar(key, value, step)
+            self.loggers.log_metrics({f"train/{k}": float(v) for k, v in line.items() if k != "step"}, step)
         if self.file is not None:
             self.file.flush()
-        if self.bar is not None:
-            last = self.trainer.history[-1]
-            self.bar.set_postfix(loss=f"{last.get('loss', math.nan):.4f}", samples_per_s=f"{samples_per_s:.0f}")
-            self.bar.update(len(self.pending))
+        postfix = "  ".join(part for part in (loss_postfix(self.history[-1]), format_rate(samples_per_s, self.unit)) if part)
+        self.bar.update(len(self.pending), postfix)
         self.pending.clear()
         self.window_start = time.perf_counter()
 
     def close(self) -> None:
         if self.file is not None:
             self.file.close()
-        if self.bar is not None:
-            self.bar.close()
-        if self.tensorboard is not None:
-            self.tensorboard.close()
+        self.bar.close()

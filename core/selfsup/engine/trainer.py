@@ -18,6 +18,7 @@ import dataclasses
 import json
 import math
 import random
+import sys
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -32,6 +33,8 @@ from torch.distributed.tensor import DTensor
 from ..config import TrainerConfig
 from ..errors import CheckpointError, ConfigError, DatasetError
 from ..interfaces import Batch, DataSource, Objective, Phase
+from ..loggers import LoggerSet
+from ..progress import ProgressSettings
 from .checkpoint import capture_rng, check_checkpoint_keys, check_writable, clean_orphans, load_latest_checkpoint, restore_rng, save_checkpoint
 from .device import autocast_context, move_to_device, resolve_device, resolve_precision, seed_everything
 from .distributed import DistributedContext, RankSlice, TrainingStep, full_state_dicts, load_state_dicts, optimizer_state_by_index, optimizer_state_by_name, shard_with_fsdp
@@ -88,7 +91,15 @@ class _PhaseState:
 class Trainer:
     """Fits an :class:`~selfsup.interfaces.Objective` on a :class:`~selfsup.interfaces.DataSource`."""
 
-    def __init__(self, config: TrainerConfig | DictConfig, *, run_dir: str | Path | None = None, seed: int = 0) -> None:
+    def __init__(
+        self,
+        config: TrainerConfig | DictConfig,
+        *,
+        run_dir: str | Path | None = None,
+        seed: int = 0,
+        loggers: LoggerSet | None = None,
+        progress: ProgressSettings | None = None,
+    ) -> None:
         if isinstance(config, DictConfig):
             config = OmegaConf.to_object(config)  # type: ignore[assignment]
         assert isinstance(config, TrainerConfig)
@@ -107,6 +118,13 @@ class Trainer:
         #: One ``{"step": ..., "<evaluator>/<metric>": ...}`` per evaluation during training.
         self.evaluations: list[dict[str, float]] = []
         self.last_checkpoint: Path | None = None
+        #: Experiment loggers (rank 0); ``None``: only ``trainer.tensorboard``, as the older switch.
+        self._owns_loggers = loggers is None
+        self.loggers = loggers if loggers is not None else _tensorboard_only(config, self.run_dir)
+        #: Progress output (``trainer.progress``); off on ranks other than 0.
+        self.progress = progress if progress is not None else ProgressSettings.from_trainer(config)
+        if not self.dist.is_main:
+            self.progress, self.loggers = dataclasses.replace(self.progress, mode="off"), LoggerSet()
 
     # -- set-up -------------------------------------------------------------
 
@@ -235,8 +253,19 @@ class Trainer:
                 return full_batch
             return move_to_device(next(loader_iter), self.device, non_blocking=True, channels_last=config.channels_last)
 
-        logger = StepLogger(self, total_steps, start_step)
+        logger = StepLogger(
+            self.run_dir / "log.jsonl" if self.run_dir and self.dist.is_main else None,
+            total_steps=total_steps,
+            start_step=start_step,
+            log_every=config.log_every,
+            device=self.device,
+            history=self.history,
+            last_checkpoint=lambda: self.last_checkpoint,
+            progress=self.progress,
+            loggers=self.loggers,
+        )
         multi_phase = len(phases) > 1
+        finished = False
         try:
             for step in range(start_step + 1, total_steps + 1):
                 micro_batches = [next_batch() for _ in range(config.accumulate_grad_batches)]
@@ -265,8 +294,11 @@ class Trainer:
                 self._save(objective, phases, sampler, total_steps)
             if self.fsdp:
                 self.final_state = full_state_dicts(objective, {})[0]
+            finished = True
         finally:
             logger.close()
+            if self._owns_loggers:
+                self.loggers.close("finished" if finished else "failed")
             if created_group:
                 self.dist.leave_process_group()
         objective.eval()
@@ -354,6 +386,7 @@ class Trainer:
             random.setstate(python_state)
             np.random.set_state(numpy_state)
         self.evaluations.append(line)
+        self.loggers.log_metrics({f"eval/{k}": v for k, v in line.items() if k != "step"}, step)
         if self.run_dir is not None:
             with (self.run_dir / EVAL_LOG_FILE).open("a") as file:
                 file.write(json.dumps(line) + "\n")
@@ -485,6 +518,20 @@ def _advance_schedule(scheduler: torch.optim.lr_scheduler.LRScheduler) -> None:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler.step\(\)` before")
         scheduler.step()
+
+
+def _tensorboard_only(config: TrainerConfig, run_dir: Path | None) -> LoggerSet:
+    """A trainer used on its own with ``trainer.tensorboard=true`` still writes TensorBoard."""
+    if not config.tensorboard or run_dir is None:
+        return LoggerSet()
+    try:
+        from ..loggers.configs import TensorBoardConfig
+        from ..loggers.tensorboard import TensorBoardLogger
+
+        return LoggerSet([("tensorboard", TensorBoardLogger(TensorBoardConfig(), run_dir))])
+    except ImportError:
+        print("trainer.tensorboard=true but tensorboard is not installed; skipping it (pip install 'selfsup[tensorboard]').", file=sys.stderr)
+        return LoggerSet()
 
 
 def _batch_rows(batch: Batch) -> int:

@@ -65,6 +65,7 @@ def register_modalities() -> list[ModalitySpec]:
     return [
         ModalitySpec(
             name="audio",
+            sample_unit="clips",
             description="Audio clips as SSAST log-mel filterbanks [rows, frames, mel bins].",
             default_encoder="ast",
             default_objective="ssast",

@@ -70,6 +70,7 @@ def register_modalities() -> list[ModalitySpec]:
     return [
         ModalitySpec(
             name="graph",
+            sample_unit="graphs",
             description="Attributed graphs: node-level (one whole graph, full batch) or graph-level (batches of graphs).",
             default_encoder="mlp",
             default_objective="scgc-star",

@@ -67,6 +67,7 @@ def register_modalities() -> list[ModalitySpec]:
     return [
         ModalitySpec(
             name="pointcloud",
+            sample_unit="scenes",
             description="3-D point clouds and indoor scenes; per-point semantic segmentation probes.",
             default_encoder="point-unet",
             default_objective="msm",

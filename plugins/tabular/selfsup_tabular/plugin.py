@@ -65,6 +65,7 @@ def register_modalities() -> list[ModalitySpec]:
     return [
         ModalitySpec(
             name="tabular",
+            sample_unit="rows",
             description="Tables of numerical and categorical columns.",
             default_encoder="ft-transformer",
             default_objective="t-jepa",

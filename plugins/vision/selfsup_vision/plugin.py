@@ -44,6 +44,7 @@ def register_modalities() -> list[ModalitySpec]:
     return [
         ModalitySpec(
             name="vision",
+            sample_unit="images",
             description="Images [rows, channels, height, width] in [-1, 1]; GAN pretraining of a discriminator trunk.",
             default_encoder="biggan-d",
             default_objective="augself-gan",

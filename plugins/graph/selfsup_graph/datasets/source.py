@@ -48,6 +48,8 @@ class NodeGraphSource(DataSource):
     """
 
     full_batch = True
+    #: Progress throughputs count nodes (each step sees every node of the graph).
+    sample_unit = "nodes"
 
     def __init__(
         self,

@@ -1,0 +1,204 @@
+"""Progress output for every phase of a run: a bar on a terminal, plain lines elsewhere.
+
+``trainer.progress`` picks the mode: ``auto`` (a bar when stderr is a terminal, otherwise
+plain lines), ``bar`` (``on``), ``plain`` or ``off``. Plain lines are written at most every
+``trainer.progress_every`` seconds (0: at every update), plus one line when a stage starts
+and one when it ends, so a log file shows a run moving even without a terminal.
+
+The run sets the settings for its duration (:func:`use_progress`); code anywhere below it
+(a dataset generating data, an evaluator) reports through :func:`track` or :func:`stage`
+without plumbing. Outside a run, progress is off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import math
+import sys
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from typing import Any, TextIO, TypeVar
+
+__all__ = [
+    "MODES",
+    "ProgressSettings",
+    "ProgressBar",
+    "use_progress",
+    "current_progress",
+    "track",
+    "stage",
+    "format_rate",
+    "format_duration",
+]
+
+T = TypeVar("T")
+
+#: What ``trainer.progress`` accepts (``on`` is ``bar``).
+MODES = ("auto", "bar", "on", "plain", "off")
+
+
+@dataclass(frozen=True)
+class ProgressSettings:
+    """How progress is shown: ``mode`` is ``bar``, ``plain`` or ``off`` (already resolved)."""
+
+    mode: str = "off"
+    #: Seconds between plain lines (0: every update).
+    interval: float = 30.0
+    #: What one sample of the run's data is called in throughputs ("rows", "clips", ...).
+    unit: str = "samples"
+    #: Where progress goes; ``None``: ``sys.stderr`` at the time of writing.
+    stream: TextIO | None = None
+
+    @classmethod
+    def from_trainer(cls, trainer: Any, unit: str = "samples", stream: TextIO | None = None) -> ProgressSettings:
+        """Resolve ``trainer.progress`` (``auto``: bar on a terminal, plain lines otherwise)."""
+        mode = str(trainer.progress)
+        out = stream if stream is not None else sys.stderr
+        if mode == "auto":
+            mode = "bar" if _isatty(out) else "plain"
+        mode = {"on": "bar"}.get(mode, mode)
+        return cls(mode=mode, interval=float(getattr(trainer, "progress_every", 30.0)), unit=unit, stream=stream)
+
+    @property
+    def out(self) -> TextIO:
+        return self.stream if self.stream is not None else sys.stderr
+
+    def write(self, line: str) -> None:
+        if self.mode == "off":
+            return
+        print(line, file=self.out, flush=True)
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # closed or not a file
+        return False
+
+
+_CURRENT: contextvars.ContextVar[ProgressSettings] = contextvars.ContextVar("selfsup_progress", default=ProgressSettings())
+
+
+@contextlib.contextmanager
+def use_progress(settings: ProgressSettings) -> Iterator[ProgressSettings]:
+    """Make ``settings`` the current progress settings inside the block."""
+    token = _CURRENT.set(settings)
+    try:
+        yield settings
+    finally:
+        _CURRENT.reset(token)
+
+
+def current_progress() -> ProgressSettings:
+    """The settings of the run in progress (mode ``off`` outside a run)."""
+    return _CURRENT.get()
+
+
+def format_duration(seconds: float) -> str:
+    """``'0:07'``, ``'12:03'``, ``'1:02:03'``."""
+    if not math.isfinite(seconds):
+        return "?"
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def format_rate(per_second: float, unit: str) -> str:
+    """``'1,234 rows/s'``, ``'3.2 clips/s'``, ``'0.25 scenes/s'``."""
+    if per_second >= 100:
+        return f"{per_second:,.0f} {unit}/s"
+    if per_second >= 1:
+        return f"{per_second:.1f} {unit}/s"
+    return f"{per_second:.2f} {unit}/s"
+
+
+class ProgressBar:
+    """One stage's progress: a tqdm bar, periodic plain lines, or nothing."""
+
+    def __init__(
+        self,
+        desc: str,
+        total: int | None,
+        unit: str,
+        *,
+        settings: ProgressSettings | None = None,
+        initial: int = 0,
+    ) -> None:
+        self.settings = settings if settings is not None else current_progress()
+        self.desc, self.total, self.unit = desc, total, unit
+        self.n = initial
+        self.start = self.last_line = time.monotonic()
+        self.postfix = ""
+        self.bar: Any = None
+        if self.settings.mode == "bar":
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, initial=initial, desc=desc, unit=f" {unit}", dynamic_ncols=True, file=self.settings.out)
+        elif self.settings.mode == "plain":
+            self.settings.write(self._line())
+
+    def update(self, n: int = 1, postfix: Mapping[str, Any] | str | None = None) -> None:
+        self.n += n
+        if postfix is not None:
+            self.postfix = postfix if isinstance(postfix, str) else "  ".join(f"{k}={v}" for k, v in postfix.items())
+        if self.bar is not None:
+            if postfix is not None:
+                self.bar.set_postfix_str(self.postfix, refresh=False)
+            self.bar.update(n)
+        elif self.settings.mode == "plain":
+            now = time.monotonic()
+            if now - self.last_line >= self.settings.interval or (self.total is not None and self.n >= self.total):
+                self.last_line = now
+                self.settings.write(self._line())
+
+    def _line(self) -> str:
+        count = f"{self.n}/{self.total} {self.unit}" if self.total else f"{self.n} {self.unit}"
+        if self.total:
+            count += f" ({100 * self.n / self.total:.0f}%)"
+        elapsed = time.monotonic() - self.start
+        timing = f"{format_duration(elapsed)} elapsed"
+        if self.total and 0 < self.n < self.total:
+            timing += f", {format_duration(elapsed / self.n * (self.total - self.n))} left"
+        return "  ".join(part for part in (f"{self.desc}: {count}", self.postfix, timing) if part)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+    def __enter__(self) -> ProgressBar:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def track(iterable: Iterable[T], desc: str, *, total: int | None = None, unit: str = "items") -> Iterator[T]:
+    """Iterate with progress under the current settings (e.g. a dataset generating scenes)."""
+    if total is None:
+        try:
+            total = len(iterable)  # type: ignore[arg-type]
+        except TypeError:
+            total = None
+    with ProgressBar(desc, total, unit) as bar:
+        for item in iterable:
+            yield item
+            bar.update(1)
+
+
+@contextlib.contextmanager
+def stage(name: str, detail: str = "", settings: ProgressSettings | None = None) -> Iterator[ProgressSettings]:
+    """One line when a stage starts and one when it ends (with its duration), bar or plain."""
+    settings = settings if settings is not None else current_progress()
+    settings.write(f"{name}: {detail} ..." if detail else f"{name}: started")
+    start = time.monotonic()
+    yield settings
+    settings.write(f"{name}: done in {format_duration(time.monotonic() - start)}")
+
+
+def quiet(settings: ProgressSettings) -> ProgressSettings:
+    """The same settings with output off."""
+    return replace(settings, mode="off")
