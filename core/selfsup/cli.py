@@ -7,6 +7,7 @@
     selfsup plugins
     selfsup embed run_dir=DIR data.root=PATH out=FILE.parquet|FILE.npy
     selfsup export run_dir=DIR format=onnx|torchscript|safetensors [out=DIR]
+    selfsup runs DIR... [--format table|csv|markdown] [--out FILE]
 
 Errors of the ``SelfsupError`` family are printed as one line, without a traceback,
 and exit with status 2.
@@ -21,13 +22,14 @@ from collections.abc import Sequence
 
 from omegaconf import OmegaConf
 
+from . import runs
 from .cli_embed import COMMANDS as EMBED_COMMANDS
 from .cli_embed import add_parsers as add_embed_parsers
 from .errors import ConfigError, SelfsupError
 
 __all__ = ["main"]
 
-LIST_KINDS = ("modalities", "encoders", "objectives", "evaluators", "datasets")
+LIST_KINDS = ("modalities", "encoders", "objectives", "evaluators", "datasets", "loggers")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -48,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     info.add_argument("--modality")
     sub.add_parser("plugins", help="list plugins with distribution, version and status")
     add_embed_parsers(sub)
+    runs.add_parser(sub)
     return parser
 
 
@@ -61,6 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "info": _info,
             "plugins": _plugins,
             **EMBED_COMMANDS,
+            "runs": runs.command,
         }[args.command](args)
     except SelfsupError as exc:
         print(f"selfsup: error: {exc}", file=sys.stderr)
