@@ -16,7 +16,7 @@ import json
 import os
 import socket
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -69,6 +69,8 @@ class RunTracker:
         self.step = 0
         unit = str(getattr(resolved.modality, "sample_unit", "samples") or "samples")
         self.progress = ProgressSettings.from_trainer(resolved.config.trainer, unit=unit)
+        if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, rank 0 reports
+            self.progress = replace(self.progress, mode="off")
         self._status: dict[str, Any] = {}
 
     def start(self, run_dir: Path) -> None:
@@ -117,6 +119,7 @@ class RunTracker:
             try:
                 yield self
             except BaseException as exc:
-                self.end(exc)
+                with suppress(Exception):  # never hide the run's own error
+                    self.end(exc)
                 raise
             self.end(None)

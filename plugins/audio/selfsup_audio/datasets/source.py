@@ -31,6 +31,7 @@ import torch
 
 from selfsup.errors import ConfigError, DatasetError
 from selfsup.interfaces import Batch, DataSource
+from selfsup.progress import track
 
 from ..configs import FeatureConfig
 from .features import clip_features, norm_stats, normalise
@@ -141,7 +142,7 @@ def load_files(
         _remember(key, result)
         return result
     waves, rates, kept, skipped = [], [], [], []
-    for i, path in enumerate(paths):
+    for i, path in enumerate(track(paths, "data: reading audio", unit="files")):
         try:
             wave, rate = read_audio(path)
         except AudioReadError as exc:

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from selfsup.errors import DatasetError
+from selfsup.progress import track
 
 from ..configs import ProceduralRoomsConfig
 from ..views import camera_poses_in_room, intrinsics_from_fov, render_points
@@ -215,7 +216,7 @@ class ProceduralRooms(SceneSource):
         rng = np.random.default_rng(config.seed)
         scenes: dict[str, list[Scene]] = {}
         for split, count in (("train", config.train_scenes), ("val", config.val_scenes), ("test", config.test_scenes)):
-            scenes[split] = [make_room(config, rng, f"room-{split}-{i}") for i in range(count)]
+            scenes[split] = [make_room(config, rng, f"room-{split}-{i}") for i in track(range(count), f"data: generating {split} rooms", unit="rooms")]
         super().__init__(
             "procedural-rooms",
             scenes,
