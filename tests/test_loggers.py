@@ -327,7 +327,7 @@ def test_wandb_offline_run_holds_history_config_summary_and_plots(toy, tmp_path,
     for record in records:
         if record.WhichOneof("record_type") == "config":
             config.update({(item.key or "/".join(item.nested_key)): json.loads(item.value_json) for item in record.config.update})
-    assert config["trainer"]["value"]["max_steps"] == 20 and config["objective"]["value"] == "denoise"
+    assert config["trainer"]["max_steps"] == 20 and config["objective"] == "denoise"
     exits = [r.exit.exit_code for r in records if r.WhichOneof("record_type") == "exit"]
     assert exits == [0]
     assert (offline / "files" / "loss.png").is_file() and (offline / "files" / "metrics.json").is_file()

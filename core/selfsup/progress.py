@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import math
+import os
 import sys
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -78,6 +79,13 @@ def _isatty(stream: Any) -> bool:
         return False
 
 
+def _terminal_width(stream: Any) -> int:
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, ValueError, OSError):
+        return 0
+
+
 _CURRENT: contextvars.ContextVar[ProgressSettings] = contextvars.ContextVar("selfsup_progress", default=ProgressSettings())
 
 
@@ -136,7 +144,11 @@ class ProgressBar:
         if self.settings.mode == "bar":
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, initial=initial, desc=desc, unit=f" {unit}", dynamic_ncols=True, file=self.settings.out)
+            width = _terminal_width(self.settings.out)  # a terminal of size 0 (a bare pty) would draw nothing
+            self.bar = tqdm(
+                total=total, initial=initial, desc=desc, unit=f" {unit}", file=self.settings.out,
+                dynamic_ncols=width > 0, ncols=None if width > 0 else 120, nrows=None if width > 0 else 40,
+            )
         elif self.settings.mode == "plain":
             self.settings.write(self._line())
 
