@@ -63,7 +63,10 @@ def test_without_a_terminal_every_stage_prints_plain_lines(tmp_path):
 
 
 def test_several_phases_show_one_loss_each_and_never_nan(tmp_path):
-    err = _piped(_command(tmp_path / "run", objective="two-player"))
+    err = _piped(_command(tmp_path / "run", objective="two-player", eval_every=10))
+    during = [json.loads(line) for line in (tmp_path / "run" / "eval_log.jsonl").read_text().splitlines()]
+    for line in during:  # each evaluation during training is reported with its numbers
+        assert f"evaluate at step {line['step']}: linear-probe/accuracy={line['linear-probe/accuracy']:.4f}" in err
     last = _log(tmp_path / "run")[-1]
     final = [line for line in err.splitlines() if line.startswith("pretrain: 20/20")][0]
     assert f"loss/critic={last['loss/critic']:.4f}" in final and f"loss/encoder={last['loss/encoder']:.4f}" in final

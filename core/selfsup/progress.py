@@ -67,7 +67,13 @@ class ProgressSettings:
         return self.stream if self.stream is not None else sys.stderr
 
     def write(self, line: str) -> None:
+        """One line (above a bar that is being drawn, in bar mode); nothing when off."""
         if self.mode == "off":
+            return
+        if self.mode == "bar":
+            from tqdm import tqdm
+
+            tqdm.write(line, file=self.out)
             return
         print(line, file=self.out, flush=True)
 

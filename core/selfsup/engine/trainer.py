@@ -387,6 +387,7 @@ class Trainer:
             np.random.set_state(numpy_state)
         self.evaluations.append(line)
         self.loggers.log_metrics({f"eval/{k}": v for k, v in line.items() if k != "step"}, step)
+        self.progress.write(f"evaluate at step {step}: " + "  ".join(f"{k}={v:.4f}" for k, v in line.items() if k != "step"))
         if self.run_dir is not None:
             with (self.run_dir / EVAL_LOG_FILE).open("a") as file:
                 file.write(json.dumps(line) + "\n")
