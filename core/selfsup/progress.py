@@ -19,7 +19,7 @@ import os
 import sys
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, TextIO, TypeVar
 
 __all__ = [
@@ -215,8 +215,3 @@ def stage(name: str, detail: str = "", settings: ProgressSettings | None = None)
     start = time.monotonic()
     yield settings
     settings.write(f"{name}: done in {format_duration(time.monotonic() - start)}")
-
-
-def quiet(settings: ProgressSettings) -> ProgressSettings:
-    """The same settings with output off."""
-    return replace(settings, mode="off")
