@@ -76,7 +76,8 @@ def test_several_phases_show_one_loss_each_and_never_nan(tmp_path):
 def test_plain_lines_are_rate_limited_by_progress_every(tmp_path):
     err = _piped(_command(tmp_path / "run", progress_every=1e6))
     training = [line for line in err.splitlines() if line.startswith("pretrain: ")]
-    assert [line.split()[1] for line in training] == ["0/20", "20/20"]  # the start and the end only
+    assert [line.split()[1] for line in training] == ["20/20"]  # the end only
+    assert "data: building dataset" not in err  # a stage start line waits progress_every seconds
 
 
 def test_progress_off_prints_nothing(tmp_path):
@@ -120,7 +121,7 @@ def test_progress_bar_plain_lines_and_rate_limit():
     bar = ProgressBar("embed", 4, "batches", settings=ProgressSettings(mode="plain", interval=1e9, stream=quiet))
     for _ in range(4):
         bar.update(1)
-    assert [line.split()[1] for line in quiet.getvalue().splitlines()] == ["0/4", "4/4"]
+    assert [line.split()[1] for line in quiet.getvalue().splitlines()] == ["4/4"]
 
 
 def test_track_and_stage_follow_the_run_settings(capsys):
@@ -134,6 +135,18 @@ def test_track_and_stage_follow_the_run_settings(capsys):
     assert lines[0] == "data: generating rooms ..."
     assert [line.split()[1] for line in lines[1:-1]] == ["0/3", "1/3", "2/3", "3/3"]
     assert lines[-1].startswith("data: done in ")
+
+
+def test_a_stage_that_fails_at_once_leaves_stderr_to_its_error():
+    stream = io.StringIO()
+    settings = ProgressSettings(mode="plain", interval=1e9, stream=stream)
+    with pytest.raises(ValueError):
+        with stage("data", "building dataset 'x'", settings=settings):
+            raise ValueError("bad row")
+    assert stream.getvalue() == ""
+    with stage("data", "building dataset 'x'", settings=settings):
+        pass
+    assert stream.getvalue().startswith("data: done in ")
 
 
 @pytest.mark.parametrize("value, mode", [("auto", "plain"), ("on", "bar"), ("bar", "bar"), ("plain", "plain"), ("off", "off")])

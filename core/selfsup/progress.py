@@ -2,8 +2,9 @@
 
 ``trainer.progress`` picks the mode: ``auto`` (a bar when stderr is a terminal, otherwise
 plain lines), ``bar`` (``on``), ``plain`` or ``off``. Plain lines are written at most every
-``trainer.progress_every`` seconds (0: at every update), plus one line when a stage starts
-and one when it ends, so a log file shows a run moving even without a terminal.
+``trainer.progress_every`` seconds (0: at every update, plus a line when each stage starts)
+and when each stage ends, so a log file shows a run moving even without a terminal; a stage
+that fails within the first interval leaves only its error.
 
 The run sets the settings for its duration (:func:`use_progress`); code anywhere below it
 (a dataset generating data, an evaluator) reports through :func:`track` or :func:`stage`
@@ -17,6 +18,7 @@ import contextvars
 import math
 import os
 import sys
+import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -155,8 +157,8 @@ class ProgressBar:
                 total=total, initial=initial, desc=desc, unit=f" {unit}", file=self.settings.out,
                 dynamic_ncols=width > 0, ncols=None if width > 0 else 120, nrows=None if width > 0 else 40,
             )
-        elif self.settings.mode == "plain":
-            self.settings.write(self._line())
+        elif self.settings.mode == "plain" and self.settings.interval == 0:
+            self.settings.write(self._line())  # otherwise the first line comes after `interval` seconds
 
     def update(self, n: int = 1, postfix: Mapping[str, Any] | str | None = None) -> None:
         self.n += n
@@ -209,9 +211,24 @@ def track(iterable: Iterable[T], desc: str, *, total: int | None = None, unit: s
 
 @contextlib.contextmanager
 def stage(name: str, detail: str = "", settings: ProgressSettings | None = None) -> Iterator[ProgressSettings]:
-    """One line when a stage starts and one when it ends (with its duration), bar or plain."""
+    """A line when a stage starts and one when it ends well (with its duration).
+
+    In plain mode the start line waits ``interval`` seconds (it is written then if the stage
+    still runs), so a stage that fails at once leaves only its one-line error on stderr.
+    """
     settings = settings if settings is not None else current_progress()
-    settings.write(f"{name}: {detail} ..." if detail else f"{name}: started")
+    line = f"{name}: {detail} ..." if detail else f"{name}: started"
     start = time.monotonic()
-    yield settings
+    timer = None
+    if settings.mode == "plain" and settings.interval > 0:
+        timer = threading.Timer(settings.interval, settings.write, [line])
+        timer.daemon = True
+        timer.start()
+    else:
+        settings.write(line)
+    try:
+        yield settings
+    finally:
+        if timer is not None:
+            timer.cancel()
     settings.write(f"{name}: done in {format_duration(time.monotonic() - start)}")
