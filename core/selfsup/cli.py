@@ -86,7 +86,8 @@ def _pretrain(args: argparse.Namespace) -> int:
         return 0
     cfg = resolved.config
     print(f"\nselfsup: {cfg.objective} on {cfg.dataset} ({cfg.modality}, encoder {cfg.encoder}, seed {cfg.seed})")
-    print(format_table(result.metrics, result.random_init_metrics))
+    evaluations = json.loads((result.run_dir / "metrics.json").read_text()).get("evaluations", {})
+    print(format_table(result.metrics, result.random_init_metrics, results=evaluations))
     if result.best_during_training:
         best = result.best_during_training
         values = ", ".join(f"{key} {value:.4f}" for key, value in best["metrics"].items())
@@ -110,9 +111,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         raise ConfigError("selfsup evaluate needs run_dir=<folder of a finished run>.")
     evaluators = overrides.pop("evaluators", None)
     results = evaluate(run_dir, evaluators, **overrides)
-    pretrained = {f"{n}/{k}": v for n, e in results.items() for k, v in e["pretrained"].items()}
-    baseline = {f"{n}/{k}": v for n, e in results.items() for k, v in e["random_init"].items()}
-    print(format_table(pretrained, baseline))
+    print(format_table({}, {}, results=results))
     return 0
 
 

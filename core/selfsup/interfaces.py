@@ -182,6 +182,15 @@ class Evaluator:
     #: ``False`` for baselines that ignore the encoder (e.g. a probe on raw
     #: features): they run once and the number is reported for both encoders.
     uses_encoder: ClassVar[bool] = True
+    #: Reported keys that are chosen hyper-parameters or counts (``l2``, ``alpha``,
+    #: ``best_epoch``), not scores: the results table lists them apart, without a delta.
+    hyperparameters: ClassVar[tuple[str, ...]] = ()
+    #: Reported scores where lower is better (``rmse``, distances); every other score is
+    #: higher-is-better. Recorded in ``metrics.json`` and marked in the results table.
+    lower_is_better: ClassVar[tuple[str, ...]] = ()
+    #: ``{metric: one-line explanation}`` printed under the results table (e.g. what a
+    #: large delta of a distance means).
+    notes: ClassVar[Mapping[str, str]] = {}
 
     def __init__(self, config: Any = None) -> None:
         if config is None and self.config_cls is not None:

@@ -15,7 +15,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
-from .config import ResolvedRun, load_user_config, resolve, reuse_saved_config, to_container
+from .config import ResolvedRun, follow_task, load_user_config, resolve, reuse_saved_config, to_container
 from .engine.device import intra_op_threads, resolve_device, seed_everything
 from .engine.distributed import DistributedContext, broadcast_object
 from .engine.trainer import Trainer
@@ -49,6 +49,11 @@ class PretrainResult:
     #: With ``trainer.eval_every``: the best evaluation during training,
     #: ``{"step", "select", "metrics"}`` (``metrics`` above stay the final encoder's).
     best_during_training: dict[str, Any] | None = None
+    #: The same metrics on the data's raw input features, when the data source provides them
+    #: (:class:`selfsup.tasks.RawFeatureSource`); evaluators that ignore the encoder are left out.
+    raw_feature_metrics: dict[str, float] = field(default_factory=dict)
+    #: ``{evaluator: "ErrorType: message"}`` for evaluators that failed (their numbers are missing).
+    evaluator_errors: dict[str, str] = field(default_factory=dict)
 
 
 def _user_overrides(
@@ -173,6 +178,8 @@ def _run_resolved(resolved: ResolvedRun) -> PretrainResult:
         if job.is_main and not cfg.trainer.resume:
             OmegaConf.save(cfg, run_dir / "config.yaml")
         data, encoder, random_init, objective = build_run(resolved)
+        resolved = _follow_task(resolved, data, run_dir, save=job.is_main and not cfg.trainer.resume)
+        cfg = resolved.config
         if job.is_main:
             _write_json(run_dir / DATA_INFO_FILE, data.info)
             save_state(run_dir, resolved.dataset.name, getattr(data, "preprocessing_state", dict)())
@@ -202,7 +209,25 @@ def _run_resolved(resolved: ResolvedRun) -> PretrainResult:
         history=history,
         config=to_container(cfg),
         best_during_training=during["best"] | {"select": during["select"]} if during else None,
+        raw_feature_metrics={
+            f"{name}/{key}": value for name, entry in results.items() for key, value in entry.get("raw_features", {}).items()
+        },
+        evaluator_errors={
+            name: "; ".join(f"{label}: {text}" for label, text in entry["errors"].items())
+            for name, entry in results.items()
+            if entry.get("errors")
+        },
     )
+
+
+def _follow_task(resolved: ResolvedRun, data: DataSource, run_dir: Path, *, save: bool) -> ResolvedRun:
+    """Default evaluators for the dataset's declared task, checked before training
+    (:func:`selfsup.config.follow_task`); ``config.yaml`` records the evaluators chosen."""
+    followed = follow_task(resolved, data.info)
+    followed.config.run_dir = resolved.config.run_dir
+    if save and list(followed.config.evaluators) != list(resolved.config.evaluators):
+        OmegaConf.save(followed.config, run_dir / "config.yaml")
+    return followed
 
 
 def _evaluate_during_training(
@@ -244,15 +269,22 @@ def _evaluate_during_training(
 def run_evaluators(
     resolved: ResolvedRun, data: DataSource, encoders: Mapping[str, nn.Module], device: torch.device
 ) -> dict[str, dict[str, Any]]:
-    """``{evaluator: {"settings": ..., "split": ..., "pretrained": {...}, "random_init": {...}}}``.
+    """``{evaluator: {"settings": ..., "split": ..., "pretrained": {...}, "random_init": {...}, ...}}``.
 
     Each encoder in turn is scored by every evaluator, inside one
     :func:`~selfsup.evaluation.features.shared_features` block (each split is embedded once).
+    A data source that provides raw input features (:class:`selfsup.tasks.RawFeatureSource`)
+    adds a ``"raw_features"`` baseline, scored by the evaluators that use an encoder. An
+    evaluator that fails records ``{"errors": {encoder: "ErrorType: message"}}`` and an empty
+    score dict for that encoder; the others still report.
     """
+    from .tasks import RawFeatureSource, label_task
+
     seed = int(resolved.config.seed)
     evaluators = [
         (spec.name, spec.resolve_factory()(resolved.evaluator_config(spec.name))) for spec in resolved.evaluators
     ]
+    task = label_task(data.info)
     results: dict[str, dict[str, Any]] = {
         spec.name: {
             "evaluator": spec.name,
@@ -262,23 +294,50 @@ def run_evaluators(
             "seed": seed,
             "dataset": resolved.dataset.name,
             "data": to_container(resolved.config.data),
+            "task": task.to_info() if task is not None else None,
+            "hyperparameters": list(getattr(evaluator, "hyperparameters", ())),
+            "lower_is_better": list(getattr(evaluator, "lower_is_better", ())),
+            **({"notes": dict(evaluator.notes)} if getattr(evaluator, "notes", None) else {}),
         }
         for spec, (_, evaluator) in zip(resolved.evaluators, evaluators, strict=True)
     }
+    encoders = dict(encoders)
+    if "raw_features" not in encoders and isinstance(data, RawFeatureSource):
+        encoders["raw_features"] = data.raw_feature_encoder()
     encoder_free: dict[str, dict[str, float]] = {}  # evaluators that ignore the encoder run once
     for label, encoder in encoders.items():
         encoder.to(device)
         with shared_features():
             for name, evaluator in evaluators:
+                uses_encoder = getattr(evaluator, "uses_encoder", True)
+                if label == "raw_features" and not uses_encoder:
+                    continue  # the same number as the other columns
                 if name in encoder_free:
                     results[name][label] = dict(encoder_free[name])
                     continue
-                scores = evaluator.evaluate(encoder, data, device=device, seed=seed)
-                results[name][label] = {key: float(value) for key, value in scores.items()}
-                if not getattr(evaluator, "uses_encoder", True):
+                try:
+                    scores = evaluator.evaluate(encoder, data, device=device, seed=seed)
+                    results[name][label] = {key: float(value) for key, value in scores.items()}
+                except Exception as exc:  # noqa: BLE001 - recorded; the other evaluators still report
+                    results[name][label] = {}
+                    results[name].setdefault("errors", {})[label] = _error_text(exc)
+                    _warn(f"evaluator '{name}' failed on the {label.replace('_', ' ')} encoder: {_error_text(exc)}")
+                    continue
+                if not uses_encoder:
                     encoder_free[name] = results[name][label]
         encoder.cpu()
     return results
+
+
+def _error_text(exc: BaseException) -> str:
+    message = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {message[0] if message else ''}".rstrip(": ")
+
+
+def _warn(message: str) -> None:
+    import sys
+
+    print(f"selfsup: warning: {message}", file=sys.stderr)
 
 
 def save_encoder(encoder: nn.Module, path: Path) -> None:
