@@ -1,9 +1,9 @@
 """Tasks on data: what each label of a data source is, and which evaluators can score it.
 
 A data source declares, in its ``info`` (:data:`selfsup.interfaces.DataInfo`), the task of
-each label key under ``info["tasks"]``::
+each label key under ``info["label_tasks"]``::
 
-    info["tasks"] = {"label": {"type": "regression", "num_targets": 1}}
+    info["label_tasks"] = {"label": {"type": "regression", "num_targets": 1}}
 
 with ``type`` one of :data:`TASK_TYPES`:
 
@@ -134,7 +134,7 @@ def declare_task(
     level: str = "row",
     key: str = "label",
 ) -> LabelTask:
-    """Record the task of label ``key`` in ``info["tasks"]`` and return it.
+    """Record the task of label ``key`` in ``info["label_tasks"]`` and return it.
 
     ``multiclass`` with two classes is recorded as ``binary``.
     """
@@ -143,9 +143,9 @@ def declare_task(
     if type == "binary" and num_classes is None:
         num_classes = 2
     task = LabelTask(type, num_classes=num_classes, num_targets=int(num_targets), level=level)
-    tasks = dict(info.get("tasks") or {})
+    tasks = dict(info.get("label_tasks") or {})
     tasks[key] = task.to_info()
-    info["tasks"] = tasks
+    info["label_tasks"] = tasks
     return task
 
 
@@ -153,7 +153,7 @@ def label_task(info: Mapping[str, Any] | None, key: str = "label") -> LabelTask 
     """The declared task of label ``key``, or ``None`` when the source declares none."""
     if not isinstance(info, Mapping):
         return None
-    tasks = info.get("tasks")
+    tasks = info.get("label_tasks")
     if isinstance(tasks, Mapping):
         entry = tasks.get(key)
         if isinstance(entry, Mapping) and "type" in entry:

@@ -78,7 +78,7 @@ def format_results(results: Mapping[str, Mapping[str, Any]]) -> str:
         columns = list(_COLUMNS[:2])
     show_delta = any(key == "random_init" for key, _ in columns) and any(key == "pretrained" for key, _ in columns)
     header = ["metric", "better", *(title for _, title in columns)] + (["delta"] if show_delta else [])
-    scores, hypers = [header], [["hyper-parameter (chosen, not a score)", *(title for _, title in columns)]]
+    scores, hypers = [header], [["chosen hyper-parameters and diagnostics (not scores)", *(title for _, title in columns)]]
     failures: list[str] = []
     notes: list[str] = []
     for name, entry in results.items():

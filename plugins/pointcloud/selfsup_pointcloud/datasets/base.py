@@ -23,6 +23,7 @@ import torch
 
 from selfsup.errors import DatasetError
 from selfsup.interfaces import Batch, DataSource
+from selfsup.tasks import declare_task
 
 from ..ops import grid_sample
 from ..transforms import normalize_color
@@ -181,6 +182,11 @@ class SceneSource(DataSource):
         if class_names:
             self.info["num_classes"] = len(class_names)
             self.info["class_names"] = list(class_names)
+        if task in ("segmentation", "classification") and class_names:
+            # per-point labels (segmentation) or one label per cloud (classification)
+            declare_task(self.info, "multiclass", num_classes=len(class_names), level="point" if task == "segmentation" else "shape")
+        elif task == "none":
+            declare_task(self.info, "none")
 
     def _prepare(self, scene: Scene, grid_size: float, generator: torch.Generator) -> dict[str, torch.Tensor]:
         coord = torch.from_numpy(np.ascontiguousarray(scene.coord, dtype=np.float32))
