@@ -1,7 +1,7 @@
 """The ``selfsup`` command.
 
     selfsup pretrain [--config FILE] [--print-config] key=value ...
-    selfsup evaluate run_dir=DIR [evaluators=[...]] [key=value ...]
+    selfsup evaluate run_dir=DIR [evaluators=[...]] [cv=K] [key=value ...]
     selfsup list [modalities|encoders|objectives|evaluators|datasets] [--modality M]
     selfsup info NAME [--kind KIND] [--modality M]
     selfsup plugins
@@ -110,7 +110,13 @@ def _evaluate(args: argparse.Namespace) -> int:
     if not run_dir:
         raise ConfigError("selfsup evaluate needs run_dir=<folder of a finished run>.")
     evaluators = overrides.pop("evaluators", None)
-    results = evaluate(run_dir, evaluators, **overrides)
+    folds = overrides.pop("cv", None)
+    if folds is not None:  # cv=K: mean ± std over K folds of the dataset (selfsup.cv)
+        from .cv import cross_validate
+
+        results = cross_validate(run_dir, folds, evaluators, **overrides)
+    else:
+        results = evaluate(run_dir, evaluators, **overrides)
     print(format_table({}, {}, results=results))
     return 0
 

@@ -430,6 +430,7 @@ def evaluate(
     cfg = resolved.config
     seed_everything(cfg.seed)
     data = resolved.dataset.resolve_factory()(resolved.component_config("data"))
+    resolved = follow_task(resolved, data.info)  # an evaluator that cannot score the task fails here
     encoder = load_encoder(run_dir, plugins=plugins)
     random_init = _build_encoder(resolved.encoder, resolved.component_config("encoder_config"), data.info, cfg.seed)
     device = resolve_device(cfg.trainer.device)

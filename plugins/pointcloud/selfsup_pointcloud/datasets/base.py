@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
 from selfsup.errors import DatasetError
 from selfsup.interfaces import Batch, DataSource
@@ -107,6 +108,17 @@ class SceneSplit(torch.utils.data.Dataset):
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         return self.items[index]
+
+
+class RawPointFeatures(nn.Module):
+    """A parameter-free "encoder": ``batch -> [coord, feat]`` per point (the raw-feature baseline)."""
+
+    def __init__(self, feature_channels: int) -> None:
+        super().__init__()
+        self.embed_dim = 3 + int(feature_channels)
+
+    def forward(self, batch: Batch) -> torch.Tensor:
+        return torch.cat([batch["coord"].float(), batch["feat"].float()], dim=1)
 
 
 def collate_scenes(items: Sequence[Batch] | Batch) -> Batch:
@@ -230,3 +242,8 @@ class SceneSource(DataSource):
 
     def collate(self, items: Sequence[Batch] | Batch) -> Batch:
         return collate_scenes(items)
+
+    def raw_feature_encoder(self) -> nn.Module:
+        """The raw-feature baseline (:class:`selfsup.tasks.RawFeatureSource`): each point's
+        coordinates and input features (colour, normal), ``[points, 3 + feature_channels]``."""
+        return RawPointFeatures(int(self.info["feature_channels"]))
