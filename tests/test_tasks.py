@@ -263,17 +263,19 @@ def test_linear_probe_widens_its_l2_grid(make_eval_source, identity_encoder) -> 
 
 
 def test_kfold_split_partitions_rows_and_stratifies() -> None:
-    strata = torch.tensor([0] * 30 + [1] * 12)
+    strata = torch.tensor([0] * 31 + [1] * 13)
     tests = []
     for fold in range(5):
-        train, test = kfold_split(42, 5, fold, seed=3, strata=strata)
-        assert sorted(train + test) == list(range(42)) and not set(train) & set(test)
+        train, test = kfold_split(44, 5, fold, seed=3, strata=strata)
+        assert sorted(train + test) == list(range(44)) and not set(train) & set(test)
         counts = torch.bincount(strata[test], minlength=2).tolist()
         assert counts[0] in (6, 7) and counts[1] in (2, 3)
         tests.append(set(test))
-    assert set().union(*tests) == set(range(42)) and sum(len(t) for t in tests) == 42
-    assert kfold_split(42, 5, 2, seed=3, strata=strata) == kfold_split(42, 5, 2, seed=3, strata=strata)
-    assert kfold_split(42, 5, 2, seed=4)[1] != kfold_split(42, 5, 2, seed=3)[1]
+    assert set().union(*tests) == set(range(44)) and sum(len(t) for t in tests) == 44
+    sizes = [len(t) for t in tests]
+    assert max(sizes) - min(sizes) <= 1  # the second class continues where the first stopped
+    assert kfold_split(44, 5, 2, seed=3, strata=strata) == kfold_split(44, 5, 2, seed=3, strata=strata)
+    assert kfold_split(44, 5, 2, seed=4)[1] != kfold_split(44, 5, 2, seed=3)[1]
     with pytest.raises(Exception, match="data.fold=5 is not a fold of data.folds=5"):
         check_fold(5, 5, dataset="d", rows=42)
     with pytest.raises(Exception, match="data.folds=1 must be an integer >= 2"):
@@ -319,3 +321,11 @@ def test_results_table_separates_hyperparameters_marks_direction_and_explains() 
     assert table.index("regression-probe/alpha") > table.index("chosen hyper-parameters")
     assert "fd-local/fd_local: lower is better; untrained generator" in table
     assert "mean ± std over 10 folds" in table
+    # a declared direction counts for any name, and well-known names need no declaration
+    other = format_results({
+        "probe": {"pretrained": {"distortion": 1.0, "rmse": 2.0, "alpha": 1.0}, "random_init": {"distortion": 2.0, "rmse": 3.0, "alpha": 1.0},
+                  "lower_is_better": ["distortion"]},
+    })
+    rows = {line.split()[0]: line.split() for line in other.splitlines() if line.startswith("probe/")}
+    assert rows["probe/distortion"][1] == "lower" and rows["probe/rmse"][1] == "lower"
+    assert len(rows["probe/alpha"]) == 3  # a hyper-parameter by name: no direction, no delta

@@ -88,8 +88,8 @@ def fit_multitask_logistic(
         for task in range(y_fit.shape[1]):
             rows = ~torch.isnan(y_fit[:, task])
             if not bool(rows.any()):
-                weights.append(torch.zeros(xs.shape[1]))
-                biases.append(torch.zeros(1))
+                weights.append(torch.zeros(xs.shape[1], device=xs.device))
+                biases.append(torch.zeros(1, device=xs.device))
                 continue
             u, c = _fit_task(xs[rows].t().contiguous(), y_fit[rows, task], l2, max_iter)
             weights.append(u)
@@ -101,7 +101,7 @@ def fit_multitask_logistic(
         if x_sel is None or y_val is None:
             return 0.0
         weight, bias = fitted[l2]
-        auc, count = masked_task_auc(y_val, x_sel @ weight + bias)
+        auc, count = masked_task_auc(y_val.cpu(), (x_sel @ weight + bias).cpu())
         return auc if count else 0.0
 
     select = len(tuple(l2_grid)) > 1 and x_sel is not None
