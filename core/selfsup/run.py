@@ -222,8 +222,20 @@ def _run_resolved(resolved: ResolvedRun) -> PretrainResult:
 
 def _follow_task(resolved: ResolvedRun, data: DataSource, run_dir: Path, *, save: bool) -> ResolvedRun:
     """Default evaluators for the dataset's declared task, checked before training
-    (:func:`selfsup.config.follow_task`); ``config.yaml`` records the evaluators chosen."""
-    followed = follow_task(resolved, data.info)
+    (:func:`selfsup.config.follow_task`); ``config.yaml`` records the evaluators chosen.
+
+    A fresh run rejected here leaves no ``config.yaml`` behind, so the same ``run_dir`` can be
+    used again with the evaluators the error names."""
+    from .errors import EvaluatorTaskError
+
+    try:
+        followed = follow_task(resolved, data.info)
+    except EvaluatorTaskError:
+        if save:
+            (run_dir / "config.yaml").unlink(missing_ok=True)
+            if not any(run_dir.iterdir()):
+                run_dir.rmdir()
+        raise
     followed.config.run_dir = resolved.config.run_dir
     if save and list(followed.config.evaluators) != list(resolved.config.evaluators):
         OmegaConf.save(followed.config, run_dir / "config.yaml")
