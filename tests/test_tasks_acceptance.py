@@ -209,3 +209,31 @@ def test_uncoloured_mesh(capsys, tmp_path) -> None:
     stats = evaluations["embedding-stats"]
     assert stats["raw_features"]["effective_rank"] <= 6.0 + 1e-6  # xyz + normals: at most 6 directions
     assert stats["pretrained"]["embedding_std"] > 0.0
+
+
+@pytest.mark.parametrize(
+    ("modality", "dataset", "expected"),
+    [
+        ("tabular", "adult-sample", ("binary", "row")),
+        ("tabular", "synthetic-traffic", ("binary", "row")),
+        ("graph", "sbm", ("multiclass", "row")),
+        ("audio", "synthetic-sounds", ("multiclass", "row")),
+        ("vision", "digits", ("multiclass", "row")),
+        ("pointcloud", "procedural-rooms", ("multiclass", "point")),
+        ("timeseries", "synthetic-sines", ("multiclass", "row")),
+    ],
+)
+def test_first_party_datasets_declare_their_task(modality, dataset, expected) -> None:
+    from selfsup.registry import get_registry
+    from selfsup.tasks import label_task
+
+    registry = get_registry()
+    if modality not in {spec.name for spec in registry.list("modality")}:
+        pytest.skip(f"the {modality} plugin is not installed")
+    spec = registry.get("dataset", dataset, modality=modality)
+    data = spec.resolve_factory()(spec.default_config())
+    assert "label_tasks" in data.info  # declared, not read from a legacy info["task"]
+    task = label_task(data.info)
+    assert (task.type, task.level) == expected
+    if task.type in ("binary", "multiclass"):
+        assert task.num_classes == data.info["num_classes"]

@@ -35,8 +35,8 @@ __all__ = [
 #: One batch: a dict of tensors (and, rarely, other objects such as graph batches).
 Batch = dict[str, Any]
 #: JSON-serialisable facts about the data that encoders and objectives are
-#: built from (``num_classes``, ``task``, feature cardinalities, fitted
-#: preprocessing). Saved as ``run_dir/data_info.json`` so that an encoder can be
+#: built from (``num_classes``, feature cardinalities, fitted preprocessing) and
+#: ``label_tasks``, the declared task of each label (:mod:`selfsup.tasks`). Saved as ``run_dir/data_info.json`` so that an encoder can be
 #: rebuilt without the data.
 DataInfo = Mapping[str, Any]
 #: What ``Objective.training_step`` returns: ``"loss"`` plus any scalar tensors
