@@ -237,3 +237,26 @@ def test_first_party_datasets_declare_their_task(modality, dataset, expected) ->
     assert (task.type, task.level) == expected
     if task.type in ("binary", "multiclass"):
         assert task.num_classes == data.info["num_classes"]
+
+
+def test_csv_folds_partition_the_rows_stratified_by_class(tmp_path) -> None:
+    pytest.importorskip("selfsup_tabular")
+    from selfsup_tabular.datasets.configs import CSVTableConfig
+    from selfsup_tabular.datasets.csv_table import CSVTable
+
+    rows = ["x,kind"] + [f"{i},{'rare' if i % 5 == 0 else 'common'}" for i in range(100)]
+    (tmp_path / "t.csv").write_text("\n".join(rows) + "\n")
+    sizes = []
+    for fold in range(4):
+        source = CSVTable(CSVTableConfig(root=str(tmp_path), train_file="t.csv", target="kind", folds=4, fold=fold))
+        labels = torch_labels(source, "test")
+        assert source.info["cv"] == {"folds": 4, "fold": fold, "seed": 0, "stratified": True}
+        assert sorted(np.bincount(labels, minlength=2).tolist()) == [5, 20]  # 20 % rare in every fold
+        sizes.append(len(labels) + len(torch_labels(source, "train")) + len(torch_labels(source, "val")))
+        assert len(labels) == 25
+    assert sizes == [100] * 4  # test fold + the rest (train and its validation share) = every row
+
+
+def torch_labels(source, split: str) -> np.ndarray:
+    batch = source.collate([source.split(split)[i] for i in range(len(source.split(split)))])
+    return batch["label"].numpy()
