@@ -295,6 +295,11 @@ def test_default_evaluators_keep_modality_defaults_that_fit() -> None:
     assert default_evaluators(modality, LabelTask("regression"), registry) == ["embedding-stats", "regression-probe"]
     assert default_evaluators(modality, LabelTask("multilabel", num_targets=4), registry) == ["linear-probe", "embedding-stats"]
     assert default_evaluators(modality, None, registry) == ["linear-probe", "knn", "embedding-stats"]
+    # a modality may name its own evaluators for a task
+    chosen = ModalitySpec(name="m", default_encoder="e", default_objective="o", default_dataset="d",
+                          task_evaluators={"regression": ("fine-tune", "regression-probe")})
+    assert default_evaluators(chosen, LabelTask("regression"), registry) == ["fine-tune", "regression-probe"]
+    assert default_evaluators(chosen, LabelTask("multiclass", num_classes=3), registry) == ["linear-probe", "knn"]
 
 
 # --------------------------------------------------------------------------- the table

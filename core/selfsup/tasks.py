@@ -15,6 +15,7 @@ with ``type`` one of :data:`TASK_TYPES`:
 ``none``        no labels (the source's batches carry no ``"label"``)
 ==============  ==============================================================================
 
+(a source whose ``label_tasks`` has no ``"label"`` entry has no ``"label"``: task ``none``)
 and an optional ``level`` (``"row"`` by default; e.g. ``"point"`` for per-point labels of a
 point cloud, ``"shape"`` for one label per cloud). :func:`declare_task` writes the entry.
 Evaluators, probes, ``fine-tune`` and the compatibility check read it through
