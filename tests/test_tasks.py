@@ -336,3 +336,17 @@ def test_results_table_separates_hyperparameters_marks_direction_and_explains() 
     rows = {line.split()[0]: line.split() for line in other.splitlines() if line.startswith("probe/")}
     assert rows["probe/distortion"][1] == "lower" and rows["probe/rmse"][1] == "lower"
     assert len(rows["probe/alpha"]) == 3  # a hyper-parameter by name: no direction, no delta
+
+
+def test_cv_needs_a_dataset_with_folds(toy, tmp_path) -> None:
+    from selfsup.cli import main
+    from selfsup.cv import aggregate_folds, cross_validate
+
+    pretrain(modality="toy", evaluators=["linear-probe"], run_dir=tmp_path / "r", trainer={"max_steps": 2})
+    with pytest.raises(Exception, match="Dataset 'blobs' has no data.folds/data.fold protocol"):
+        cross_validate(tmp_path / "r", 3)
+    assert main(["evaluate", f"run_dir={tmp_path / 'r'}", "cv=1"]) == 2  # one line, no traceback
+    folds = [{"p": {"pretrained": {"acc": a}, "random_init": {"acc": 0.5}}} for a in (0.6, 0.8, 1.0)]
+    merged = aggregate_folds(folds)["p"]
+    assert merged["pretrained"]["acc"] == pytest.approx(0.8) and merged["std"]["pretrained"]["acc"] == pytest.approx(np.std([0.6, 0.8, 1.0]))
+    assert merged["std"]["random_init"]["acc"] == 0.0 and merged["cv"]["folds"] == 3
