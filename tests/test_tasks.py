@@ -350,3 +350,12 @@ def test_cv_needs_a_dataset_with_folds(toy, tmp_path) -> None:
     merged = aggregate_folds(folds)["p"]
     assert merged["pretrained"]["acc"] == pytest.approx(0.8) and merged["std"]["pretrained"]["acc"] == pytest.approx(np.std([0.6, 0.8, 1.0]))
     assert merged["std"]["random_init"]["acc"] == 0.0 and merged["cv"]["folds"] == 3
+
+
+def test_selfsup_info_lists_the_tasks_an_evaluator_scores(capsys) -> None:
+    from selfsup.cli import main
+
+    assert main(["info", "regression-probe"]) == 0
+    assert "  tasks: regression\n" in capsys.readouterr().out
+    assert main(["info", "embedding-stats"]) == 0
+    assert "  tasks: any (labels not needed)\n" in capsys.readouterr().out

@@ -175,6 +175,9 @@ def _info(args: argparse.Namespace) -> int:
                 print(f"  config overrides: {json.dumps(dict(spec.overrides))}")
         if getattr(spec, "modalities", None):
             print(f"  modalities: {', '.join(sorted(spec.modalities))}")
+        if kind == "evaluator":  # the declared tasks it scores (selfsup.tasks)
+            tasks = ", ".join(sorted(spec.tasks)) if spec.tasks is not None else "any (labels not needed)"
+            print(f"  tasks: {tasks}" + (f" (one label per {spec.label_level})" if spec.label_level else ""))
         if hasattr(spec, "config_cls"):
             print("  config defaults:")
             defaults = dataclass_defaults(spec.config_cls)
