@@ -160,7 +160,8 @@ def test_default_evaluators_follow_the_declared_task(tasks_plugin, tmp_path) -> 
 def test_an_evaluator_that_cannot_score_the_task_is_rejected_before_training(tasks_plugin, tmp_path) -> None:
     with pytest.raises(EvaluatorTaskError, match="'linear-probe' cannot score dataset 'lines'.*evaluators=\\[regression-probe\\]"):
         pretrain(modality="toy", dataset="lines", evaluators=["linear-probe"], run_dir=tmp_path / "r", trainer={"max_steps": 3})
-    assert not (tmp_path / "r").exists()  # nothing trained, nothing left: the same run_dir works with the fix
+    run_dir = tmp_path / "r"  # nothing trained, no config.yaml left: the same run_dir works with the fix
+    assert not (run_dir / "config.yaml").exists() and not (run_dir / "log.jsonl").exists()
     fixed = pretrain(modality="toy", dataset="lines", evaluators=["regression-probe"], run_dir=tmp_path / "r", trainer={"max_steps": 3})
     assert fixed.metrics["regression-probe/rmse"] > 0.0 and (tmp_path / "r" / "metrics.json").exists()
 
