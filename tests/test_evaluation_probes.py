@@ -295,12 +295,12 @@ def test_linear_probe_evaluate(make_eval_source, identity_encoder, with_val) -> 
     x, y = make_blobs(700, n_features=8, centers=4, cluster_std=1.5, random_state=2)
     sizes = {"train": 500, "val": 100, "test": 100} if with_val else {"train": 600, "test": 100}
     source = make_eval_source(_splits(x, y, sizes), info={"num_classes": 4})
-    probe = LinearProbe(LinearProbeConfig(l2_grid=[1e-3, 1e-1]))  # lists are accepted
+    probe = LinearProbe(LinearProbeConfig(l2_grid=[1e-3, 1e-1], widen=0))  # lists are accepted
     assert probe.split == "test" and probe.settings()["l2_grid"] == [1e-3, 1e-1]
     state = torch.get_rng_state()
     result = probe.evaluate(identity_encoder(8), source, device=CPU, seed=0)
     assert torch.equal(torch.get_rng_state(), state)
-    assert set(result) == {"accuracy", "macro_f1", "l2"}
+    assert set(result) == {"accuracy", "macro_f1", "l2", "l2_at_edge"}  # l2_at_edge: new (grids widen)
     assert all(type(v) is float for v in result.values())
     assert result["accuracy"] > 0.9 and result["l2"] in (1e-3, 1e-1)
     assert probe.evaluate(identity_encoder(8), source, device=CPU, seed=0) == result
@@ -400,7 +400,7 @@ def test_regression_probe_reports_original_units(make_eval_source, identity_enco
     for scale in (1.0, 1000.0):
         source = make_eval_source(_splits(x, y * scale, sizes, torch.float32))
         results.append(RegressionProbe().evaluate(identity_encoder(6), source, device=CPU, seed=0))
-    assert set(results[0]) == {"r2", "rmse", "alpha"}
+    assert set(results[0]) == {"r2", "rmse", "mae", "alpha", "alpha_at_edge"}  # mae, alpha_at_edge: new
     assert all(type(v) is float for v in results[0].values())
     assert results[0]["r2"] > 0.95
     assert results[1]["r2"] == pytest.approx(results[0]["r2"], abs=1e-5)

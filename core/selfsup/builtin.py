@@ -19,6 +19,9 @@ from .hookspecs import hookimpl
 from .loggers.plugin import register_loggers
 from .specs import EvaluatorSpec
 
+#: Task types of the class-index evaluators.
+CLASSIFICATION = frozenset({"binary", "multiclass"})
+
 __all__ = ["register_evaluators", "register_loggers"]
 
 
@@ -28,30 +31,35 @@ def register_evaluators() -> list[EvaluatorSpec]:
         EvaluatorSpec(
             name="linear-probe",
             factory="selfsup.evaluation.linear_probe:LinearProbe",
+            tasks=CLASSIFICATION | {"multilabel"},
             config_cls=LinearProbeConfig,
-            description="Logistic regression on frozen features; L2 chosen on the validation split.",
+            description="Logistic regression on frozen features (per-task masked ROC-AUC for multi-task labels); L2 chosen on validation.",
         ),
         EvaluatorSpec(
             name="knn",
             factory="selfsup.evaluation.knn:KNN",
+            tasks=CLASSIFICATION,
             config_cls=KNNConfig,
             description="Weighted k-nearest-neighbour classifier on cosine similarity.",
         ),
         EvaluatorSpec(
             name="clustering",
             factory="selfsup.evaluation.clustering:Clustering",
+            tasks=CLASSIFICATION,
             config_cls=ClusteringConfig,
             description="k-means on features: ACC (Hungarian), NMI, ARI, macro-F1.",
         ),
         EvaluatorSpec(
             name="regression-probe",
             factory="selfsup.evaluation.regression_probe:RegressionProbe",
+            tasks=frozenset({"regression"}),
             config_cls=RegressionProbeConfig,
-            description="Ridge regression on frozen features; R² and RMSE.",
+            description="Ridge regression on frozen features; R², RMSE and MAE.",
         ),
         EvaluatorSpec(
             name="mlp-probe",
             factory="selfsup.evaluation.mlp_probe:MLPProbe",
+            tasks=CLASSIFICATION,
             config_cls=MLPProbeConfig,
             description="MLP classifier on frozen features, early-stopped on validation accuracy.",
         ),
@@ -64,7 +72,8 @@ def register_evaluators() -> list[EvaluatorSpec]:
         EvaluatorSpec(
             name="fine-tune",
             factory="selfsup.evaluation.fine_tune:FineTune",
+            tasks=CLASSIFICATION | {"multilabel", "regression"},
             config_cls=FineTuneConfig,
-            description="Fine-tunes a copy of the encoder with a linear head; accuracy or ROC-AUC.",
+            description="Fine-tunes a copy of the encoder with a linear head; accuracy, masked ROC-AUC or RMSE/MAE/R² by task.",
         ),
     ]

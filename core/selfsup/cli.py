@@ -1,7 +1,7 @@
 """The ``selfsup`` command.
 
     selfsup pretrain [--config FILE] [--print-config] key=value ...
-    selfsup evaluate run_dir=DIR [evaluators=[...]] [key=value ...]
+    selfsup evaluate run_dir=DIR [evaluators=[...]] [cv=K] [key=value ...]
     selfsup list [modalities|encoders|objectives|evaluators|datasets] [--modality M]
     selfsup info NAME [--kind KIND] [--modality M]
     selfsup plugins
@@ -90,7 +90,8 @@ def _pretrain(args: argparse.Namespace) -> int:
         return 0
     cfg = resolved.config
     print(f"\nselfsup: {cfg.objective} on {cfg.dataset} ({cfg.modality}, encoder {cfg.encoder}, seed {cfg.seed})")
-    print(format_table(result.metrics, result.random_init_metrics))
+    evaluations = json.loads((result.run_dir / "metrics.json").read_text()).get("evaluations", {})
+    print(format_table(result.metrics, result.random_init_metrics, results=evaluations))
     if result.best_during_training:
         best = result.best_during_training
         values = ", ".join(f"{key} {value:.4f}" for key, value in best["metrics"].items())
@@ -113,10 +114,14 @@ def _evaluate(args: argparse.Namespace) -> int:
     if not run_dir:
         raise ConfigError("selfsup evaluate needs run_dir=<folder of a finished run>.")
     evaluators = overrides.pop("evaluators", None)
-    results = evaluate(run_dir, evaluators, **overrides)
-    pretrained = {f"{n}/{k}": v for n, e in results.items() for k, v in e["pretrained"].items()}
-    baseline = {f"{n}/{k}": v for n, e in results.items() for k, v in e["random_init"].items()}
-    print(format_table(pretrained, baseline))
+    folds = overrides.pop("cv", None)
+    if folds is not None:  # cv=K: mean ± std over K folds of the dataset (selfsup.cv)
+        from .cv import cross_validate
+
+        results = cross_validate(run_dir, folds, evaluators, **overrides)
+    else:
+        results = evaluate(run_dir, evaluators, **overrides)
+    print(format_table({}, {}, results=results))
     return 0
 
 
@@ -174,6 +179,9 @@ def _info(args: argparse.Namespace) -> int:
                 print(f"  config overrides: {json.dumps(dict(spec.overrides))}")
         if getattr(spec, "modalities", None):
             print(f"  modalities: {', '.join(sorted(spec.modalities))}")
+        if kind == "evaluator":  # the declared tasks it scores (selfsup.tasks)
+            tasks = ", ".join(sorted(spec.tasks)) if spec.tasks is not None else "any (labels not needed)"
+            print(f"  tasks: {tasks}" + (f" (one label per {spec.label_level})" if spec.label_level else ""))
         if hasattr(spec, "config_cls"):
             print("  config defaults:")
             defaults = dataclass_defaults(spec.config_cls)

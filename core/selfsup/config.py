@@ -34,6 +34,7 @@ __all__ = [
     "reuse_saved_config",
     "parse_dotlist",
     "resolve",
+    "follow_task",
     "to_container",
     "dataclass_defaults",
 ]
@@ -148,6 +149,11 @@ class ResolvedRun:
     evaluators: list[Any]
     #: The chosen ``LoggerSpec`` objects (``loggers``).
     loggers: list[Any] = field(default_factory=list)
+    #: True when the user named no evaluators (the modality's defaults were taken; they
+    #: follow the dataset's declared task once it is known, see :func:`follow_task`).
+    evaluators_defaulted: bool = False
+    #: The registry the run was resolved against.
+    registry: Any = None
 
     def component_config(self, key: str) -> Any:
         """The config object (a dataclass instance) of ``data``/``encoder_config``/...."""
@@ -218,6 +224,7 @@ def resolve(user: Mapping[str, Any] | DictConfig, registry: Any) -> ResolvedRun:
     encoder = registry.get("encoder", str(user_cfg.get("encoder") or modality.default_encoder), modality=modality.name)
     dataset = registry.get("dataset", str(user_cfg.get("dataset") or modality.default_dataset), modality=modality.name)
     evaluator_names = user_cfg.get("evaluators")
+    defaulted = evaluator_names is None
     if evaluator_names is None:
         evaluator_names = list(modality.default_evaluators)
     if isinstance(evaluator_names, str):
@@ -254,7 +261,7 @@ def resolve(user: Mapping[str, Any] | DictConfig, registry: Any) -> ResolvedRun:
     except OmegaConfBaseException as exc:
         raise ConfigError(_describe(exc)) from exc
     _check_values(merged)
-    return ResolvedRun(merged, modality, encoder, objective, dataset, evaluators, loggers)
+    return ResolvedRun(merged, modality, encoder, objective, dataset, evaluators, loggers, defaulted, registry)
 
 
 def _logger_names(user_cfg: DictConfig) -> list[str]:
@@ -265,6 +272,34 @@ def _logger_names(user_cfg: DictConfig) -> list[str]:
         if "tensorboard" not in {n.rpartition(":")[2].strip().lower() for n in names}:
             names.append("tensorboard")
     return names
+
+
+def follow_task(resolved: ResolvedRun, data_info: Mapping[str, Any]) -> ResolvedRun:
+    """The run with evaluators that fit the task ``data_info`` declares, checked before training.
+
+    When the user named no evaluators, the modality's defaults are replaced by
+    :func:`selfsup.tasks.default_evaluators` for the declared task (the config is resolved
+    again with that list). Then every evaluator is checked against the task: one that cannot
+    score it is an :class:`~selfsup.errors.EvaluatorTaskError` naming the evaluators to use.
+    """
+    from .tasks import check_evaluators, default_evaluators, label_task
+
+    task = label_task(data_info)
+    if task is None:
+        return resolved
+    registry = resolved.registry
+    wanted = default_evaluators(resolved.modality, task, registry)
+    current = [str(name) for name in resolved.config.evaluators]
+    if resolved.evaluators_defaulted and registry is not None and wanted != current:
+        config = resolved.config.copy()
+        OmegaConf.set_struct(config, False)
+        keep = {name.rpartition(":")[2] for name in wanted}
+        config.evaluator_config = {k: v for k, v in (config.evaluator_config or {}).items() if k in keep}
+        config.evaluators = wanted
+        resolved = resolve(OmegaConf.create(OmegaConf.to_container(config)), registry)
+        resolved.evaluators_defaulted = True
+    check_evaluators(resolved.evaluators, data_info, dataset=resolved.dataset.name, suggest=wanted)
+    return resolved
 
 
 def _modality_layer(modality: Any, encoder: Any, objective: Any, dataset: Any, evaluators: list[Any]) -> DictConfig:

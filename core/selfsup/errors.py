@@ -21,6 +21,7 @@ __all__ = [
     "IncompatibleComponentsError",
     "MissingDependencyError",
     "ConfigError",
+    "EvaluatorTaskError",
     "ComponentError",
     "DatasetError",
     "CheckpointError",
@@ -77,6 +78,10 @@ class MissingDependencyError(PluginError, ImportError):
 
 class ConfigError(SelfsupError):
     """A configuration key or value is invalid."""
+
+
+class EvaluatorTaskError(ConfigError):
+    """An evaluator cannot score the task the dataset declares (checked before training)."""
 
 
 class ComponentError(SelfsupError):

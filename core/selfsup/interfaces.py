@@ -35,8 +35,8 @@ __all__ = [
 #: One batch: a dict of tensors (and, rarely, other objects such as graph batches).
 Batch = dict[str, Any]
 #: JSON-serialisable facts about the data that encoders and objectives are
-#: built from (``num_classes``, ``task``, feature cardinalities, fitted
-#: preprocessing). Saved as ``run_dir/data_info.json`` so that an encoder can be
+#: built from (``num_classes``, feature cardinalities, fitted preprocessing) and
+#: ``label_tasks``, the declared task of each label (:mod:`selfsup.tasks`). Saved as ``run_dir/data_info.json`` so that an encoder can be
 #: rebuilt without the data.
 DataInfo = Mapping[str, Any]
 #: What ``Objective.training_step`` returns: ``"loss"`` plus any scalar tensors
@@ -182,6 +182,15 @@ class Evaluator:
     #: ``False`` for baselines that ignore the encoder (e.g. a probe on raw
     #: features): they run once and the number is reported for both encoders.
     uses_encoder: ClassVar[bool] = True
+    #: Reported keys that are chosen hyper-parameters or counts (``l2``, ``alpha``,
+    #: ``best_epoch``), not scores: the results table lists them apart, without a delta.
+    hyperparameters: ClassVar[tuple[str, ...]] = ()
+    #: Reported scores where lower is better (``rmse``, distances); every other score is
+    #: higher-is-better. Recorded in ``metrics.json`` and marked in the results table.
+    lower_is_better: ClassVar[tuple[str, ...]] = ()
+    #: ``{metric: one-line explanation}`` printed under the results table (e.g. what a
+    #: large delta of a distance means).
+    notes: ClassVar[Mapping[str, str]] = {}
 
     def __init__(self, config: Any = None) -> None:
         if config is None and self.config_cls is not None:

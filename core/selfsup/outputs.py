@@ -99,16 +99,24 @@ def read_metrics(run_dir: Path) -> dict[str, Any]:
     return read_json(run_dir / METRICS_FILE, fix="Move it away; selfsup evaluate run_dir=... writes a new one.")
 
 
-def format_table(metrics: dict[str, float], baseline: dict[str, float]) -> str:
-    """A plain-text table: metric, pretrained, random init, difference."""
-    rows = [("metric", "pretrained", "random init", "delta")]
-    for key, value in metrics.items():
-        other = baseline.get(key, float("nan"))
-        rows.append((key, f"{value:.4f}", f"{other:.4f}", f"{value - other:+.4f}"))
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(r, widths))) for r in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+def format_table(
+    metrics: dict[str, float], baseline: dict[str, float], *, results: dict[str, dict[str, Any]] | None = None
+) -> str:
+    """The results table (:func:`selfsup.evaluation.table.format_results`).
+
+    ``results`` is the ``evaluations`` mapping of ``metrics.json`` (what ``run_evaluators``
+    returns): with it the table also has the raw-feature column, failed evaluators and notes.
+    Without it, ``metrics``/``baseline`` (flat ``{"evaluator/metric": value}``) are shown.
+    """
+    from .evaluation.table import format_results
+
+    if results is None:
+        results = {}
+        for column, flat in (("pretrained", metrics), ("random_init", baseline)):
+            for key, value in flat.items():
+                name, _, metric = key.rpartition("/")
+                results.setdefault(name, {"pretrained": {}, "random_init": {}})[column][metric] = value
+    return format_results(results)
 
 
 def save_plots(

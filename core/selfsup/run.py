@@ -15,7 +15,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
-from .config import ResolvedRun, load_user_config, resolve, reuse_saved_config, to_container
+from .config import ResolvedRun, follow_task, load_user_config, resolve, reuse_saved_config, to_container
 from .engine.device import intra_op_threads, resolve_device, seed_everything
 from .engine.distributed import DistributedContext, broadcast_object
 from .engine.trainer import Trainer
@@ -51,6 +51,11 @@ class PretrainResult:
     #: With ``trainer.eval_every``: the best evaluation during training,
     #: ``{"step", "select", "metrics"}`` (``metrics`` above stay the final encoder's).
     best_during_training: dict[str, Any] | None = None
+    #: The same metrics on the data's raw input features, when the data source provides them
+    #: (:class:`selfsup.tasks.RawFeatureSource`); evaluators that ignore the encoder are left out.
+    raw_feature_metrics: dict[str, float] = field(default_factory=dict)
+    #: ``{evaluator: "ErrorType: message"}`` for evaluators that failed (their numbers are missing).
+    evaluator_errors: dict[str, str] = field(default_factory=dict)
 
 
 def _user_overrides(
@@ -179,6 +184,8 @@ def _run_resolved(resolved: ResolvedRun, tracker: RunTracker) -> PretrainResult:
             tracker.start(run_dir)  # status.json, loggers (a logger that cannot start fails here)
         with stage("data", f"building dataset '{resolved.dataset.name}', encoder and objective"):
             data, encoder, random_init, objective = build_run(resolved)
+        resolved = _follow_task(resolved, data, run_dir, save=job.is_main and not cfg.trainer.resume)
+        cfg = resolved.config
         if job.is_main:
             _write_json(run_dir / DATA_INFO_FILE, data.info)
             save_state(run_dir, resolved.dataset.name, getattr(data, "preprocessing_state", dict)())
@@ -210,7 +217,37 @@ def _run_resolved(resolved: ResolvedRun, tracker: RunTracker) -> PretrainResult:
         history=history,
         config=to_container(cfg),
         best_during_training=during["best"] | {"select": during["select"]} if during else None,
+        raw_feature_metrics={
+            f"{name}/{key}": value for name, entry in results.items() for key, value in entry.get("raw_features", {}).items()
+        },
+        evaluator_errors={
+            name: "; ".join(f"{label}: {text}" for label, text in entry["errors"].items())
+            for name, entry in results.items()
+            if entry.get("errors")
+        },
     )
+
+
+def _follow_task(resolved: ResolvedRun, data: DataSource, run_dir: Path, *, save: bool) -> ResolvedRun:
+    """Default evaluators for the dataset's declared task, checked before training
+    (:func:`selfsup.config.follow_task`); ``config.yaml`` records the evaluators chosen.
+
+    A fresh run rejected here leaves no ``config.yaml`` behind, so the same ``run_dir`` can be
+    used again with the evaluators the error names."""
+    from .errors import EvaluatorTaskError
+
+    try:
+        followed = follow_task(resolved, data.info)
+    except EvaluatorTaskError:
+        if save:
+            (run_dir / "config.yaml").unlink(missing_ok=True)
+            if not any(run_dir.iterdir()):
+                run_dir.rmdir()
+        raise
+    followed.config.run_dir = resolved.config.run_dir
+    if save and list(followed.config.evaluators) != list(resolved.config.evaluators):
+        OmegaConf.save(followed.config, run_dir / "config.yaml")
+    return followed
 
 
 def _evaluate_during_training(
@@ -252,15 +289,22 @@ def _evaluate_during_training(
 def run_evaluators(
     resolved: ResolvedRun, data: DataSource, encoders: Mapping[str, nn.Module], device: torch.device
 ) -> dict[str, dict[str, Any]]:
-    """``{evaluator: {"settings": ..., "split": ..., "pretrained": {...}, "random_init": {...}}}``.
+    """``{evaluator: {"settings": ..., "split": ..., "pretrained": {...}, "random_init": {...}, ...}}``.
 
     Each encoder in turn is scored by every evaluator, inside one
     :func:`~selfsup.evaluation.features.shared_features` block (each split is embedded once).
+    A data source that provides raw input features (:class:`selfsup.tasks.RawFeatureSource`)
+    adds a ``"raw_features"`` baseline, scored by the evaluators that use an encoder. An
+    evaluator that fails records ``{"errors": {encoder: "ErrorType: message"}}`` and an empty
+    score dict for that encoder; the others still report.
     """
+    from .tasks import RawFeatureSource, label_task
+
     seed = int(resolved.config.seed)
     evaluators = [
         (spec.name, spec.resolve_factory()(resolved.evaluator_config(spec.name))) for spec in resolved.evaluators
     ]
+    task = label_task(data.info)
     results: dict[str, dict[str, Any]] = {
         spec.name: {
             "evaluator": spec.name,
@@ -270,28 +314,57 @@ def run_evaluators(
             "seed": seed,
             "dataset": resolved.dataset.name,
             "data": to_container(resolved.config.data),
+            "task": task.to_info() if task is not None else None,
+            "hyperparameters": list(getattr(evaluator, "hyperparameters", ())),
+            "lower_is_better": list(getattr(evaluator, "lower_is_better", ())),
+            **({"notes": dict(evaluator.notes)} if getattr(evaluator, "notes", None) else {}),
         }
         for spec, (_, evaluator) in zip(resolved.evaluators, evaluators, strict=True)
     }
+    encoders = dict(encoders)
+    if "raw_features" not in encoders and isinstance(data, RawFeatureSource):
+        encoders["raw_features"] = data.raw_feature_encoder()
     encoder_free: dict[str, dict[str, float]] = {}  # evaluators that ignore the encoder run once
     bar = ProgressBar("evaluate", len(encoders) * len(evaluators), "evaluations")
     for label, encoder in encoders.items():
         encoder.to(device)
         with shared_features():
             for name, evaluator in evaluators:
+                uses_encoder = getattr(evaluator, "uses_encoder", True)
+                if label == "raw_features" and not uses_encoder:
+                    bar.update(1)
+                    continue  # the same number as the other columns
                 bar.update(0, f"{name} on the {label.replace('_', '-')} encoder")
                 if name in encoder_free:
                     results[name][label] = dict(encoder_free[name])
                     bar.update(1)
                     continue
-                scores = evaluator.evaluate(encoder, data, device=device, seed=seed)
-                bar.update(1)
-                results[name][label] = {key: float(value) for key, value in scores.items()}
-                if not getattr(evaluator, "uses_encoder", True):
+                try:
+                    scores = evaluator.evaluate(encoder, data, device=device, seed=seed)
+                    results[name][label] = {key: float(value) for key, value in scores.items()}
+                except Exception as exc:  # noqa: BLE001 - recorded; the other evaluators still report
+                    results[name][label] = {}
+                    results[name].setdefault("errors", {})[label] = _error_text(exc)
+                    _warn(f"evaluator '{name}' failed on the {label.replace('_', ' ')} encoder: {_error_text(exc)}")
+                    continue
+                finally:
+                    bar.update(1)
+                if not uses_encoder:
                     encoder_free[name] = results[name][label]
         encoder.cpu()
     bar.close()
     return results
+
+
+def _error_text(exc: BaseException) -> str:
+    message = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {message[0] if message else ''}".rstrip(": ")
+
+
+def _warn(message: str) -> None:
+    import sys
+
+    print(f"selfsup: warning: {message}", file=sys.stderr)
 
 
 def save_encoder(encoder: nn.Module, path: Path) -> None:
@@ -384,6 +457,7 @@ def evaluate(
     cfg = resolved.config
     seed_everything(cfg.seed)
     data = resolved.dataset.resolve_factory()(resolved.component_config("data"))
+    resolved = follow_task(resolved, data.info)  # an evaluator that cannot score the task fails here
     encoder = load_encoder(run_dir, plugins=plugins)
     random_init = _build_encoder(resolved.encoder, resolved.component_config("encoder_config"), data.info, cfg.seed)
     device = resolve_device(cfg.trainer.device)

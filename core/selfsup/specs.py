@@ -179,6 +179,9 @@ class ModalitySpec(ComponentSpec):
     default_objective: str
     default_dataset: str
     default_evaluators: tuple[str, ...] = ("linear-probe", "knn")
+    #: Evaluators for a declared task type (``{"regression": ("regression-probe",)}``) that
+    #: replace ``default_evaluators`` when the dataset declares that task (see selfsup.tasks).
+    task_evaluators: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     #: Config values this modality prefers over component defaults, as a nested
     #: mapping (``{"trainer": {"max_steps": 300}}``); user overrides win. Settings
     #: under ``encoder_config``/``objective_config``/``data`` apply only while the
@@ -219,7 +222,26 @@ class EvaluatorSpec(_BuildableSpec):
     """A protocol that scores a frozen (or fine-tuned) encoder on labelled data."""
 
     modalities: frozenset[str] | None = None
+    #: Task types it scores (``selfsup.tasks.TASK_TYPES``: ``binary``, ``multiclass``,
+    #: ``multilabel``, ``regression``, ``none``); ``None``: any, labelled or not. A run
+    #: whose dataset declares another task rejects it before training.
+    tasks: frozenset[str] | None = None
+    #: The label level it reads (``"point"``, ``"shape"``); ``None``: one label per embedding row.
+    label_level: str | None = None
     kind: ClassVar[str] = "evaluator"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.tasks is not None:
+            from .tasks import TASK_TYPES
+
+            tasks = frozenset(str(t) for t in ([self.tasks] if isinstance(self.tasks, str) else self.tasks))
+            unknown = sorted(tasks - set(TASK_TYPES))
+            if unknown:
+                raise RegistrationError(
+                    f"Evaluator '{self.name}': tasks={unknown} are not task types. Use some of {list(TASK_TYPES)}."
+                )
+            object.__setattr__(self, "tasks", tasks)
 
     def supports(self, modality: str) -> bool:
         return self.modalities is None or modality in self.modalities

@@ -5,13 +5,13 @@ Evaluators (``factory(config) -> Evaluator``; registered by the built-in plugin)
 =====================  ==========================  ===============================
 name                   class / config              metrics
 =====================  ==========================  ===============================
-``linear-probe``       LinearProbe / -Config       accuracy, macro_f1, l2
+``linear-probe``       LinearProbe / -Config       accuracy, macro_f1, l2 | roc_auc, tasks_scored
 ``knn``                KNN / KNNConfig             accuracy, macro_f1
 ``clustering``         Clustering / -Config        acc, nmi, ari, macro_f1
-``regression-probe``   RegressionProbe / -Config   r2, rmse, alpha
+``regression-probe``   RegressionProbe / -Config   r2, rmse, mae, alpha
 ``mlp-probe``          MLPProbe / -Config          accuracy, macro_f1
 ``embedding-stats``    EmbeddingStats / -Config    embedding_std, effective_rank, rankme
-``fine-tune``          FineTune / -Config          accuracy, macro_f1 | roc_auc, best_epoch
+``fine-tune``          FineTune / -Config          accuracy, macro_f1 | roc_auc | rmse, mae, r2
 =====================  ==========================  ===============================
 
 Every evaluator is deterministic given its ``seed`` and never touches the
@@ -76,9 +76,14 @@ _LAZY: dict[str, str] = {
     "roc_auc": "metrics",
     "r2_score": "metrics",
     "rmse": "metrics",
+    "mae": "metrics",
+    "fit_multitask_logistic": "multitask",
+    "MultitaskLinearProbe": "multitask",
+    "widen_grid": "grids",
+    "format_results": "table",
 }
 _SUBMODULES = frozenset(
-    {"metrics", "features", "linear_probe", "knn", "clustering", "regression_probe", "mlp_probe", "embedding_stats", "fine_tune"}
+    {"metrics", "features", "multitask", "grids", "table", "linear_probe", "knn", "clustering", "regression_probe", "mlp_probe", "embedding_stats", "fine_tune"}
 )
 
 
@@ -147,4 +152,9 @@ __all__ = [
     "roc_auc",
     "r2_score",
     "rmse",
+    "mae",
+    "fit_multitask_logistic",
+    "MultitaskLinearProbe",
+    "widen_grid",
+    "format_results",
 ]

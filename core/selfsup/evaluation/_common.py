@@ -36,7 +36,12 @@ class Standardizer:
 
 
 def as_class_indices(y: torch.Tensor, *, evaluator: str, what: str) -> torch.Tensor:
-    """Return ``y`` as a 1-D ``int64`` tensor of non-negative class indices, or raise."""
+    """Return ``y`` as a 1-D ``int64`` tensor of non-negative class indices, or raise.
+
+    Single-task ``[N, 1]`` labels are read as ``[N]``.
+    """
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
     if y.ndim != 1:
         raise DatasetError(
             f"{evaluator} needs one class index per row, but the {what} labels have shape "

@@ -34,7 +34,7 @@ __all__ = [
 #: Allowed ``KNNConfig.weighting`` values.
 KNN_WEIGHTINGS = ("exp", "uniform")
 #: Allowed ``FineTuneConfig.task`` values.
-FINE_TUNE_TASKS = ("auto", "classification", "binary")
+FINE_TUNE_TASKS = ("auto", "classification", "binary", "regression")
 #: Allowed ``ClusteringConfig.normalize`` values.
 CLUSTERING_NORMALIZATIONS = ("l2", "standardize", "none")
 
@@ -117,6 +117,10 @@ class LinearProbeConfig:
     split: str = "test"
     #: Candidate L2 penalties: weight decay on the mean cross-entropy, ``(l2/2)||W||^2``.
     l2_grid: tuple[float, ...] = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)
+    #: While the chosen ``l2`` is the grid's smallest or largest value, try up to this many
+    #: more values, each 10x beyond that edge (0: never widen); ``l2_at_edge`` reports 1 when
+    #: the choice is still on an edge.
+    widen: int = 3
     #: L-BFGS iterations per fit.
     max_iter: int = 200
     #: Fraction of train held out for choosing ``l2`` when the source has no ``"val"`` split.
@@ -128,6 +132,7 @@ class LinearProbeConfig:
         owner = "linear-probe"
         object.__setattr__(self, "l2_grid", check_grid(self.l2_grid, "l2_grid", owner, "[1e-4, 1e-3, 1e-2]"))
         check_positive(self.max_iter, "max_iter", owner, "200")
+        check_positive(self.widen, "widen", owner, "3", allow_zero=True)
         check_fraction(self.val_fraction, "val_fraction", owner, "0.1")
         check_positive(self.batch_size, "batch_size", owner, "1024")
 
@@ -199,6 +204,10 @@ class RegressionProbeConfig:
     split: str = "test"
     #: Candidate ridge penalties on the sum-of-squares objective (scikit-learn's ``alpha``).
     alpha_grid: tuple[float, ...] = (1e-2, 1e-1, 1.0, 1e1, 1e2, 1e3, 1e4, 1e5)
+    #: While the chosen ``alpha`` is the grid's smallest or largest value, try up to this many
+    #: more values, each 10x beyond that edge (0: never widen); ``alpha_at_edge`` reports 1
+    #: when the choice is still on an edge.
+    widen: int = 4
     #: Fraction of train held out for choosing ``alpha`` when the source has no ``"val"`` split.
     val_fraction: float = 0.1
     #: Feature-extraction batch size.
@@ -207,6 +216,7 @@ class RegressionProbeConfig:
     def __post_init__(self) -> None:
         owner = "regression-probe"
         object.__setattr__(self, "alpha_grid", check_grid(self.alpha_grid, "alpha_grid", owner, "[0.1, 1, 10]"))
+        check_positive(self.widen, "widen", owner, "4", allow_zero=True)
         check_fraction(self.val_fraction, "val_fraction", owner, "0.1")
         check_positive(self.batch_size, "batch_size", owner, "1024")
 
@@ -277,7 +287,9 @@ class FineTuneConfig:
     split: str = "test"
     #: ``"classification"`` (one class index per row, cross-entropy), ``"binary"``
     #: (``[N]`` or ``[N, T]`` float 0/1 targets, NaN = missing, binary cross-entropy,
-    #: ROC-AUC) or ``"auto"`` (float labels -> binary, integer labels -> classification).
+    #: ROC-AUC), ``"regression"`` (``[N]`` or ``[N, T]`` real targets, NaN = missing, MSE on
+    #: standardised targets; RMSE, MAE, R²) or ``"auto"``: the task the dataset declares
+    #: (selfsup.tasks); for a dataset that declares none, float labels -> binary, integer -> classification.
     task: str = "auto"
     #: Maximum number of epochs over the train split.
     epochs: int = 20

@@ -4,8 +4,10 @@ Protocol (:class:`FineTune`):
 
 1. The encoder is deep-copied (the caller's encoder is never changed) and a
    linear head ``Linear(embed_dim, outputs)`` is put on its embeddings;
-   ``outputs`` is the number of classes (``task="classification"``) or of
-   binary tasks (``task="binary"``).
+   ``outputs`` is the number of classes (``task="classification"``), of
+   binary tasks (``task="binary"``) or of regression targets (``task="regression"``).
+   ``task="auto"`` follows the task the data declares (:mod:`selfsup.tasks`: binary and
+   multiclass -> classification, multilabel -> binary, regression -> regression).
 2. Training rows: the ``"train"`` split; model-selection rows: the ``"val"``
    split, else a seeded ``val_fraction`` of train (left out of training). A
    full-batch source (one graph holding every node) trains on the rows of its
@@ -16,6 +18,8 @@ Protocol (:class:`FineTune`):
    with logits over the labelled entries only (binary; NaN targets are
    missing and masked out, as in the MoleculeNet protocol of Hu et al., 2020,
    "Strategies for Pre-training Graph Neural Networks", ``chem/finetune.py``).
+   Regression: mean squared error over the present (non-NaN) entries of targets
+   standardised with the fitting rows' per-target mean and std.
    AdamW with ``lr`` on the encoder and ``head_lr`` on the head.
 4. After each epoch the validation score is computed (accuracy, or mean
    ROC-AUC over tasks with both classes present); the parameters of the best
@@ -23,7 +27,8 @@ Protocol (:class:`FineTune`):
    ``patience`` epochs without improvement.
 5. Report on ``config.split``: ``accuracy`` and ``macro_f1`` (classification)
    or ``roc_auc`` (mean over the tasks with both classes present) and
-   ``tasks_scored`` (binary), plus ``best_epoch``.
+   ``tasks_scored`` (binary), or ``rmse``, ``mae`` and ``r2`` in the targets' units
+   (regression; selection by validation RMSE), plus ``best_epoch``.
 
 The global RNG is untouched: shuffling uses a private generator, and dropout
 inside the encoder draws from a forked, seeded RNG state, so results are
@@ -49,7 +54,7 @@ from ._common import as_class_indices
 from .configs import FineTuneConfig
 from .features import _open_split, dataset_name, split_train_val
 
-__all__ = ["FineTuneConfig", "FineTune", "binary_task_roc_auc", "masked_binary_cross_entropy"]
+__all__ = ["FineTuneConfig", "FineTune", "binary_task_roc_auc", "masked_binary_cross_entropy", "masked_mse"]
 
 _NAME = "fine-tune"
 
@@ -84,10 +89,38 @@ def binary_task_roc_auc(targets: torch.Tensor, scores: torch.Tensor) -> tuple[fl
     return (sum(values) / len(values) if values else math.nan), len(values)
 
 
-def _resolve_task(task: str, labels: torch.Tensor) -> str:
+#: The fine-tune task for each declared task type (selfsup.tasks).
+_BY_DECLARED = {"binary": "classification", "multiclass": "classification", "multilabel": "binary", "regression": "regression"}
+
+
+def _resolve_task(task: str, labels: torch.Tensor, info: Mapping[str, Any] | None = None) -> str:
+    """``config.task`` unless ``auto``; then the task the data declares; a source that declares
+    none falls back to the label dtype (float -> binary, integer -> classification)."""
     if task != "auto":
         return task
+    from ..tasks import label_task
+
+    declared = label_task(info)
+    if declared is not None:
+        if declared.type not in _BY_DECLARED:
+            raise DatasetError(
+                f"{_NAME} needs labels, but the dataset declares none (task 'none'). "
+                "Use evaluators=[embedding-stats] for unlabelled data."
+            )
+        return _BY_DECLARED[declared.type]
     return "binary" if labels.dtype.is_floating_point else "classification"
+
+
+def _regression_targets(labels: torch.Tensor) -> torch.Tensor:
+    y = labels.to(torch.float32)
+    return y.unsqueeze(1) if y.ndim == 1 else y
+
+
+def masked_mse(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Mean squared error over the entries whose target is not NaN (0 with a gradient path when none is)."""
+    labelled = ~torch.isnan(targets)
+    diff = torch.where(labelled, outputs - torch.nan_to_num(targets), torch.zeros_like(outputs))
+    return diff.pow(2).sum() / labelled.sum().clamp_min(1)
 
 
 def _binary_targets(labels: torch.Tensor, what: str) -> torch.Tensor:
@@ -123,6 +156,9 @@ class FineTune(Evaluator):
 
     config_cls = FineTuneConfig
     config: FineTuneConfig
+    hyperparameters = ("best_epoch", "tasks_scored")
+    lower_is_better = ("rmse", "mae")
+    _target_stats: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def evaluate(self, encoder: nn.Module, data: DataSource, *, device: torch.device, seed: int) -> dict[str, float]:
         cfg = self.config
@@ -148,8 +184,9 @@ class FineTune(Evaluator):
             )
         first = next(self._batches(data, fit_ds, cfg.batch_size, shuffle=False, generator=None))
         first_labels = self._labels(first, dataset_name(data), "train")
-        task = _resolve_task(cfg.task, first_labels)
+        task = _resolve_task(cfg.task, first_labels, getattr(data, "info", None))
         outputs = self._output_count(task, data, first_labels)
+        self._target_stats = self._standardisation(task, data, fit_ds) if task == "regression" else None
 
         devices = [device.index or 0] if device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
@@ -233,9 +270,28 @@ class FineTune(Evaluator):
             )
         return torch.as_tensor(batch["label"])
 
+    def _standardisation(
+        self, task: str, data: DataSource, ds: torch.utils.data.Dataset[Any]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-target mean and std of the fitting rows (NaN = missing): the head learns standardised targets."""
+        chunks = []
+        for batch in self._batches(data, ds, self.config.eval_batch_size, shuffle=False, generator=None):
+            labels = self._labels(batch, dataset_name(data), "train")
+            if "eval_mask" in batch:
+                labels = labels[torch.as_tensor(batch["eval_mask"]).to(torch.bool)]
+            chunks.append(_regression_targets(labels))
+        y = torch.cat(chunks).to(torch.float64)
+        known = ~torch.isnan(y)
+        count = known.sum(dim=0).clamp_min(1)
+        mean = torch.where(known, y, 0.0).sum(dim=0) / count
+        std = (torch.where(known, y - mean, 0.0).pow(2).sum(dim=0) / count).sqrt()
+        return mean.float(), torch.where(std > 0, std, torch.ones_like(std)).float()
+
     @staticmethod
     def _output_count(task: str, data: DataSource, labels: torch.Tensor) -> int:
         info = getattr(data, "info", {}) or {}
+        if task == "regression":
+            return 1 if labels.ndim == 1 else int(labels.shape[1])
         if task == "binary":
             return 1 if labels.ndim == 1 else int(labels.shape[1])
         declared = info.get("num_classes")
@@ -257,8 +313,11 @@ class FineTune(Evaluator):
             embeddings, labels = embeddings[mask], labels[mask.to(labels.device)]
         return head(embeddings), labels
 
-    @staticmethod
-    def _loss(task: str, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    def _loss(self, task: str, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        if task == "regression":
+            assert self._target_stats is not None
+            mean, std = (t.to(logits.device) for t in self._target_stats)
+            return masked_mse(logits, (_regression_targets(labels).to(logits.device) - mean) / std)
         if task == "binary":
             return masked_binary_cross_entropy(logits, _binary_targets(labels, "train").to(logits.device))
         targets = as_class_indices(labels, evaluator=_NAME, what="train").to(logits.device)
@@ -276,9 +335,17 @@ class FineTune(Evaluator):
                 scored.add(logits, labels)
         return scored.tensors()
 
-    @staticmethod
-    def _score(task: str, logits: torch.Tensor, labels: torch.Tensor, *, what: str) -> tuple[float, dict[str, float]]:
+    def _score(self, task: str, logits: torch.Tensor, labels: torch.Tensor, *, what: str) -> tuple[float, dict[str, float]]:
         """``(selection score, reported metrics)`` of one split's predictions."""
+        if task == "regression":
+            assert self._target_stats is not None
+            mean, std = self._target_stats
+            y = _regression_targets(labels)
+            keep = ~torch.isnan(y).any(dim=1)
+            pred = (logits * std + mean)[keep]
+            y = y[keep]
+            error = metrics.rmse(y, pred)
+            return -error, {"rmse": error, "mae": metrics.mae(y, pred), "r2": metrics.r2_score(y, pred)}
         if task == "binary":
             auc, tasks = binary_task_roc_auc(_binary_targets(labels, what), logits)
             return (auc if not math.isnan(auc) else -math.inf), {"roc_auc": auc, "tasks_scored": float(tasks)}

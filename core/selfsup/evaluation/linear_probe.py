@@ -38,7 +38,8 @@ from ..interfaces import DataSource, Evaluator
 from . import metrics
 from ._common import Standardizer, as_class_indices, count_classes
 from .configs import LinearProbeConfig, check_grid, check_positive
-from .features import probe_features
+from .features import ProbeFeatures, probe_features
+from .grids import widen_grid
 
 __all__ = [
     "LinearProbeConfig",
@@ -59,6 +60,8 @@ class LinearClassifier:
     standardizer: Standardizer
     weight: torch.Tensor  # [D, C]
     bias: torch.Tensor  # [C]
+    #: The chosen ``l2`` is still the smallest or largest value tried after widening the grid.
+    at_edge: bool = False
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         return torch.addmm(self.bias, self.standardizer(x), self.weight)
@@ -172,6 +175,7 @@ def fit_logistic_regression(
     max_iter: int = 200,
     seed: int = 0,
     num_classes: int | None = None,
+    widen: int = 0,
 ) -> tuple[LinearClassifier, float]:
     """Fit one logistic regression per ``l2`` on ``x_train``; return the best on validation.
 
@@ -182,6 +186,10 @@ def fit_logistic_regression(
     needed (``x_val``/``y_val`` may be ``None``). ``seed`` is accepted for
     interface symmetry: the fit itself uses no randomness. Computation happens
     on ``x_train``'s device, in float32.
+
+    With ``widen > 0`` the grid widens by factors of 10 while the choice is on its edge
+    (:func:`selfsup.evaluation.grids.widen_grid`); ``predict_fn.at_edge`` says whether it
+    still is.
 
     Returns ``(predict_fn, chosen_l2)``; ``predict_fn(x)`` gives int64 class indices.
     """
@@ -207,20 +215,19 @@ def fit_logistic_regression(
         y_sel = y_sel.to(device)
     classes = count_classes(y_fit, y_sel if select else y_fit, declared=num_classes)
     classes = max(classes, 2)
-    weight = torch.zeros(x_fit_t.shape[0], classes, device=device)
-    bias = torch.zeros(classes, device=device)
-    best: tuple[float, float, torch.Tensor, torch.Tensor] | None = None
-    for l2 in sorted(grid, reverse=True):
-        weight, bias = _lbfgs_fit(x_fit_t, y_fit, l2, max_iter, (weight, bias))
+    state = {"warm": (torch.zeros(x_fit_t.shape[0], classes, device=device), torch.zeros(classes, device=device))}
+    fitted: dict[float, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def score(l2: float) -> float:
+        fitted[l2] = state["warm"] = _lbfgs_fit(x_fit_t, y_fit, l2, max_iter, state["warm"])
         if not select:
-            best = (0.0, l2, weight, bias)
-            break
+            return 0.0
         with torch.no_grad():
-            val_acc = float((torch.addmm(bias, x_sel, weight).argmax(1) == y_sel).float().mean())
-        if best is None or val_acc > best[0]:  # strict: ties keep the larger l2
-            best = (val_acc, l2, weight, bias)
-    assert best is not None
-    return LinearClassifier(standardizer, best[2], best[3]), float(best[1])
+            weight, bias = fitted[l2]
+            return float((torch.addmm(bias, x_sel, weight).argmax(1) == y_sel).float().mean())
+
+    best, at_edge, _ = widen_grid(grid, score, widen=widen if select else 0)
+    return LinearClassifier(standardizer, *fitted[best], at_edge=at_edge), float(best)
 
 
 def _shape_error(x: torch.Tensor, y: torch.Tensor, what: str) -> ComponentError:
@@ -238,12 +245,22 @@ def _missing_val_error() -> ConfigError:
 
 
 class LinearProbe(Evaluator):
-    """Linear-probe accuracy of frozen features (registered as ``linear-probe``)."""
+    """Linear-probe accuracy of frozen features (registered as ``linear-probe``).
+
+    Labels follow the task the data declares (:func:`selfsup.tasks.label_task`): class
+    indices ``[N]`` (or single-task ``[N, 1]``) for ``binary``/``multiclass``; for
+    ``multilabel`` labels ``[N, T]`` with missing entries, one probe per task and the mean
+    masked ROC-AUC (:mod:`selfsup.evaluation.multitask`). Rows whose single-task label is
+    missing (NaN) are left out.
+    """
 
     config_cls = LinearProbeConfig
     config: LinearProbeConfig
+    hyperparameters = ("l2", "l2_at_edge", "tasks_scored")
 
     def evaluate(self, encoder: nn.Module, data: DataSource, *, device: torch.device, seed: int) -> dict[str, float]:
+        from ..tasks import label_task
+
         cfg = self.config
         feats = probe_features(
             encoder,
@@ -255,45 +272,77 @@ class LinearProbe(Evaluator):
             seed=seed,
             evaluator=_NAME,
         )
-        declared = getattr(data, "info", {}).get("num_classes")
+        info = getattr(data, "info", {}) or {}
+        task = label_task(info)
+        if task is not None and task.type == "multilabel":
+            return self._multitask(feats, device)
+        feats = _single_task(feats)
+        declared = info.get("num_classes")
         y_eval = as_class_indices(feats.y_eval, evaluator=_NAME, what=cfg.split)
-        if len(cfg.l2_grid) == 1:  # nothing to choose: fit on the whole train split
-            model, l2 = fit_logistic_regression(
-                feats.x_train.to(device),
-                feats.y_train,
-                None,
-                None,
-                l2_grid=cfg.l2_grid,
-                max_iter=cfg.max_iter,
-                seed=seed,
-                num_classes=declared,
+        one = len(cfg.l2_grid) == 1  # nothing to choose: fit on the whole train split
+        model, l2 = fit_logistic_regression(
+            (feats.x_train if one else feats.x_fit).to(device),
+            feats.y_train if one else feats.y_fit,
+            None if one else feats.x_val,
+            None if one else feats.y_val,
+            l2_grid=cfg.l2_grid,
+            max_iter=cfg.max_iter,
+            seed=seed,
+            num_classes=declared,
+            widen=cfg.widen,
+        )
+        at_edge = model.at_edge
+        if not one and feats.held_out:
+            model, _ = fit_logistic_regression(
+                feats.x_train.to(device), feats.y_train, None, None,
+                l2_grid=(l2,), max_iter=cfg.max_iter, seed=seed, num_classes=declared,
             )
-        else:
-            model, l2 = fit_logistic_regression(
-                feats.x_fit.to(device),
-                feats.y_fit,
-                feats.x_val,
-                feats.y_val,
-                l2_grid=cfg.l2_grid,
-                max_iter=cfg.max_iter,
-                seed=seed,
-                num_classes=declared,
-            )
-            if feats.held_out:
-                model, _ = fit_logistic_regression(
-                    feats.x_train.to(device),
-                    feats.y_train,
-                    None,
-                    None,
-                    l2_grid=(l2,),
-                    max_iter=cfg.max_iter,
-                    seed=seed,
-                    num_classes=declared,
-                )
         with torch.no_grad():
             pred = model(feats.x_eval.to(device)).cpu()
         return {
             "accuracy": metrics.accuracy(y_eval, pred),
             "macro_f1": metrics.macro_f1(y_eval, pred),
             "l2": float(l2),
+            "l2_at_edge": float(at_edge),
         }
+
+    def _multitask(self, feats: ProbeFeatures, device: torch.device) -> dict[str, float]:
+        from .multitask import fit_multitask_logistic, masked_task_auc, multitask_targets
+
+        cfg = self.config
+        targets = {
+            name: multitask_targets(getattr(feats, f"y_{name}"), evaluator=_NAME, what=name)
+            for name in ("train", "fit", "val", "eval")
+        }
+        one = len(cfg.l2_grid) == 1
+        fit_x, fit_y = (feats.x_train, targets["train"]) if one else (feats.x_fit, targets["fit"])
+        standardizer, weight, bias, l2, at_edge = fit_multitask_logistic(
+            fit_x.to(device), fit_y.to(device), None if one else feats.x_val.to(device),
+            None if one else targets["val"].to(device), l2_grid=cfg.l2_grid, max_iter=cfg.max_iter, widen=cfg.widen,
+        )
+        if not one and feats.held_out:
+            standardizer, weight, bias, _, _ = fit_multitask_logistic(
+                feats.x_train.to(device), targets["train"].to(device), None, None, l2_grid=(l2,), max_iter=cfg.max_iter
+            )
+        with torch.no_grad():
+            scores = (standardizer(feats.x_eval.to(device)) @ weight + bias).cpu()
+        auc, count = masked_task_auc(targets["eval"], scores)
+        return {"roc_auc": auc, "tasks_scored": float(count), "l2": float(l2), "l2_at_edge": float(at_edge)}
+
+
+def _single_task(feats: ProbeFeatures) -> ProbeFeatures:
+    """Single-task ``[N, 1]`` labels as ``[N]``; rows whose label is missing (NaN) dropped."""
+
+    def clean(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]
+        if y.is_floating_point():
+            keep = ~torch.isnan(y)
+            if not bool(keep.all()):
+                x, y = x[keep], y[keep]
+        return x, y
+
+    parts = {name: clean(getattr(feats, f"x_{name}"), getattr(feats, f"y_{name}")) for name in ("train", "fit", "val", "eval")}
+    return ProbeFeatures(
+        *parts["train"], *parts["fit"], *parts["val"], *parts["eval"], held_out=feats.held_out
+    )

@@ -32,6 +32,7 @@ __all__ = [
     "roc_auc",
     "r2_score",
     "rmse",
+    "mae",
 ]
 
 
@@ -350,3 +351,13 @@ def rmse(y_true: Any, y_pred: Any) -> float:
     """
     a, b = _regression_pair(y_true, y_pred, "rmse")
     return float(np.sqrt(((a - b) ** 2).mean(axis=0)).mean())
+
+
+def mae(y_true: Any, y_pred: Any) -> float:
+    """Mean absolute error ``mean(|y - y_hat|)``, in the target's units.
+
+    For ``[N, T]`` targets, the per-target MAEs are averaged uniformly
+    (scikit-learn's ``mean_absolute_error`` default).
+    """
+    a, b = _regression_pair(y_true, y_pred, "mae")
+    return float(np.abs(a - b).mean(axis=0).mean())

@@ -16,13 +16,18 @@ Protocol (:class:`RegressionProbe`):
    ``alpha``).
 4. When the validation rows were held out of train, refit with the chosen
    ``alpha`` on the whole train split.
-5. Report ``r2``, ``rmse`` (original units) on ``config.split`` and the chosen ``alpha``.
+   The grid widens by factors of 10 while the choice is on its edge (``widen`` times at
+   most; :func:`selfsup.evaluation.grids.widen_grid`).
+5. Report ``r2``, ``rmse``, ``mae`` (original units) on ``config.split``, the chosen
+   ``alpha`` and ``alpha_at_edge`` (1 when it is still the smallest or largest value tried).
+   Rows with a NaN target (a missing label) are left out.
 
 Targets may be ``[N]`` or ``[N, T]`` (scores averaged uniformly over targets).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -35,6 +40,7 @@ from . import metrics
 from ._common import Standardizer
 from .configs import RegressionProbeConfig, check_grid
 from .features import probe_features
+from .grids import widen_grid
 
 __all__ = ["RegressionProbeConfig", "RegressionProbe", "RidgeRegressor", "ridge_regression", "fit_ridge"]
 
@@ -85,6 +91,8 @@ class RidgeRegressor:
     y_mean: torch.Tensor  # [T]
     y_std: torch.Tensor  # [T]
     squeeze: bool  # targets were 1-D
+    #: The chosen ``alpha`` is still the smallest or largest value tried after widening the grid.
+    at_edge: bool = False
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         out = (self.standardizer(x.to(torch.float64)) @ self.coef) * self.y_std + self.y_mean
@@ -98,6 +106,7 @@ def fit_ridge(
     y_val: torch.Tensor | None,
     *,
     alpha_grid: Sequence[float] = RegressionProbeConfig.alpha_grid,
+    widen: int = 0,
 ) -> tuple[RidgeRegressor, float]:
     """Fit standardised ridge regressions for every ``alpha``; return the best on validation.
 
@@ -105,6 +114,10 @@ def fit_ridge(
     statistics (the returned :class:`RidgeRegressor` maps raw features to targets
     in original units). The Gram matrix is formed once; each ``alpha`` costs one
     ``torch.linalg.solve``. With one grid value ``x_val``/``y_val`` may be ``None``.
+
+    With ``widen > 0`` the grid widens by factors of 10 while the choice is on its edge
+    (:func:`selfsup.evaluation.grids.widen_grid`); ``predict_fn.at_edge`` says whether it
+    still is.
 
     Returns ``(predict_fn, chosen_alpha)``.
     """
@@ -133,26 +146,40 @@ def fit_ridge(
             "fit_ridge: choosing alpha from a grid needs validation data, but x_val/y_val are None. "
             "Pass validation features, or a single-value alpha_grid."
         )
-    best: tuple[float, float, RidgeRegressor] | None = None
-    for alpha in sorted(grid, reverse=True):
+    models: dict[float, RidgeRegressor] = {}
+
+    def score(alpha: float) -> float:
         coef = torch.linalg.solve(gram + alpha * eye, rhs)
-        model = RidgeRegressor(standardizer, coef, y_mean, y_std, squeeze)
+        models[alpha] = RidgeRegressor(standardizer, coef, y_mean, y_std, squeeze)
         if len(grid) == 1:
-            best = (0.0, alpha, model)
-            break
+            return 0.0
         assert x_val is not None and y_val is not None
-        score = metrics.rmse(_as_targets(y_val, "validation"), model(x_val.to(x_train.device)).cpu())
-        if best is None or score < best[0]:  # strict: ties keep the larger alpha
-            best = (score, alpha, model)
-    assert best is not None
-    return best[2], float(best[1])
+        return -metrics.rmse(_as_targets(y_val, "validation"), models[alpha](x_val.to(x_train.device)).cpu())
+
+    best, at_edge, _ = widen_grid(grid, score, widen=widen if len(grid) > 1 else 0)
+    return dataclasses.replace(models[best], at_edge=at_edge), float(best)
+
+
+def _labelled_rows(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rows whose targets are all present (a NaN target is a missing label)."""
+    y = torch.as_tensor(y)
+    if y.is_floating_point():
+        keep = ~torch.isnan(y if y.ndim == 1 else y).reshape(y.shape[0], -1).any(dim=1)
+        if not bool(keep.all()):
+            return x[keep], y[keep]
+    return x, y
 
 
 class RegressionProbe(Evaluator):
-    """Ridge-regression R^2 / RMSE of frozen features (registered as ``regression-probe``)."""
+    """Ridge-regression R^2 / RMSE / MAE of frozen features (registered as ``regression-probe``).
+
+    Rows with a missing (NaN) target are left out of fitting and scoring.
+    """
 
     config_cls = RegressionProbeConfig
     config: RegressionProbeConfig
+    hyperparameters = ("alpha", "alpha_at_edge")
+    lower_is_better = ("rmse", "mae")
 
     def evaluate(self, encoder: nn.Module, data: DataSource, *, device: torch.device, seed: int) -> dict[str, float]:
         cfg = self.config
@@ -166,15 +193,25 @@ class RegressionProbe(Evaluator):
             seed=seed,
             evaluator=_NAME,
         )
+        x_train, y_train = _labelled_rows(feats.x_train, feats.y_train)
+        x_fit, y_fit = _labelled_rows(feats.x_fit, feats.y_fit)
+        x_val, y_val = _labelled_rows(feats.x_val, feats.y_val)
+        x_eval, y_eval = _labelled_rows(feats.x_eval, feats.y_eval)
         if len(cfg.alpha_grid) == 1:
-            model, alpha = fit_ridge(feats.x_train.to(device), feats.y_train, None, None, alpha_grid=cfg.alpha_grid)
+            model, alpha = fit_ridge(x_train.to(device), y_train, None, None, alpha_grid=cfg.alpha_grid)
         else:
-            model, alpha = fit_ridge(
-                feats.x_fit.to(device), feats.y_fit, feats.x_val, feats.y_val, alpha_grid=cfg.alpha_grid
-            )
+            model, alpha = fit_ridge(x_fit.to(device), y_fit, x_val, y_val, alpha_grid=cfg.alpha_grid, widen=cfg.widen)
+            at_edge = model.at_edge
             if feats.held_out:
-                model, _ = fit_ridge(feats.x_train.to(device), feats.y_train, None, None, alpha_grid=(alpha,))
-        y_eval = _as_targets(feats.y_eval, cfg.split)
+                model, _ = fit_ridge(x_train.to(device), y_train, None, None, alpha_grid=(alpha,))
+            model = dataclasses.replace(model, at_edge=at_edge)
+        y_eval = _as_targets(y_eval, cfg.split)
         with torch.no_grad():
-            pred = model(feats.x_eval.to(device)).cpu()
-        return {"r2": metrics.r2_score(y_eval, pred), "rmse": metrics.rmse(y_eval, pred), "alpha": float(alpha)}
+            pred = model(x_eval.to(device)).cpu()
+        return {
+            "r2": metrics.r2_score(y_eval, pred),
+            "rmse": metrics.rmse(y_eval, pred),
+            "mae": metrics.mae(y_eval, pred),
+            "alpha": float(alpha),
+            "alpha_at_edge": float(model.at_edge),
+        }

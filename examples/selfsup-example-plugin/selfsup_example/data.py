@@ -33,6 +33,7 @@ import torch
 
 from selfsup.errors import DatasetError
 from selfsup.interfaces import DataSource
+from selfsup.tasks import declare_task
 
 from .configs import SinesConfig
 
@@ -119,6 +120,8 @@ class SyntheticSines(DataSource):
             "num_channels": config.num_channels,
             "length": config.length,
         }
+        # The task of the "label" key: default evaluators and compatibility checks read it.
+        declare_task(self.info, "multiclass", num_classes=config.num_classes)
 
     def split(self, name: str) -> torch.utils.data.Dataset:
         if name not in self._splits:

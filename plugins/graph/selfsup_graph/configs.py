@@ -91,8 +91,10 @@ class TUConfig:
     val_fraction: float = 0.1
     test_fraction: float = 0.1
     num_folds: int = 10
-    #: The test fold of ``split=kfold`` (0-based).
+    #: The test fold of ``split=kfold`` / ``folds`` (0-based).
     fold: int = 0
+    #: The core's cross-validation protocol (selfsup.folds): ``K`` is ``split=kfold num_folds=K``.
+    folds: Optional[int] = None
     #: Seed of the split (independent of the run's seed, so a split stays fixed across runs).
     seed: int = 0
     #: Concatenate ``<NAME>_node_attributes.txt`` (when present) after the one-hot node labels.
@@ -103,7 +105,7 @@ class TUConfig:
 
 @dataclass
 class MoleculeCSVConfig:
-    """A MoleculeNet-style CSV of SMILES and 0/1 labels (one or more tasks), featurised with RDKit.
+    """A MoleculeNet-style CSV of SMILES and labels (0/1 tasks or regression targets), featurised with RDKit.
 
     Atoms become ``[atom type, chirality]`` and bonds ``[bond type, bond
     direction]`` index pairs (Hu et al. 2020, the features D-SLA uses). An empty
@@ -128,6 +130,17 @@ class MoleculeCSVConfig:
     scaffold_chirality: bool = True
     #: A name for messages and ``info["name"]``; ``None``: the CSV's stem.
     name: Optional[str] = None
+    #: What the label columns are: ``multilabel`` (0/1 tasks, empty = missing; masked ROC-AUC),
+    #: ``regression`` (real-valued targets, e.g. ESOL solubility) or ``auto``: ``multilabel``
+    #: when every label is 0, 1 or empty, else ``regression``. Recorded in ``info["label_tasks"]``.
+    task: str = "auto"
+    #: k-fold cross-validation (selfsup.folds): ``K >= 2`` replaces the scaffold split by fold
+    #: ``fold`` of a seeded ``K``-fold split (stratified for one binary task) as ``test``.
+    folds: Optional[int] = None
+    #: The test fold when ``folds`` is set.
+    fold: int = 0
+    #: Seed of the folds.
+    fold_seed: int = 0
 
 
 @dataclass

@@ -42,6 +42,7 @@ def test_collate_batches_graphs_and_class_labels() -> None:
         "name": "toy", "task": "classification", "level": "graph", "num_graphs": 3,
         "num_node_features": 3, "num_edge_features": 0, "node_features": "3 floats", "edge_features": "",
         "split_sizes": {"train": 2, "test": 1, "all": 3}, "num_classes": 2,
+        "label_tasks": {"label": {"type": "binary", "num_classes": 2}},  # the declared task (selfsup.tasks)
     }
     assert source.split_indices("test").tolist() == [1]
     clone = pickle.loads(pickle.dumps(source))

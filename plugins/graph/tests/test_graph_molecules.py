@@ -101,8 +101,13 @@ def test_label_columns_and_defaults_and_bad_csvs(tmp_path: Path) -> None:
         warnings.simplefilter("ignore")
         _build("molecule-csv", MoleculeCSVConfig(root=str(bad)))
     bad.write_text("smiles,y\nCCO,2\nCC,0\n")
+    # non-0/1 labels were refused outright (the bug); now they are a regression target, and
+    # refused only when the user declares 0/1 tasks
     with pytest.raises(DatasetError, match=r"0, 1 or NaN"):
-        _build("molecule-csv", MoleculeCSVConfig(root=str(bad)))
+        _build("molecule-csv", MoleculeCSVConfig(root=str(bad), task="multilabel"))
+    regression = _build("molecule-csv", MoleculeCSVConfig(root=str(bad)))
+    assert regression.info["label_tasks"] == {"label": {"type": "regression", "num_targets": 1}}
+    assert regression.labels[:, 0].tolist() == [2.0, 0.0]
     (tmp_path / "other.csv").write_text("smiles,y\nCCO,1\n")
     with pytest.raises(DatasetError, match=r"holds 2 CSV files .* data.file"):
         _build("molecule-csv", MoleculeCSVConfig(root=str(tmp_path)))

@@ -73,7 +73,11 @@ def register_modalities() -> list[ModalitySpec]:
             default_objective="msm",
             default_dataset="procedural-rooms",
             default_evaluators=("seg-linear-probe", "seg-knn"),
-            overrides={"trainer": {"max_steps": 300, "batch_size": 4, "eval_batch_size": 4}},
+            # unlabelled point files have only a train split: embedding statistics read it
+            overrides={
+                "trainer": {"max_steps": 300, "batch_size": 4, "eval_batch_size": 4},
+                "evaluator_config": {"embedding-stats": {"split": "train"}},
+            },
         )
     ]
 
@@ -171,6 +175,8 @@ def register_evaluators() -> list[EvaluatorSpec]:
             name="seg-linear-probe",
             modalities=POINTCLOUD,
             factory="selfsup_pointcloud.evaluation.segmentation:SegLinearProbe",
+            tasks=frozenset({"binary", "multiclass"}),
+            label_level="point",
             config_cls=SegLinearProbeConfig,
             description="Per-point linear probe for semantic segmentation (mIoU, overall accuracy) on last-layer "
             "and multi-resolution features.",
@@ -179,6 +185,8 @@ def register_evaluators() -> list[EvaluatorSpec]:
             name="seg-knn",
             modalities=POINTCLOUD,
             factory="selfsup_pointcloud.evaluation.segmentation:SegKNN",
+            tasks=frozenset({"binary", "multiclass"}),
+            label_level="point",
             config_cls=SegKNNConfig,
             description="Per-point k-NN semantic segmentation (mIoU, overall accuracy) on last-layer and "
             "multi-resolution features.",
@@ -187,6 +195,8 @@ def register_evaluators() -> list[EvaluatorSpec]:
             name="shape-linear-probe",
             modalities=POINTCLOUD,
             factory="selfsup_pointcloud.evaluation.shapes:ShapeLinearProbe",
+            tasks=frozenset({"binary", "multiclass"}),
+            label_level="shape",
             config_cls=ShapeLinearProbeConfig,
             description="Shape classification (ModelNet) by a linear probe on [mean, max]-pooled per-point features.",
         ),

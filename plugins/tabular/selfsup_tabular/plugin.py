@@ -70,7 +70,9 @@ def register_modalities() -> list[ModalitySpec]:
             default_encoder="ft-transformer",
             default_objective="t-jepa",
             default_dataset="adult-sample",
-            default_evaluators=("linear-probe", "mlp-probe", "raw-mlp-baseline"),
+            # every table is a RawFeatureSource: the results' "raw features" column is the
+            # probes on numerical + one-hot columns (mlp-probe's is raw-mlp-baseline's number)
+            default_evaluators=("linear-probe", "mlp-probe"),
         )
     ]
 
@@ -124,6 +126,7 @@ def register_evaluators() -> list[EvaluatorSpec]:
             name="centroid-anomaly",
             modalities=TABULAR,
             factory="selfsup_tabular.evaluation.anomaly:CentroidAnomaly",
+            tasks=frozenset({"binary", "multiclass"}),
             config_cls=CentroidAnomalyConfig,
             description="ROC-AUC of the cosine distance to the benign-train centroid (CLAN's anomaly score).",
         ),
@@ -131,6 +134,7 @@ def register_evaluators() -> list[EvaluatorSpec]:
             name="raw-mlp-baseline",
             modalities=TABULAR,
             factory="selfsup_tabular.evaluation.raw_baseline:RawMLPBaseline",
+            tasks=frozenset({"binary", "multiclass"}),
             config_cls=RawMLPBaselineConfig,
             description="The MLP probe trained on raw features (numerical + one-hot), ignoring the encoder.",
         ),

@@ -164,6 +164,7 @@ def register_evaluators() -> list[EvaluatorSpec]:
             name="fd-local",
             modalities=VISION,
             factory="selfsup_vision.evaluation.evaluators:FDLocal",
+            tasks=frozenset({"binary", "multiclass"}),
             config_cls=FDLocalConfig,
             description="FD-local and KID: Fréchet distance / KID of G_ema samples on a locally trained small classifier's features (not FID).",
         ),

@@ -32,6 +32,7 @@ import torch
 from selfsup.errors import ConfigError, DatasetError
 from selfsup.interfaces import Batch, DataSource
 from selfsup.progress import track
+from selfsup.tasks import declare_task
 
 from ..configs import FeatureConfig
 from .features import clip_features, norm_stats, normalise
@@ -275,6 +276,7 @@ class AudioSource(DataSource):
             "split_sizes": {name: len(split) for name, split in self._splits.items()},
             **dict(info or {}),
         }
+        declare_task(self.info, "multiclass", num_classes=len(classes))
 
     def preprocessing_state(self) -> dict[str, Any]:
         """Feature settings and normalisation statistics new clips get (``selfsup embed``)."""

@@ -16,7 +16,12 @@ Build one with :class:`GraphSetSource` ``(name, graphs, labels, splits, ...)``:
   - int64 ``[N]`` class ids in ``[0, num_classes)`` (``task="classification"``), or
   - float32 ``[N, T]`` binary (0/1) task targets with ``NaN`` for a missing label
     (``task="multitask-binary"``, e.g. Tox21; a single-task molecule set such as
-    BBBP is ``[N, 1]``).
+    BBBP is ``[N, 1]``), or
+  - float32 ``[N]`` / ``[N, T]`` real-valued targets (``task="regression"``, e.g. ESOL).
+
+* ``task``: the declared task (``"binary"``, ``"multiclass"``, ``"multilabel"``,
+  ``"regression"``), recorded as ``info["label_tasks"]`` (:mod:`selfsup.tasks`);
+  ``None`` reads int64 ``[N]`` as multiclass and float ``[N, T]`` as multilabel.
 
 * ``splits``: ``{split name: list of graph indices}``; ``"train"`` is required.
   A split ``"all"`` (every graph, in order) is added unless given, so node- and
@@ -57,11 +62,13 @@ import torch
 
 from selfsup.errors import DatasetError
 from selfsup.interfaces import DataSource
+from selfsup.tasks import declare_task
 
 __all__ = ["GraphSetSource", "GraphSubset", "collate_graphs"]
 
 CLASSIFICATION = "classification"
 MULTITASK = "multitask-binary"
+REGRESSION = "regression"
 
 
 class GraphSubset(torch.utils.data.Dataset):
@@ -130,6 +137,7 @@ class GraphSetSource(DataSource):
         edge_features: str = "",
         num_classes: int | None = None,
         extra_info: Mapping[str, Any] | None = None,
+        task: str | None = None,
     ) -> None:
         self.name = name
         self.graphs = list(graphs)
@@ -138,24 +146,44 @@ class GraphSetSource(DataSource):
         labels = torch.as_tensor(labels)
         if labels.shape[0] != len(self.graphs):
             raise DatasetError(f"{name}: {labels.shape[0]} labels for {len(self.graphs)} graphs. Give one label row per graph.")
-        if labels.ndim == 1 and not labels.is_floating_point():
+        declared = task
+        if declared is None:  # callers that predate declared tasks: the label layout names the task
+            declared = "multiclass" if labels.ndim == 1 and not labels.is_floating_point() else "multilabel"
+        if declared in ("binary", "multiclass"):
             task = CLASSIFICATION
+            if labels.ndim == 2 and labels.shape[1] == 1:
+                labels = labels[:, 0]
+            if labels.ndim != 1 or (labels.is_floating_point() and not bool((labels == labels.round()).all())):
+                raise DatasetError(f"{name}: task {declared!r} needs one integer class id per graph, got labels of shape {tuple(labels.shape)}.")
             labels = labels.long()
             if int(labels.min()) < 0:
                 raise DatasetError(f"{name}: class ids must be >= 0 (found {int(labels.min())}). Map the labels to 0..K-1.")
             num_classes = int(num_classes if num_classes is not None else int(labels.max()) + 1)
             if int(labels.max()) >= num_classes:
                 raise DatasetError(f"{name}: class id {int(labels.max())} is not below num_classes={num_classes}.")
-        elif labels.ndim == 2:
+        elif declared == "multilabel":
             task = MULTITASK
             labels = labels.float()
+            if labels.ndim != 2:
+                raise DatasetError(
+                    f"{name}: labels of shape {tuple(labels.shape)} and dtype {labels.dtype}; expected int64 [graphs] "
+                    "class ids or float32 [graphs, tasks] with NaN for missing."
+                )
             known = labels[~torch.isnan(labels)]
             if known.numel() and not bool(((known == 0) | (known == 1)).all()):
-                raise DatasetError(f"{name}: multi-task labels must be 0, 1 or NaN (missing). Convert them (e.g. -1 -> 0).")
+                raise DatasetError(
+                    f"{name}: multi-task labels must be 0, 1 or NaN (missing). Convert them (e.g. -1 -> 0), "
+                    "or declare real-valued targets as a regression task (molecule-csv: data.task=regression)."
+                )
+        elif declared == "regression":
+            task = REGRESSION
+            labels = labels.float()
+            labels = labels.unsqueeze(1) if labels.ndim == 1 else labels
+            if labels.ndim != 2:
+                raise DatasetError(f"{name}: regression targets need shape [graphs] or [graphs, targets], got {tuple(labels.shape)}.")
         else:
             raise DatasetError(
-                f"{name}: labels of shape {tuple(labels.shape)} and dtype {labels.dtype}; expected int64 [graphs] "
-                "class ids or float32 [graphs, tasks] with NaN for missing."
+                f"{name}: task={declared!r} is not a graph task. Use 'binary', 'multiclass', 'multilabel' or 'regression'."
             )
         self.labels = labels
         widths = {_check_graph(name, i, g) for i, g in enumerate(self.graphs)}
@@ -184,8 +212,10 @@ class GraphSetSource(DataSource):
         }
         if task == CLASSIFICATION:
             self.info["num_classes"] = num_classes
+            declare_task(self.info, "multiclass", num_classes=num_classes)
         else:
             self.info["num_tasks"] = int(labels.shape[1])
+            declare_task(self.info, "multilabel" if task == MULTITASK else "regression", num_targets=int(labels.shape[1]))
         self.info.update(dict(extra_info or {}))
 
     #: What the creator of the source records for ``selfsup embed`` (``"reader"`` and its
@@ -196,6 +226,12 @@ class GraphSetSource(DataSource):
         """``input_state`` plus the feature widths the encoder was built for."""
         widths = {key: self.info[key] for key in ("num_node_features", "num_edge_features")}
         return {**widths, **self.input_state} if self.input_state else {}
+
+    def raw_feature_encoder(self) -> torch.nn.Module:
+        """The raw-feature baseline (:class:`selfsup.tasks.RawFeatureSource`): pooled node features."""
+        from .raw import GraphRawFeatures
+
+        return GraphRawFeatures(self.info)
 
     def split(self, name: str) -> GraphSubset:
         if name not in self._indices:

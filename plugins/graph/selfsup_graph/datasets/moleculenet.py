@@ -18,8 +18,11 @@ and D-SLA read), ``skipped`` (rows left out) with ``skipped_lines``, and
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from selfsup.errors import DatasetError
+import torch
+
+from selfsup.errors import ConfigError, DatasetError
 
 from ..configs import BBBPConfig, MoleculeCSVConfig
 from .featurize import ATOM_CATEGORIES, ATOM_MASK_TOKEN, BOND_CATEGORIES
@@ -69,19 +72,28 @@ def MoleculeCSV(config: MoleculeCSVConfig) -> GraphSetSource:
         ignore_columns=config.ignore_columns,
         name=name,
     )
-    try:
-        train, val, test = scaffold_split(table.smiles, config.split_fractions, include_chirality=config.scaffold_chirality)
-    except ValueError as exc:
-        raise DatasetError(f"{name}: {exc}. Set data.split_fractions, e.g. [0.8, 0.1, 0.1].") from None
+    task = _label_task(config.task, table.labels, name)
+    cv: dict[str, Any] = {}
+    if config.folds is not None:
+        splits, cv = _fold_splits(config, table.labels, task, name)
+        split_text = f"{config.folds}-fold cross-validation, fold {config.fold} as test (seed {config.fold_seed})"
+    else:
+        try:
+            train, val, test = scaffold_split(table.smiles, config.split_fractions, include_chirality=config.scaffold_chirality)
+        except ValueError as exc:
+            raise DatasetError(f"{name}: {exc}. Set data.split_fractions, e.g. [0.8, 0.1, 0.1].") from None
+        splits = {"train": train, "val": val, "test": test}
+        fractions = "/".join(f"{round(100 * f)}" for f in config.split_fractions)
+        split_text = f"scaffold {fractions} (Bemis-Murcko, largest scaffold sets first; deterministic)"
     from torch_geometric.data import Data
 
     graphs = [Data(x=g.x, edge_index=g.edge_index, edge_attr=g.edge_attr) for g in table.graphs]
-    fractions = "/".join(f"{round(100 * f)}" for f in config.split_fractions)
     source = GraphSetSource(
         name,
         graphs,
         table.labels,
-        {"train": train, "val": val, "test": test},
+        splits,
+        task=task,
         node_features="atom type (atomic number - 1; 119 = mask), chirality tag (Hu et al. 2020)",
         edge_features="bond type (single, double, triple, aromatic), bond direction (none, end-up-right, end-down-right)",
         extra_info={
@@ -92,12 +104,35 @@ def MoleculeCSV(config: MoleculeCSVConfig) -> GraphSetSource:
             "node_mask_token": list(ATOM_MASK_TOKEN),
             "skipped": len(table.skipped),
             "skipped_lines": [row.line for row in table.skipped],
-            "split": f"scaffold {fractions} (Bemis-Murcko, largest scaffold sets first; deterministic)",
+            "split": split_text,
+            **({"cv": cv} if cv else {}),
             "source_file": path.name,
         },
     )
     source.input_state = {"reader": "smiles", "smiles_column": config.smiles_column}  # selfsup embed
     return source
+
+
+def _label_task(task: str, labels: torch.Tensor, name: str) -> str:
+    """``data.task``, with ``auto`` read from the file: 0/1/empty labels are binary tasks, others regression."""
+    if task not in ("auto", "multilabel", "regression"):
+        raise ConfigError(f"{name}: data.task={task!r} is not one of auto, multilabel, regression. Use data.task=regression for real-valued targets.")
+    if task != "auto":
+        return task
+    known = labels[~torch.isnan(labels)]
+    return "multilabel" if bool(((known == 0) | (known == 1)).all()) else "regression"
+
+
+def _fold_splits(
+    config: MoleculeCSVConfig, labels: torch.Tensor, task: str, name: str
+) -> tuple[dict[str, list[int]], dict[str, Any]]:
+    from selfsup.folds import check_fold, fold_info, kfold_split
+
+    check_fold(config.folds, config.fold, dataset=name, rows=labels.shape[0])
+    single = labels.shape[1] == 1 and task == "multilabel" and not bool(torch.isnan(labels).any())
+    strata = labels[:, 0].long() if single else None
+    train, test = kfold_split(labels.shape[0], int(config.folds), int(config.fold), seed=config.fold_seed, strata=strata)
+    return {"train": train, "test": test}, fold_info(int(config.folds), int(config.fold), config.fold_seed, stratified=single)
 
 
 def bbbp(config: BBBPConfig) -> GraphSetSource:

@@ -9,6 +9,7 @@ import torch
 
 from selfsup.errors import DatasetError
 from selfsup.interfaces import DataSource
+from selfsup.tasks import declare_task
 
 from ..graph_ops import undirected_edge_index
 
@@ -89,6 +90,13 @@ class NodeGraphSource(DataSource):
             "num_edges": int(edges.shape[1] // 2),
             "splits": list(self.splits),
         }
+        declare_task(self.info, "multiclass", num_classes=int(num_classes))
+
+    def raw_feature_encoder(self) -> torch.nn.Module:
+        """The raw-feature baseline (:class:`selfsup.tasks.RawFeatureSource`): each node's features."""
+        from .raw import GraphRawFeatures
+
+        return GraphRawFeatures(self.info)
 
     #: Set by sources whose raw files ``selfsup embed`` can read (Planetoid: ``{"reader": "planetoid", ...}``).
     input_state: dict[str, Any] = {}

@@ -298,6 +298,11 @@ class TUDataset(GraphSetSource):
             raise DatasetError(f"{name}_graph_labels.txt holds one class ({values.tolist()}); graph classification needs at least two.")
         labels_t = torch.from_numpy(labels.astype(np.int64))
         protocol: dict[str, Any]
+        if config.folds is not None:  # the core's data.folds/data.fold protocol
+            from selfsup.folds import check_fold
+
+            check_fold(config.folds, config.fold, dataset=name, rows=len(labels_t))
+            config.split, config.num_folds = "kfold", int(config.folds)
         if config.split == "stratified":
             if not (0 <= config.val_fraction < 1 and 0 < config.test_fraction < 1 and config.val_fraction + config.test_fraction < 1):
                 raise DatasetError(
@@ -316,7 +321,8 @@ class TUDataset(GraphSetSource):
                 )
             folds = stratified_folds(labels_t, config.num_folds, config.seed)
             splits = {"train": sorted(i for k, f in enumerate(folds) if k != config.fold for i in f), "test": folds[config.fold]}
-            protocol = {"split": "kfold", "num_folds": config.num_folds, "fold": config.fold, "split_seed": config.seed}
+            protocol = {"split": "kfold", "num_folds": config.num_folds, "fold": config.fold, "split_seed": config.seed,
+                        "cv": {"folds": config.num_folds, "fold": config.fold, "seed": config.seed, "stratified": True}}
         else:
             raise DatasetError(f"{name}: data.split={config.split!r} is not a split protocol. Use 'stratified' or 'kfold'.")
         super().__init__(
@@ -327,6 +333,7 @@ class TUDataset(GraphSetSource):
             node_features=" + ".join(description["node_features"]),
             edge_features=" + ".join(description["edge_features"]),
             num_classes=len(values),
+            task="multiclass",
             extra_info={
                 **protocol,
                 "label_values": values.tolist(),

@@ -20,9 +20,11 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
 from selfsup.errors import DatasetError
 from selfsup.interfaces import Batch, DataSource
+from selfsup.tasks import declare_task
 
 from ..ops import grid_sample
 from ..transforms import normalize_color
@@ -108,6 +110,17 @@ class SceneSplit(torch.utils.data.Dataset):
         return self.items[index]
 
 
+class RawPointFeatures(nn.Module):
+    """A parameter-free "encoder": ``batch -> [coord, feat]`` per point (the raw-feature baseline)."""
+
+    def __init__(self, feature_channels: int) -> None:
+        super().__init__()
+        self.embed_dim = 3 + int(feature_channels)
+
+    def forward(self, batch: Batch) -> torch.Tensor:
+        return torch.cat([batch["coord"].float(), batch["feat"].float()], dim=1)
+
+
 def collate_scenes(items: Sequence[Batch] | Batch) -> Batch:
     """Concatenate scene items; add ``batch`` and (per-point labels) ``eval_mask``."""
     if isinstance(items, dict):
@@ -181,6 +194,11 @@ class SceneSource(DataSource):
         if class_names:
             self.info["num_classes"] = len(class_names)
             self.info["class_names"] = list(class_names)
+        if task in ("segmentation", "classification") and class_names:
+            # per-point labels (segmentation) or one label per cloud (classification)
+            declare_task(self.info, "multiclass", num_classes=len(class_names), level="point" if task == "segmentation" else "shape")
+        elif task == "none":
+            declare_task(self.info, "none")
 
     def _prepare(self, scene: Scene, grid_size: float, generator: torch.Generator) -> dict[str, torch.Tensor]:
         coord = torch.from_numpy(np.ascontiguousarray(scene.coord, dtype=np.float32))
@@ -224,3 +242,8 @@ class SceneSource(DataSource):
 
     def collate(self, items: Sequence[Batch] | Batch) -> Batch:
         return collate_scenes(items)
+
+    def raw_feature_encoder(self) -> nn.Module:
+        """The raw-feature baseline (:class:`selfsup.tasks.RawFeatureSource`): each point's
+        coordinates and input features (colour, normal), ``[points, 3 + feature_channels]``."""
+        return RawPointFeatures(int(self.info["feature_channels"]))

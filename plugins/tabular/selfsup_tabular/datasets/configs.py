@@ -52,6 +52,12 @@ class CSVTableConfig:
     test_fraction: float = 0.2
     #: Seed of every split and subsample.
     split_seed: int = 0
+    #: k-fold cross-validation (selfsup.folds): ``None`` uses ``test_fraction``; ``K >= 2``
+    #: makes fold ``fold`` of a seeded ``K``-fold split of ``train_file`` (stratified by the
+    #: target for classification) the test split, and ``val_fraction`` of the rest validation.
+    folds: Optional[int] = None
+    #: The test fold (``0 <= fold < folds``) when ``folds`` is set.
+    fold: int = 0
     #: ``"error"`` (default) or ``"skip"`` rows with the wrong number of fields.
     on_bad_lines: str = "error"
     #: Keep a seeded (stratified) random subset of at most this many rows of

@@ -45,7 +45,10 @@ class CSVTable(TableSource):
             train = subsample(train, config.max_rows, schema, seed=config.split_seed)
         frames: dict[str, pd.DataFrame] = {"train": train}
         files: dict[str, Any] = {"train_file": train_report}
-        if config.test_file is not None:
+        cv: dict[str, Any] = {}
+        if config.folds is not None:
+            frames, cv = _fold_frames(train, schema, config)
+        elif config.test_file is not None:
             test_path = resolve_file(config.root, config.test_file, "test_file")
             test, files["test_file"] = _load(test_path, config)
             frames["test"] = test
@@ -59,8 +62,27 @@ class CSVTable(TableSource):
             extra_info={
                 "skipped_bad_lines": sum(len(f["skipped_lines"]) for f in files.values()),
                 "files": {k: {**v, "skipped_lines": v["skipped_lines"][:100]} for k, v in files.items()},
+                **({"cv": cv} if cv else {}),
             },
         )
+
+
+def _fold_frames(train: pd.DataFrame, schema: TableSchema, config: CSVTableConfig) -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
+    """``{"train", "test"}`` frames of fold ``config.fold`` of ``config.folds`` (selfsup.folds)."""
+    import torch
+
+    from selfsup.folds import check_fold, fold_info, kfold_split
+
+    if config.test_file is not None:
+        raise ConfigError("data.folds splits train_file into folds, and data.test_file is set too. Remove data.test_file.")
+    train = train.dropna(subset=[schema.target]).reset_index(drop=True)
+    check_fold(config.folds, config.fold, dataset="csv", rows=len(train))
+    stratified = schema.task == "classification"
+    codes = stratify_codes(train[schema.target]) if stratified else None
+    strata = torch.from_numpy(codes) if codes is not None else None
+    rest, test = kfold_split(len(train), int(config.folds), int(config.fold), seed=config.split_seed, strata=strata)
+    frames = {"train": train.iloc[rest].reset_index(drop=True), "test": train.iloc[test].reset_index(drop=True)}
+    return frames, fold_info(int(config.folds), int(config.fold), config.split_seed, stratified=stratified)
 
 
 def _check_config(config: CSVTableConfig) -> None:

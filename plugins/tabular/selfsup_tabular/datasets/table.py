@@ -38,6 +38,7 @@ import torch
 
 from selfsup.errors import ConfigError, DatasetError, did_you_mean
 from selfsup.interfaces import Batch, DataSource, identity_collate
+from selfsup.tasks import declare_task
 
 from .preprocessor import TablePreprocessor
 from .schema import TableSchema, infer_schema
@@ -169,6 +170,10 @@ class TableSource(DataSource):
         )
         if extra_info:
             info.update(extra_info)
+        if schema.task == "classification":
+            declare_task(info, "multiclass", num_classes=info["num_classes"])
+        else:
+            declare_task(info, "regression", num_targets=1)
         self.info = info
 
     @staticmethod
@@ -223,6 +228,12 @@ class TableSource(DataSource):
             "reader": self.input_reader,
             "sep": getattr(getattr(self, "config", None), "sep", None),
         }
+
+    def raw_feature_encoder(self) -> torch.nn.Module:
+        """The raw-feature baseline (:class:`selfsup.tasks.RawFeatureSource`): numerical + one-hot categorical columns."""
+        from ..evaluation.raw_baseline import RawFeatures
+
+        return RawFeatures(self.info)
 
     # ---------------------------------------------------------------- access
     def split(self, name: str) -> TableDataset:

@@ -16,6 +16,7 @@ import torch
 
 from selfsup.errors import DatasetError
 from selfsup.interfaces import Batch, DataSource
+from selfsup.tasks import declare_task
 
 from ..configs import ImageDataConfig
 
@@ -150,6 +151,10 @@ class ImageSource(DataSource):
             self.info["class_names"] = list(class_names)
         if extra_info:
             self.info.update(extra_info)
+        if labelled:
+            declare_task(self.info, "multiclass", num_classes=int(self.info["num_classes"]))
+        else:
+            declare_task(self.info, "none")
 
     @staticmethod
     def _complete(

@@ -121,6 +121,15 @@ class FDLocal(_GenerativeEvaluator):
 
     config_cls = FDLocalConfig
     prefix = "fd_local"
+    hyperparameters = ("fd_local_classifier_accuracy",)
+    lower_is_better = ("fd_local", "fd_local_kid", "fd_local_real", "fd_local_kid_real")
+    notes = {
+        "fd_local": (
+            "Frechet distance between generated and real images (lower is better). The random-init column "
+            "samples an untrained generator, whose images are far from real ones, so deltas of -100s to "
+            "-1000s are normal; compare the pretrained value with fd_local_real, the real-vs-real floor."
+        ),
+    }
 
     def __init__(self, config: Optional[FDLocalConfig] = None) -> None:
         super().__init__(config)
@@ -160,6 +169,13 @@ class FID(_GenerativeEvaluator):
 
     config_cls = FIDConfig
     prefix = "fid"
+    lower_is_better = ("fid", "fid_kid", "fid_real", "fid_kid_real")
+    notes = {
+        "fid": (
+            "Frechet Inception distance (lower is better); the random-init column samples an untrained "
+            "generator, so large negative deltas are normal. fid_real is the real-vs-real floor."
+        ),
+    }
 
     def __init__(self, config: Optional[FIDConfig] = None) -> None:
         super().__init__(config)
