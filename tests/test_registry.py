@@ -78,7 +78,7 @@ def test_incompatible_objective_lists_alternatives(toy, register_plugin):
 
 def test_wrong_return_type_is_a_registration_error(toy, register_plugin):
     register_plugin(_module("bad", register_encoders=lambda: [object()]), name="bad")
-    with pytest.raises(RegistrationError, match=r"register_encoders\(\) of plugin 'bad' returned .*expected EncoderSpec"):
+    with pytest.raises(RegistrationError, match=r"register_encoders\(\) of plugin 'bad' returned a list holding object; expected a list of EncoderSpec"):
         get_registry()
 
 

@@ -22,7 +22,7 @@ _LAZY = {
     "PretrainResult": "run",
     "embed": "embed",
     "Embeddings": "embed",
-    "list_plugins": "plugins",
+    "list_plugins": "registry",
     "Objective": "interfaces",
     "Phase": "interfaces",
     "DataSource": "interfaces",

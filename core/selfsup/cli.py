@@ -193,7 +193,7 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def _plugins(args: argparse.Namespace) -> int:
-    from .plugins import list_plugins
+    from .registry import list_plugins
 
     rows = [("name", "distribution", "version", "status", "hooks")]
     for status in list_plugins():

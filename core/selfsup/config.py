@@ -6,6 +6,9 @@ the objective's ``trainer_defaults``) < modality defaults
 < CLI dotlist). An unknown or mistyped key is a :class:`ConfigError` naming the
 key and the closest valid one.
 
+Which components a run uses (user's choice, objective's default, modality's
+default) is decided in :mod:`selfsup.choices`.
+
 Public keys: ``modality``, ``objective``, ``encoder``, ``dataset``,
 ``evaluators``, ``run_dir``, ``seed``, ``data.*`` (the dataset's config),
 ``encoder_config.*``, ``objective_config.*``, ``evaluator_config.<name>.*``,
@@ -17,12 +20,15 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Optional
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from .choices import choose, matches, qualified
+from .plugins import BUILTIN_PLUGIN_NAME
 from .errors import ConfigError, did_you_mean
 
 __all__ = [
@@ -220,16 +226,17 @@ def resolve(user: Mapping[str, Any] | DictConfig, registry: Any) -> ResolvedRun:
         installed = ", ".join(s.name for s in registry.list("modality")) or "none installed"
         raise ConfigError(f"No modality given. Pass modality=<name> (installed: {installed}).")
     modality = registry.get("modality", str(modality_name))
-    objective = registry.get("objective", str(user_cfg.get("objective") or modality.default_objective), modality=modality.name)
-    encoder = registry.get("encoder", str(user_cfg.get("encoder") or modality.default_encoder), modality=modality.name)
-    dataset = registry.get("dataset", str(user_cfg.get("dataset") or modality.default_dataset), modality=modality.name)
+    chosen = choose(registry, modality, user_cfg.get("objective"), user_cfg.get("encoder"), user_cfg.get("dataset"))
+    objective, encoder, dataset = chosen.objective, chosen.encoder, chosen.dataset
     evaluator_names = user_cfg.get("evaluators")
     defaulted = evaluator_names is None
+    lookup = registry.get
     if evaluator_names is None:
         evaluator_names = list(modality.default_evaluators)
+        lookup = partial(registry.get_default, prefer=(modality.plugin, BUILTIN_PLUGIN_NAME))
     if isinstance(evaluator_names, str):
         evaluator_names = [evaluator_names]
-    evaluators = [registry.get("evaluator", str(n), modality=modality.name) for n in evaluator_names]
+    evaluators = [lookup("evaluator", str(n), modality=modality.name) for n in evaluator_names]
     logger_names = _logger_names(user_cfg)
     loggers = [registry.get("logger", n) for n in logger_names]
 
@@ -243,17 +250,18 @@ def resolve(user: Mapping[str, Any] | DictConfig, registry: Any) -> ResolvedRun:
     OmegaConf.set_struct(schema, True)
     layers = [
         OmegaConf.create({"trainer": dict(objective.trainer_defaults)}),
-        _modality_layer(modality, encoder, objective, dataset, evaluators),
+        _modality_layer(modality, encoder, objective, dataset, evaluators, registry),
+        _objective_data_layer(objective, dataset),
         user_cfg,
     ]
     for layer in layers:
         _check_keys(layer, schema, "")
     choices = {
         "modality": modality.name,
-        "objective": _qualified(objective, user_cfg.get("objective")),
-        "encoder": _qualified(encoder, user_cfg.get("encoder")),
-        "dataset": _qualified(dataset, user_cfg.get("dataset")),
-        "evaluators": [_qualified(s, n) for s, n in zip(evaluators, evaluator_names)],
+        "objective": qualified(registry, "objective", objective, user_cfg.get("objective")),
+        "encoder": qualified(registry, "encoder", encoder, user_cfg.get("encoder")),
+        "dataset": qualified(registry, "dataset", dataset, user_cfg.get("dataset")),
+        "evaluators": [qualified(registry, "evaluator", s, n) for s, n in zip(evaluators, evaluator_names)],
         "loggers": [_qualified(s, n) for s, n in zip(loggers, logger_names)],
     }
     try:
@@ -302,21 +310,27 @@ def follow_task(resolved: ResolvedRun, data_info: Mapping[str, Any]) -> Resolved
     return resolved
 
 
-def _modality_layer(modality: Any, encoder: Any, objective: Any, dataset: Any, evaluators: list[Any]) -> DictConfig:
+def _modality_layer(
+    modality: Any, encoder: Any, objective: Any, dataset: Any, evaluators: list[Any], registry: Any = None
+) -> DictConfig:
     """The modality's overrides that apply to the chosen components.
 
     Settings for a component (``encoder_config``, ``objective_config``, ``data``)
-    apply only when it is the modality's default one, and ``evaluator_config``
+    apply only when it is the modality's default one (the modality plugin's own
+    when another plugin registers the same name), and ``evaluator_config``
     entries only for evaluators in the run, so that choosing other components
     never trips over keys of the defaults.
     """
     layer = OmegaConf.create(dict(modality.overrides))
-    for key, spec, default in (
-        ("encoder_config", encoder, modality.default_encoder),
-        ("objective_config", objective, modality.default_objective),
-        ("data", dataset, modality.default_dataset),
+    for key, kind, spec, default in (
+        ("encoder_config", "encoder", encoder, modality.default_encoder),
+        ("objective_config", "objective", objective, modality.default_objective),
+        ("data", "dataset", dataset, modality.default_dataset),
     ):
-        if key in layer and spec.name != default.rpartition(":")[2]:
+        plugin, _, bare = default.rpartition(":")
+        contested = registry is not None and registry.contested(kind, spec)
+        own = spec.plugin == (plugin or modality.plugin) or not (plugin or contested)
+        if key in layer and (spec.name != bare or not own):
             layer.pop(key)
     if "evaluator_config" in layer:
         chosen = {spec.name for spec in evaluators}
@@ -324,16 +338,23 @@ def _modality_layer(modality: Any, encoder: Any, objective: Any, dataset: Any, e
     return layer
 
 
+def _objective_data_layer(objective: Any, dataset: Any) -> DictConfig:
+    """The objective's ``data_defaults`` when the run's dataset is its ``default_dataset``."""
+    if objective.data_defaults and matches(dataset, [objective.default_dataset]):
+        return OmegaConf.create({"data": dict(objective.data_defaults)})
+    return OmegaConf.create({})
+
+
+def _qualified(spec: Any, given: Any) -> str:
+    """Keep ``plugin:name`` when the user gave it (loggers; components use :func:`selfsup.choices.qualified`)."""
+    return str(given) if given and ":" in str(given) else spec.name
+
+
 def _schema(config_cls: type) -> DictConfig:
     """A component's structured config, writable even when its dataclass is frozen."""
     node = OmegaConf.structured(config_cls)
     OmegaConf.set_readonly(node, False)
     return node
-
-
-def _qualified(spec: Any, given: Any) -> str:
-    """Keep ``plugin:name`` when the user gave it, so a saved config stays unambiguous."""
-    return str(given) if given and ":" in str(given) else spec.name
 
 
 def _top_level_schema() -> DictConfig:

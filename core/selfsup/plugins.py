@@ -15,6 +15,14 @@ Controls (environment variables):
   distribution names).
 * ``SELFSUP_TRACE_PLUGINS=1``: print every hook call to stderr.
 * ``SELFSUP_STRICT_PLUGINS=1``: a load or validation failure raises.
+
+A name in ``SELFSUP_LOAD_PLUGINS`` or ``SELFSUP_DISABLE_PLUGINS`` that matches no
+installed plugin is warned about, with the closest installed name.
+
+A plugin whose hooks fail later, when the registry collects their specs (a hook
+raises, returns something other than specs, or a config dataclass has no
+OmegaConf schema), is marked ``error`` through :meth:`PluginSet.mark_failed`
+and its components are left out; every other plugin keeps working.
 """
 
 from __future__ import annotations
@@ -38,7 +46,6 @@ __all__ = [
     "PluginStatus",
     "PluginSet",
     "get_plugins",
-    "list_plugins",
     "reset",
 ]
 
@@ -152,6 +159,19 @@ class PluginSet:
                 unknown.append(hook_name)
         return unknown
 
+    def mark_failed(self, name: str, error: PluginError) -> None:
+        """Mark the registered plugin ``name`` as failed (its hooks misbehaved) and unregister it.
+
+        Raises ``error`` in strict mode; otherwise warns once.
+        """
+        status = self.statuses.get(name) or PluginStatus(name, "", "", "ok")
+        if status.status == "error":  # the first failure is the one reported
+            return
+        if self.manager.has_plugin(name):
+            self.manager.unregister(name=name)
+        status.hooks = []
+        self._fail(status, error)
+
     def _fail(self, status: PluginStatus, error: PluginError) -> None:
         status.status, status.error = "error", str(error)
         self.statuses[status.name] = status
@@ -177,7 +197,9 @@ class PluginSet:
                 f"Plugin '{BUILTIN_PLUGIN_NAME}' cannot be disabled: it holds the core evaluators. "
                 "Remove it from SELFSUP_DISABLE_PLUGINS."
             )
-        for entry_point in sorted(_entry_points(), key=lambda ep: ep.name):
+        entry_points = sorted(_entry_points(), key=lambda ep: ep.name)
+        _warn_unknown_names(entry_points, {"SELFSUP_LOAD_PLUGINS": allow or set(), "SELFSUP_DISABLE_PLUGINS": block})
+        for entry_point in entry_points:
             dist_name = entry_point.dist.name if entry_point.dist else ""
             dist_version = entry_point.dist.version if entry_point.dist else ""
             keys = {entry_point.name.lower(), dist_name.lower()}
@@ -211,6 +233,7 @@ class PluginSet:
         return (" " + " ".join(notes)) if notes else ""
 
     def list(self) -> list[PluginStatus]:
+        """Every plugin's status (call :func:`selfsup.list_plugins` for one that includes hook failures)."""
         return sorted(self.statuses.values(), key=lambda s: (s.name != BUILTIN_PLUGIN_NAME, s.name))
 
 
@@ -219,6 +242,23 @@ _DISABLE_HINT = "disable it with SELFSUP_DISABLE_PLUGINS={name}."
 
 def hookspecs_names() -> list[str]:
     return [name for name in dir(hookspecs) if name.startswith("register_")]
+
+
+def _warn_unknown_names(entry_points: Sequence[importlib.metadata.EntryPoint], variables: dict[str, set[str]]) -> None:
+    """Warn about names in the ``SELFSUP_*_PLUGINS`` variables that match no installed plugin."""
+    known = {BUILTIN_PLUGIN_NAME}
+    for entry_point in entry_points:
+        known.add(entry_point.name.lower())
+        if entry_point.dist is not None:
+            known.add(entry_point.dist.name.lower())
+    for variable, names in variables.items():
+        for name in sorted(names - known):
+            warnings.warn(
+                f"{variable} names '{name}', which is no installed plugin.{did_you_mean(name, sorted(known))} "
+                f"Installed: {', '.join(sorted(known))}. Fix the name in {variable}.",
+                RuntimeWarning,
+                stacklevel=4,
+            )
 
 
 def _entry_points() -> Iterable[importlib.metadata.EntryPoint]:
@@ -259,15 +299,10 @@ def _load_all() -> PluginSet:
     return plugins
 
 
-def list_plugins() -> list[PluginStatus]:
-    """Every known plugin with its distribution, version, hooks and status."""
-    return get_plugins().list()
-
-
 def reset() -> None:
-    """Forget the loaded plugins (tests; the next use loads them again)."""
+    """Forget the loaded plugins (tests; the next use loads them again).
+
+    The registry built over them is reset by :func:`selfsup.registry.reset` with ``plugins=True``.
+    """
     global _PLUGINS
     _PLUGINS = None
-    from . import registry
-
-    registry.reset()

@@ -3,27 +3,37 @@
 Keys: ``name`` for modalities, objectives and evaluators; ``(modality, name)``
 for encoders and datasets. Two providers of one key are kept side by side: an
 unqualified lookup of that key is a :class:`PluginConflictError` listing every
-provider, and ``plugin:name`` picks one.
+provider, and ``plugin:name`` picks one. A default named by a component (a
+modality's default objective, an objective's default encoder) is looked up
+among its own plugin's components first (:meth:`Registry.get_default`), so
+another plugin registering the same name never breaks a modality's defaults.
+
+Isolation: a plugin whose hook raises, returns something other than its specs,
+or registers a config dataclass OmegaConf cannot turn into a schema is marked
+``error`` (:meth:`selfsup.plugins.PluginSet.mark_failed`) and every component
+it registered is left out; the other plugins keep working.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
+from . import plugins as plugins_module
 from .errors import (
     IncompatibleComponentsError,
     PluginConflictError,
+    PluginError,
     RegistrationError,
     UnknownComponentError,
     did_you_mean,
 )
-from .plugins import PluginSet, get_plugins
+from .plugins import PluginSet, PluginStatus, get_plugins
 from .specs import ComponentSpec, DatasetSpec, EncoderSpec, EvaluatorSpec, LoggerSpec, ModalitySpec, ObjectiveSpec
 
-__all__ = ["Registry", "get_registry", "reset", "KINDS"]
+__all__ = ["Registry", "get_registry", "list_plugins", "reset", "KINDS"]
 
 SpecT = TypeVar("SpecT", bound=ComponentSpec)
 
@@ -80,7 +90,11 @@ class Registry:
     def __init__(self, plugins: PluginSet) -> None:
         self.plugins = plugins
         self.tables: dict[str, _Table[Any]] = {}
+        self._failed: dict[str, PluginError] = {}
         collected = {kind: self._collect(kind) for kind in KINDS}
+        for name, error in self._failed.items():  # raises in strict mode
+            plugins.mark_failed(name, error)
+        collected = {kind: [s for s in specs if s.plugin not in self._failed] for kind, specs in collected.items()}
         modalities = {spec.name for spec in collected["modality"]}
         for kind, specs in collected.items():
             hook, _, keyed = KINDS[kind]
@@ -91,44 +105,61 @@ class Registry:
     # -- collection ---------------------------------------------------------
 
     def _collect(self, kind: str) -> list[ComponentSpec]:
-        hook_name, spec_cls, _ = KINDS[kind]
+        """Every spec of ``kind``; a plugin whose hook misbehaves is recorded in ``_failed``."""
+        hook_name, _, _ = KINDS[kind]
         caller = getattr(self.plugins.manager.hook, hook_name)
         specs: list[ComponentSpec] = []
         for impl in caller.get_hookimpls():
             status = self.plugins.provenance(impl.plugin)
+            if status.name in self._failed:
+                continue
             others = [other.plugin for other in caller.get_hookimpls() if other.plugin is not impl.plugin]
             try:
-                # through pluggy, so tracing and hook monitoring see the call
-                results = self.plugins.manager.subset_hook_caller(hook_name, remove_plugins=others)()
-                result = results[0] if results else None
-            except Exception as exc:
+                specs.extend(self._collect_one(kind, status, others))
+            except RegistrationError as exc:
+                self._failed[status.name] = exc
+        return specs
+
+    def _collect_one(self, kind: str, status: PluginStatus, others: list[Any]) -> list[ComponentSpec]:
+        hook_name, spec_cls, _ = KINDS[kind]
+        try:
+            # through pluggy, so tracing and hook monitoring see the call
+            results = self.plugins.manager.subset_hook_caller(hook_name, remove_plugins=others)()
+            result = results[0] if results else None
+        except Exception as exc:  # any failure of third-party code
+            error = RegistrationError(
+                f"{hook_name}() of plugin {status.label} raised {type(exc).__name__}: {exc}. "
+                f"Please report this to the plugin author, or disable it with "
+                f"SELFSUP_DISABLE_PLUGINS={status.name}."
+            )
+            error.__cause__ = exc
+            raise error from exc
+        if result is None:
+            return []
+        if isinstance(result, ComponentSpec):
+            items: list[Any] = [result]
+        elif isinstance(result, (str, bytes, Mapping)) or not isinstance(result, Iterable):
+            items = [result]  # a dict would otherwise be read as its keys
+        else:
+            items = list(result)
+        specs: list[ComponentSpec] = []
+        seen: set[tuple[str, str]] = set()
+        for item in items:
+            if not isinstance(item, spec_cls):
+                where = "" if item is result else f"a {_type_name(result)} holding "
                 raise RegistrationError(
-                    f"{hook_name}() of plugin {status.label} raised {type(exc).__name__}: {exc}. "
-                    f"Please report this to the plugin author, or disable it with "
-                    f"SELFSUP_DISABLE_PLUGINS={status.name}."
-                ) from exc
-            if result is None:
-                continue
-            items = [result] if isinstance(result, ComponentSpec) else result
-            try:
-                items = list(items)
-            except TypeError:
-                items = [result]
-            seen: set[tuple[str, str]] = set()
-            for item in items:
-                if not isinstance(item, spec_cls):
-                    raise RegistrationError(
-                        f"{hook_name}() of plugin {status.label} returned {type(item)!r}; expected "
-                        f"{spec_cls.__name__} objects. Please report this to the plugin author."
-                    )
-                key = (getattr(item, "modality", ""), item.name)
-                if key in seen:
-                    raise RegistrationError(
-                        f"{hook_name}() of plugin {status.label} returned {kind} '{item.name}' twice. "
-                        "Please report this to the plugin author."
-                    )
-                seen.add(key)
-                specs.append(item.stamped(status.name, status.distribution, status.version))
+                    f"{hook_name}() of plugin {status.label} returned {where}{_type_name(item)}; expected "
+                    f"a list of {spec_cls.__name__} objects. Please report this to the plugin author."
+                )
+            key = (getattr(item, "modality", ""), item.name)
+            if key in seen:
+                raise RegistrationError(
+                    f"{hook_name}() of plugin {status.label} returned {kind} '{item.name}' twice. "
+                    "Please report this to the plugin author."
+                )
+            seen.add(key)
+            _check_config_schema(item, status)
+            specs.append(item.stamped(status.name, status.distribution, status.version))
         return specs
 
     def _drop_unknown_modalities(
@@ -196,6 +227,26 @@ class Registry:
             )
         return spec
 
+    def get_default(self, kind: str, name: str, *, prefer: str | Sequence[str], modality: str | None = None) -> Any:
+        """Look up a default that plugin ``prefer`` names (a modality's default objective,
+        an objective's default encoder): when several plugins provide ``name``, the one from
+        ``prefer`` (the first of several that provides it) is taken instead of a
+        :class:`PluginConflictError`."""
+        table = self.tables[_check_kind(kind)]
+        if ":" not in name:
+            key = (modality or "" if table.keyed_by_modality else "", name.strip().lower())
+            candidates = table.by_key.get(key, [])
+            for plugin in [prefer] if isinstance(prefer, str) else prefer:
+                if len(candidates) > 1 and sum(s.plugin == plugin for s in candidates) == 1:
+                    return self.get(kind, f"{plugin}:{name}", modality=modality)
+        return self.get(kind, name, modality=modality)
+
+    def contested(self, kind: str, spec: Any) -> bool:
+        """Whether another plugin also provides ``spec``'s name (a saved config must then say ``plugin:name``)."""
+        table = self.tables[_check_kind(kind)]
+        key = (getattr(spec, "modality", "") if table.keyed_by_modality else "", spec.name)
+        return len(table.by_key.get(key, [])) > 1
+
     def _unknown_message(self, kind: str, name: str, modality: str | None, table: _Table[Any]) -> str:
         installed = sorted({s.name for s in table.all(modality)})
         message = (
@@ -213,6 +264,33 @@ class Registry:
             else:
                 message += f" Run 'selfsup list {kind}s' to see every installed {kind}."
         return message + self.plugins.failure_note()
+
+
+def _type_name(value: Any) -> str:
+    """``dict``, ``str`` or ``torch.nn.modules.linear.Linear``: the real type, for messages."""
+    cls = type(value)
+    return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _check_config_schema(spec: ComponentSpec, status: PluginStatus) -> None:
+    """Build the OmegaConf schema of a spec's config dataclass now, not when a run resolves it."""
+    config_cls = getattr(spec, "config_cls", None)
+    if config_cls is None:
+        return
+    from omegaconf import OmegaConf
+
+    try:
+        OmegaConf.structured(config_cls)
+    except Exception as exc:  # OmegaConf's ValidationError and friends, or a failing default factory
+        field = getattr(exc, "full_key", "") or ""
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise RegistrationError(
+            f"{spec.kind.capitalize()} '{spec.name}' of plugin {status.label} has a config dataclass "
+            f"{config_cls.__qualname__} that OmegaConf cannot use"
+            + (f" (field '{field}')" if field else "")
+            + f": {reason}. Please report this to the plugin author (fields must be int, float, bool, str, "
+            "an Enum, a dataclass, or Optional/list/dict of those)."
+        ) from exc
 
 
 def _for(modality: str | None, table: _Table[Any]) -> str:
@@ -241,6 +319,19 @@ def get_registry(extra_plugins: Sequence[Any] = ()) -> Registry:
     return _REGISTRY
 
 
-def reset() -> None:
+def list_plugins() -> list[PluginStatus]:
+    """Every known plugin with its distribution, version, hooks and status.
+
+    The registry is built first, so a plugin whose hooks fail when they are
+    collected shows ``error`` rather than ``ok``.
+    """
+    get_registry()
+    return get_plugins().list()
+
+
+def reset(*, plugins: bool = False) -> None:
+    """Forget the registry (the next use rebuilds it); with ``plugins``, the loaded plugins too."""
     global _REGISTRY
     _REGISTRY = None
+    if plugins:
+        plugins_module.reset()

@@ -211,7 +211,37 @@ class ObjectiveSpec(_BuildableSpec):
     #: Trainer settings the method's paper uses, e.g. ``{"lr": 3.66e-4}``;
     #: modality defaults and user overrides win over these.
     trainer_defaults: Mapping[str, Any] = field(default_factory=dict)
+    #: The encoders (names in the run's modality; ``plugin:name`` allowed) this objective can
+    #: train; empty: any. Choosing another one is an ``IncompatibleComponentsError`` before training.
+    encoders: tuple[str, ...] = ()
+    #: The encoder a run uses when it names none. ``None``: the modality's default encoder, or
+    #: the first of ``encoders`` when that default is not among them.
+    default_encoder: str | None = None
+    #: The dataset a run uses when it names none, for an objective the modality's default
+    #: dataset cannot feed. ``None``: the modality's default dataset.
+    default_dataset: str | None = None
+    #: Dataset settings the objective needs (``{"views_per_scene": 4}``), applied whenever the
+    #: run's dataset is ``default_dataset``; they win over the modality's, the user's win over them.
+    data_defaults: Mapping[str, Any] = field(default_factory=dict)
     kind: ClassVar[str] = "objective"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        object.__setattr__(self, "encoders", tuple(e.strip().lower() for e in self.encoders))
+        for attribute in ("default_encoder", "default_dataset"):
+            value = getattr(self, attribute)
+            if value is not None:
+                object.__setattr__(self, attribute, value.strip().lower())
+        if self.encoders and self.default_encoder is not None and self.default_encoder not in self.encoders:
+            raise RegistrationError(
+                f"Objective '{self.name}': default_encoder={self.default_encoder!r} is not among its "
+                f"encoders {list(self.encoders)}. Add it to encoders, or pick one of them."
+            )
+        if self.data_defaults and self.default_dataset is None:
+            raise RegistrationError(
+                f"Objective '{self.name}': data_defaults are applied to its default_dataset, which is "
+                "not set. Set default_dataset to the dataset they configure."
+            )
 
     def supports(self, modality: str) -> bool:
         return self.modalities is None or modality in self.modalities
