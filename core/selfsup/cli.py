@@ -57,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return {
+        code = {
             "pretrain": _pretrain,
             "evaluate": _evaluate,
             "list": _list,
@@ -66,9 +66,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             **EMBED_COMMANDS,
             "runs": runs.command,
         }[args.command](args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler below
+        return code
     except SelfsupError as exc:
         print(f"selfsup: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        return _closed_pipe()
+
+
+def _closed_pipe() -> int:
+    """``selfsup ... | head``: the reader left; exit quietly (Python would print a traceback at exit)."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())  # the interpreter's final flush must not fail again
+    os.close(devnull)
+    return 0
 
 
 def _pretrain(args: argparse.Namespace) -> int:

@@ -24,6 +24,8 @@ __all__ = [
     "EvaluatorTaskError",
     "ComponentError",
     "DatasetError",
+    "EncoderOutputError",
+    "UnsafeFactoryError",
     "CheckpointError",
     "NonFiniteLossError",
     "ExportError",
@@ -90,6 +92,14 @@ class ComponentError(SelfsupError):
 
 class DatasetError(ComponentError):
     """A dataset is missing, empty or malformed."""
+
+
+class EncoderOutputError(ComponentError):
+    """An encoder's output is not ``[rows, embed_dim]`` (checked before training)."""
+
+
+class UnsafeFactoryError(ConfigError):
+    """A config value names a ``module:attribute`` factory that is not on the allow-list."""
 
 
 class CheckpointError(SelfsupError):

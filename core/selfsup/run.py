@@ -16,6 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
 from .config import ResolvedRun, follow_task, load_user_config, resolve, reuse_saved_config, to_container
+from .encoder_check import check_encoder_output
 from .engine.device import intra_op_threads, resolve_device, seed_everything
 from .engine.distributed import DistributedContext, broadcast_object
 from .engine.trainer import Trainer
@@ -112,6 +113,7 @@ def build_run(resolved: ResolvedRun) -> tuple[DataSource, nn.Module, nn.Module, 
     if "train" not in data.splits:
         raise DatasetError(f"Dataset '{resolved.dataset.name}' has no 'train' split (it has {data.splits}).")
     encoder = _build_encoder(resolved.encoder, resolved.component_config("encoder_config"), data.info, cfg.seed)
+    check_encoder_output(resolved.encoder, encoder, data)  # before training: output width == embed_dim
     random_init = copy.deepcopy(encoder)
     objective = resolved.objective.resolve_factory()(resolved.component_config("objective_config"), encoder, data.info)
     return data, encoder, random_init, objective
@@ -460,6 +462,7 @@ def evaluate(
     resolved = follow_task(resolved, data.info)  # an evaluator that cannot score the task fails here
     encoder = load_encoder(run_dir, plugins=plugins)
     random_init = _build_encoder(resolved.encoder, resolved.component_config("encoder_config"), data.info, cfg.seed)
+    check_encoder_output(resolved.encoder, random_init, data)
     device = resolve_device(cfg.trainer.device)
     with intra_op_threads(cfg.trainer.threads), use_progress(ProgressSettings.from_trainer(cfg.trainer)):
         results = run_evaluators(resolved, data, {"pretrained": encoder, "random_init": random_init}, device)

@@ -114,6 +114,7 @@ def register_objectives() -> list[ObjectiveSpec]:
             factory="selfsup_audio.objectives.ssamba:SSAMBA",
             config_cls=SSAMBAConfig,
             description="SSAMBA (Shams et al., SLT 2024): SSAST's objective on the bidirectional Mamba encoder (amba).",
+            encoders=("amba",),
             trainer_defaults=SSAMBA_TRAINER_DEFAULTS,
         ),
     ]

@@ -106,6 +106,7 @@ def register_objectives() -> list[ObjectiveSpec]:
             config_cls=MSMConfig,
             description="Masked Scene Modeling (Hermosilla et al., CVPR 2025): cross-view EMA-teacher "
             "feature regression of masked voxels at every decoder level, coarsest first.",
+            encoders=("point-unet",),  # reads every decoder level
             trainer_defaults=MSM_TRAINER_DEFAULTS,
         ),
         ObjectiveSpec(
@@ -116,6 +117,8 @@ def register_objectives() -> list[ObjectiveSpec]:
             description="GaussianCross (Yao et al., ACM MM 2025): masked scene -> one Gaussian per unit-cube voxel, "
             "splatted into posed RGB-D views; L1 colour + L1 depth + cosine distillation of a frozen 2-D teacher. "
             "Needs a dataset with views (procedural-rooms: data.views_per_scene>0).",
+            default_dataset="procedural-rooms",
+            data_defaults={"views_per_scene": 4},  # posed RGB-D views to render into
             trainer_defaults=GAUSSIAN_CROSS_TRAINER_DEFAULTS,
         ),
     ]

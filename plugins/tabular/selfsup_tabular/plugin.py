@@ -106,6 +106,7 @@ def register_objectives() -> list[ObjectiveSpec]:
             factory="selfsup_tabular.objectives.t_jepa:TJEPA",
             config_cls=TJEPAConfig,
             description="T-JEPA (Thimonier et al., ICLR 2025): predict EMA-target latents of masked feature subsets.",
+            encoders=("ft-transformer",),  # masks individual feature tokens
             trainer_defaults=TJEPA_TRAINER_DEFAULTS,
         ),
         ObjectiveSpec(

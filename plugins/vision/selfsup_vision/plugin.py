@@ -83,6 +83,7 @@ def register_objectives() -> list[ObjectiveSpec]:
             config_cls=AugSelfGANConfig,
             description="AugSelf-GAN (Hou et al. 2023): DiffAugment BigGAN + D regresses augmentation parameters (+w real, -w fake).",
             trainer_defaults=GAN_TRAINER_DEFAULTS,
+            encoders=("biggan-d",),  # the GAN's discriminator trunk
         ),
         ObjectiveSpec(
             name="augself-gan-plus",
@@ -91,6 +92,7 @@ def register_objectives() -> list[ObjectiveSpec]:
             config_cls=AugSelfGANPlusConfig,
             description="AugSelf-GAN+: AugSelf-GAN with stronger translation (0.25) and cutout (0.75).",
             trainer_defaults=GAN_TRAINER_DEFAULTS,
+            encoders=("biggan-d",),  # the GAN's discriminator trunk
         ),
         ObjectiveSpec(
             name="diffaugment",
@@ -99,6 +101,7 @@ def register_objectives() -> list[ObjectiveSpec]:
             config_cls=DiffAugmentGANConfig,
             description="DiffAugment BigGAN (Zhao et al. 2020), hinge loss, EMA generator; the AugSelf baseline.",
             trainer_defaults=GAN_TRAINER_DEFAULTS,
+            encoders=("biggan-d",),  # the GAN's discriminator trunk
         ),
     ]
 
