@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from selfsup.errors import ConfigError
+from selfsup.errors import ConfigError, UnsafeFactoryError
 from selfsup_pointcloud.gaussians.teacher import build_teacher
 from selfsup_pointcloud.losses.gaussian_cross_color import gaussian_cross_color_loss
 from selfsup_pointcloud.losses.gaussian_cross_depth import gaussian_cross_depth_loss
@@ -57,7 +57,7 @@ def test_resnet_teacher_is_frozen_and_loads_local_weights(tmp_path) -> None:
     assert out.shape == (2, 128, 4, 6)
     with pytest.raises(ConfigError, match="teacher"):
         build_teacher("radio-v2.5")
-    with pytest.raises(ConfigError, match="could not be imported"):
+    with pytest.raises(UnsafeFactoryError, match="allow-list"):
         build_teacher("no_such_module:factory")
     with pytest.raises(ConfigError, match="not a file"):
         build_teacher("resnet18", str(tmp_path / "missing.pt"))
@@ -69,7 +69,29 @@ def small_image_encoder() -> torch.nn.Module:
     return torch.nn.Sequential(torch.nn.Conv2d(3, 6, 3, stride=2, padding=1), torch.nn.BatchNorm2d(6))
 
 
-def test_teacher_from_a_module_factory_path(tmp_path) -> None:
+def test_teacher_path_outside_the_allow_list_is_never_imported(monkeypatch) -> None:
+    """A config naming ``module:attribute`` (here os:getpid) must not import or call it."""
+    calls = []
+    monkeypatch.setattr("os.getpid", lambda: calls.append(1) or 1)
+    monkeypatch.delenv("SELFSUP_ALLOWED_FACTORIES", raising=False)
+    with pytest.raises(UnsafeFactoryError, match=r"objective_config.teacher='os:getpid' names a Python callable.*SELFSUP_ALLOWED_FACTORIES=os:getpid"):
+        build_teacher("os:getpid")
+    monkeypatch.setenv("SELFSUP_ALLOWED_FACTORIES", "os:getcwd, os:getpid_other")  # exact paths only
+    with pytest.raises(UnsafeFactoryError):
+        build_teacher("os:getpid")
+    assert calls == []
+    monkeypatch.setenv("SELFSUP_ALLOWED_FACTORIES", "os:getpid")
+    with pytest.raises(ConfigError, match="returned int, not a torch Module"):  # allowed: now it is called
+        build_teacher("os:getpid")
+    assert calls == [1]
+    monkeypatch.setenv("SELFSUP_ALLOWED_FACTORIES", "no_such_module:factory")
+    with pytest.raises(ConfigError, match="allowed but could not be imported"):
+        build_teacher("no_such_module:factory")
+
+
+def test_teacher_from_a_module_factory_path(tmp_path, monkeypatch) -> None:
+    # a module:factory teacher must be allow-listed (before the allow-list, any path was imported)
+    monkeypatch.setenv("SELFSUP_ALLOWED_FACTORIES", f"{__name__}:small_image_encoder")
     reference = small_image_encoder()
     with torch.no_grad():
         reference[0].weight.add_(1.0)

@@ -7,20 +7,22 @@ mapping ``[B, 3, H, W]`` images in 0..1 to ``[B, C, h, w]`` feature maps can sta
   (ImageNet normalisation inside), weights from a local ``weights`` state-dict file or the
   seeded random initialisation;
 * ``"package.module:factory"``: ``factory()`` returns such a module (e.g. a network
-  pretrained with selfsup-vision); ``weights`` is loaded into it when given.
+  pretrained with selfsup-vision); ``weights`` is loaded into it when given. The path must
+  be on the user's allow-list (``SELFSUP_ALLOWED_FACTORIES``, :mod:`selfsup.factories`):
+  a config alone never imports or calls arbitrary code.
 
 The teacher is put in eval mode with ``requires_grad=False``.
 """
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from selfsup.errors import ConfigError, MissingDependencyError
+from selfsup.factories import config_factory
 
 __all__ = ["ResNetTrunk", "build_teacher"]
 
@@ -58,25 +60,15 @@ class ResNetTrunk(nn.Module):
 
 def build_teacher(name: str, weights: str | None = None, stages: int = 1) -> nn.Module:
     """The frozen teacher named by ``objective_config.teacher`` (see the module docstring)."""
-    if name == "resnet18":
-        teacher: nn.Module = ResNetTrunk(stages)
-    elif ":" in name:
-        module_name, _, attribute = name.partition(":")
-        try:
-            factory = getattr(importlib.import_module(module_name), attribute)
-        except (ImportError, AttributeError) as exc:
-            raise ConfigError(
-                f"objective_config.teacher={name!r} could not be imported ({exc}). Give 'package.module:factory' "
-                "of an importable callable returning an image encoder, or use 'resnet18' or 'none'."
-            ) from exc
-        teacher = factory()
-        if not isinstance(teacher, nn.Module):
-            raise ConfigError(f"objective_config.teacher={name!r} returned {type(teacher).__name__}, not a torch Module.")
-    else:
+    if name == "none":
         raise ConfigError(
-            f"objective_config.teacher={name!r} is not 'none', 'resnet18' or 'package.module:factory'. "
-            "Use e.g. teacher=resnet18, or feature_weight=0 teacher=none to turn distillation off."
+            "objective_config.teacher='none' builds no teacher. Set objective_config.feature_weight=0 to turn "
+            "distillation off, or use teacher=resnet18."
         )
+    factory = config_factory(name, key="objective_config.teacher", builtin={"resnet18": lambda: ResNetTrunk(stages)})
+    teacher = factory()
+    if not isinstance(teacher, nn.Module):
+        raise ConfigError(f"objective_config.teacher={name!r} returned {type(teacher).__name__}, not a torch Module.")
     if weights is not None:
         path = Path(weights)
         if not path.is_file():
