@@ -71,8 +71,7 @@ class FSDDConfig(FeatureConfig):
     A seeded, digit-stratified ``val_fraction`` of the train clips is the validation split.
     """
 
-    #: Folder holding ``recordings/`` (or the recordings themselves); ``None`` uses
-    #: ``$SELFSUP_DATA/fsdd`` (``SELFSUP_DATA`` defaults to ``<repo>/../shared/data``).
+    #: Folder holding ``recordings/`` (or the recordings themselves); required.
     root: Optional[str] = None
     #: ``"official"`` or ``"speaker"``.
     split: str = "official"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -14,10 +13,7 @@ pytest_plugins = ["selfsup.testing"]
 # Test helpers (selfsup_audio_fixtures: real-format WAV/FLAC trees) are imported by name.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-REPO = Path(__file__).resolve().parents[3]
-DATA = Path(os.environ.get("SELFSUP_DATA", REPO.parent / "shared" / "data"))
-FSDD_DIR = DATA / "fsdd" / "recordings"
-needs_fsdd = pytest.mark.skipif(not FSDD_DIR.is_dir(), reason="FSDD not found (set SELFSUP_DATA)")
+from selfsup_audio_fixtures import DATA, FSDD_DIR, needs_fsdd  # noqa: E402,F401 (the one definition)
 
 
 @pytest.fixture(autouse=True)

@@ -9,11 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-__all__ = ["DATA", "needs_fsdd", "tone", "write_wav", "write_flac", "write_truncated_wav", "write_fake_wav", "esc50_tree", "speech_commands_tree"]
+__all__ = ["DATA", "FSDD_DIR", "needs_fsdd", "tone", "write_wav", "write_flac", "write_truncated_wav", "write_fake_wav", "esc50_tree", "speech_commands_tree"]
 
-#: The shared data folder (``SELFSUP_DATA``, else ``<repo>/../shared/data``).
+#: The development data folder (``SELFSUP_DATA``, else ``<repo>/../shared/data``). Only the tests
+#: look for it, and they pass it to the datasets as ``data.root``: the plugin itself never reads
+#: an environment variable or a folder beside the repository.
 DATA = Path(os.environ.get("SELFSUP_DATA", Path(__file__).resolve().parents[4] / "shared" / "data"))
-needs_fsdd = pytest.mark.skipif(not (DATA / "fsdd" / "recordings").is_dir(), reason="FSDD not found (set SELFSUP_DATA)")
+FSDD_DIR = DATA / "fsdd" / "recordings"
+needs_fsdd = pytest.mark.skipif(not FSDD_DIR.is_dir(), reason="FSDD not found (set SELFSUP_DATA)")
 
 
 def tone(freq: float, seconds: float, rate: int) -> np.ndarray:

@@ -8,20 +8,14 @@ import numpy as np
 import pytest
 import torch
 
-from selfsup.errors import ConfigError
+from selfsup.errors import ConfigError, DatasetError
 from selfsup.testing import DatasetContract
 from selfsup_audio.configs import AudioFolderConfig, FSDDConfig, SyntheticSoundsConfig
 from selfsup_audio.datasets.folder import AudioFolder
 from selfsup_audio.datasets.fsdd import FSDD
 from selfsup_audio.datasets.synthetic import SyntheticSounds
 
-import os
-from pathlib import Path
-
-REPO = Path(__file__).resolve().parents[3]
-DATA = Path(os.environ.get("SELFSUP_DATA", REPO.parent / "shared" / "data"))
-FSDD_DIR = DATA / "fsdd" / "recordings"
-needs_fsdd = pytest.mark.skipif(not FSDD_DIR.is_dir(), reason="FSDD not found (set SELFSUP_DATA)")
+from selfsup_audio_fixtures import DATA, FSDD_DIR, needs_fsdd
 
 
 @needs_fsdd
@@ -106,6 +100,21 @@ def test_synthetic_sounds_are_seeded_and_balanced():
     assert not torch.equal(a.split("train")[0]["x"], b.split("train")[0]["x"])
     again = SyntheticSounds(SyntheticSoundsConfig(**cfg.__dict__))
     assert torch.equal(a.split("test")[1]["x"], again.split("test")[1]["x"])
+
+
+@pytest.mark.parametrize(
+    ("name", "where"),
+    [("fsdd", "free-spoken-digit-dataset"), ("esc50", "ESC-50"), ("speech-commands", "speech_commands_v0.02")],
+)
+def test_file_datasets_without_root_are_a_named_error_wherever_the_repository_sits(name, where, monkeypatch, tmp_path):
+    """No fallback to SELFSUP_DATA or <repo>/../shared/data: the run's data is what data.root says."""
+    from selfsup.registry import get_registry
+
+    (tmp_path / "fsdd" / "recordings").mkdir(parents=True)  # a tempting development folder
+    monkeypatch.setenv("SELFSUP_DATA", str(tmp_path))
+    spec = get_registry().get("dataset", name, modality="audio")
+    with pytest.raises(DatasetError, match=rf"data.root is not set: dataset '{name}' reads local files .*{where}.*set data.root="):
+        spec.resolve_factory()(spec.default_config())
 
 
 class TestSyntheticSoundsContract(DatasetContract):

@@ -19,13 +19,7 @@ from selfsup_audio.datasets.features import (
 )
 from selfsup_audio.datasets.io import read_audio
 
-import os
-from pathlib import Path
-
-REPO = Path(__file__).resolve().parents[3]
-DATA = Path(os.environ.get("SELFSUP_DATA", REPO.parent / "shared" / "data"))
-FSDD_DIR = DATA / "fsdd" / "recordings"
-needs_fsdd = pytest.mark.skipif(not FSDD_DIR.is_dir(), reason="FSDD not found (set SELFSUP_DATA)")
+from selfsup_audio_fixtures import DATA, FSDD_DIR, needs_fsdd
 
 
 def ssast_fbank(waveform: torch.Tensor, rate: int, target_length: int) -> torch.Tensor:

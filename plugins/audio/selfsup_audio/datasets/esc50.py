@@ -60,7 +60,7 @@ class ESC50(AudioSource):
     def __init__(self, config: ESC50Config | None = None) -> None:
         config = config if config is not None else ESC50Config()
         check_features(config)
-        root = Path(config.root) if config.root else data_root() / "esc50"
+        root = data_root(config.root, "esc50", "the ESC-50 release (github.com/karolpiczak/ESC-50)", "meta/esc50.csv and audio/*.wav")
         csv_path = root / "meta" / "esc50.csv"
         if not csv_path.is_file():
             raise DatasetError(

@@ -42,12 +42,14 @@ class FSDD(AudioSource):
         check_features(config)
         if config.split not in SPLITS:
             raise ConfigError(f"data.split={config.split!r} is not one of {SPLITS}.")
-        root = Path(config.root) if config.root else data_root() / "fsdd"
+        root = data_root(
+            config.root, "fsdd", "github.com/Jakobovski/free-spoken-digit-dataset", "recordings/{digit}_{speaker}_{index}.wav"
+        )
         folder = root / "recordings" if (root / "recordings").is_dir() else root
         if not folder.is_dir():
             raise DatasetError(
                 f"FSDD not found at {str(folder)!r}. Put the recordings in <root>/recordings "
-                "(from github.com/Jakobovski/free-spoken-digit-dataset) and set data.root, or set SELFSUP_DATA."
+                "(from github.com/Jakobovski/free-spoken-digit-dataset) and set data.root to <root>."
             )
         entries = [(p, parse_name(p)) for p in sorted(folder.glob("*.wav"))]
         entries = [(p, meta) for p, meta in entries if meta is not None]

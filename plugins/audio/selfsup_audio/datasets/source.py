@@ -59,12 +59,18 @@ _DISK_CACHE_VERSION = 1
 NORM_FILE_KEYS = ("sample_rate", "num_mel_bins", "target_length")
 
 
-def data_root() -> Path:
-    """``$SELFSUP_DATA``, defaulting to ``<repo>/../shared/data``."""
-    env = os.environ.get("SELFSUP_DATA")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[4].parent / "shared" / "data"
+def data_root(root: str | None, dataset: str, source: str, layout: str) -> Path:
+    """``data.root`` as a path; unset is a :class:`DatasetError` saying where the files come from.
+
+    Nothing is looked up anywhere else (no environment variable, no folder beside the
+    package): a run's data is exactly what its ``config.yaml`` records.
+    """
+    if root is None or not str(root).strip():
+        raise DatasetError(
+            f"data.root is not set: dataset '{dataset}' reads local files ({layout}) from {source}. "
+            f"Download them and set data.root=<that folder>."
+        )
+    return Path(root)
 
 
 def check_features(config: FeatureConfig) -> None:

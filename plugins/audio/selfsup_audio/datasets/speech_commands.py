@@ -38,11 +38,16 @@ class SpeechCommands(AudioSource):
     def __init__(self, config: SpeechCommandsConfig | None = None) -> None:
         config = config if config is not None else SpeechCommandsConfig()
         check_features(config)
-        root = Path(config.root) if config.root else data_root() / "speech_commands"
+        root = data_root(
+            config.root,
+            "speech-commands",
+            "speech_commands_v0.02.tar.gz (Warden 2018, unpacked)",
+            "<word>/*.wav, validation_list.txt, testing_list.txt",
+        )
         if not root.is_dir():
             raise DatasetError(
                 f"Speech Commands not found at {str(root)!r}. Unpack speech_commands_v0.02.tar.gz there "
-                "and set data.root (or SELFSUP_DATA)."
+                "and set data.root to that folder."
             )
         missing = [name for name in LIST_FILES.values() if not (root / name).is_file()]
         if missing:

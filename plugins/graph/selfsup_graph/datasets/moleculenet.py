@@ -40,7 +40,7 @@ def resolve_csv(config: MoleculeCSVConfig, dataset: str) -> Path:
     if not config.root:
         raise DatasetError(
             f"{dataset} needs data.root: a MoleculeNet-style CSV (smiles + label columns) or the folder holding it, "
-            f"e.g. data.root=../shared/data/bbbp."
+            f"e.g. data.root=data/bbbp."
         )
     root = Path(config.root).expanduser()
     if config.file:
