@@ -25,20 +25,24 @@ def _key(name: str) -> str:
 
 
 def closure(roots: list[str]) -> list[metadata.Distribution]:
-    """The installed distributions ``roots`` need, transitively (markers evaluated, no extras)."""
-    todo, seen, found = list(roots), set(), []
+    """The installed distributions ``roots`` need, transitively (markers evaluated, with the
+    extras each requirement asks for, e.g. ``cuda-toolkit[cufile]``)."""
+    todo: list[tuple[str, str]] = [(name, "") for name in roots]
+    seen: set[tuple[str, str]] = set()
+    found: dict[str, metadata.Distribution] = {}
     while todo:
-        name = todo.pop()
-        if _key(name) in seen:
+        name, extra = todo.pop()
+        if (_key(name), extra) in seen:
             continue
-        seen.add(_key(name))
+        seen.add((_key(name), extra))
         dist = metadata.distribution(name)
-        found.append(dist)
+        found[_key(name)] = dist
         for line in dist.requires or []:
             requirement = Requirement(line)
-            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
-                todo.append(requirement.name)
-    return found
+            if requirement.marker is None or requirement.marker.evaluate({"extra": extra}):
+                todo.append((requirement.name, ""))
+                todo.extend((requirement.name, wanted) for wanted in requirement.extras)
+    return list(found.values())
 
 
 def link_closure(dists: list[metadata.Distribution], target: Path) -> int:

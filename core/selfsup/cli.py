@@ -203,7 +203,19 @@ def _info(args: argparse.Namespace) -> int:
                 print(f"    {line}")
         if getattr(spec, "trainer_defaults", None):
             print(f"  trainer defaults: {json.dumps(dict(spec.trainer_defaults))}")
+        _print_objective_choices(spec)
     return 0
+
+
+def _print_objective_choices(spec: object) -> None:
+    """What an objective names: the encoders it trains, its default encoder and dataset."""
+    if getattr(spec, "encoders", ()):
+        print(f"  encoders: {', '.join(spec.encoders)}")  # type: ignore[attr-defined]
+    for label, attribute in (("default encoder", "default_encoder"), ("default dataset", "default_dataset")):
+        if getattr(spec, attribute, None):
+            print(f"  {label}: {getattr(spec, attribute)}")
+    if getattr(spec, "data_defaults", None):
+        print(f"  data defaults: {json.dumps(dict(spec.data_defaults))}")  # type: ignore[attr-defined]
 
 
 def _plugins(args: argparse.Namespace) -> int:

@@ -220,3 +220,20 @@ def test_tiny_ssamba_pretrain_end_to_end(tmp_path):
     assert math.isfinite(result.metrics["linear-probe/accuracy"])
     assert {"loss", "nce", "mse"} <= set(result.history[-1])
     assert isinstance(load_encoder(tmp_path / "run"), AMBAEncoder)
+
+
+def test_ssamba_picks_its_encoder_and_refuses_another_before_training(tmp_path):
+    """`selfsup pretrain modality=audio objective=ssamba` needs no encoder key (it used to fail on the AST)."""
+    from selfsup import pretrain
+    from selfsup.config import resolve
+
+    resolved = resolve({"modality": "audio", "objective": "ssamba"}, get_registry())
+    assert resolved.encoder.name == "amba" and resolved.config.encoder == "amba"
+    assert resolve({"modality": "audio"}, get_registry()).encoder.name == "ast"  # ssast keeps the modality's
+    with pytest.raises(IncompatibleComponentsError, match="Objective 'ssamba' .* trains only the encoder\\(s\\) amba .*not 'ast'.*Use encoder=amba"):
+        resolve({"modality": "audio", "objective": "ssamba", "encoder": "ast"}, get_registry())
+    result = pretrain(
+        modality="audio", objective="ssamba", run_dir=tmp_path / "run", evaluators=[], data=TINY_DATA,
+        encoder_config=TINY_ENCODER, trainer={"max_steps": 1, "batch_size": 4, "progress": "off"},
+    )
+    assert type(result.encoder).__name__ == "AMBAEncoder" and len(result.history) == 1

@@ -166,3 +166,39 @@ def test_gaussian_cross_pretraining_beats_random_init_on_linear_probe(tmp_path) 
         pretrained = result.metrics[f"seg-linear-probe/miou_{feature_set}"]
         baseline = result.random_init_metrics[f"seg-linear-probe/miou_{feature_set}"]
         assert pretrained > baseline + margin, (feature_set, pretrained, baseline)
+
+
+def test_gaussian_cross_gets_posed_views_from_its_own_data_defaults(tmp_path):
+    """`modality=pointcloud objective=gaussian-cross` needs no data key (it used to fail on view-less rooms)."""
+    from selfsup import pretrain
+    from selfsup.config import resolve
+    from selfsup.registry import get_registry
+
+    resolved = resolve({"modality": "pointcloud", "objective": "gaussian-cross"}, get_registry())
+    assert resolved.dataset.name == "procedural-rooms" and resolved.config.data.views_per_scene == 4
+    assert resolve({"modality": "pointcloud"}, get_registry()).config.data.views_per_scene == 0  # msm: unchanged
+    mine = resolve({"modality": "pointcloud", "objective": "gaussian-cross", "data": {"views_per_scene": 2}}, get_registry())
+    assert mine.config.data.views_per_scene == 2  # the user's value wins
+    data = {key: value for key, value in DATA.items() if key != "views_per_scene"}
+    result = pretrain(
+        modality="pointcloud", objective="gaussian-cross", run_dir=tmp_path / "run", evaluators=[], data=data,
+        encoder_config=ENCODER, objective_config=TINY, trainer={"max_steps": 1, "batch_size": 2, "progress": "off"},
+    )
+    assert len(result.history) == 1 and result.config["data"]["views_per_scene"] == 4
+
+
+def test_a_module_factory_teacher_in_a_config_file_or_on_the_command_line_is_refused(tmp_path, capsys, monkeypatch):
+    from selfsup.cli import main
+
+    monkeypatch.delenv("SELFSUP_ALLOWED_FACTORIES", raising=False)
+    config = tmp_path / "shared.yaml"
+    config.write_text("modality: pointcloud\nobjective: gaussian-cross\nobjective_config:\n  teacher: os:getpid\n")
+    small = ["evaluators=[]", "trainer.max_steps=1", "data.train_scenes=2", "data.val_scenes=0", "data.test_scenes=0",
+             "data.view_size=[12,16]", "encoder_config.channels=[8,16]", "encoder_config.decoder_channels=[8,16]"]
+    assert main(["pretrain", "--config", str(config), f"run_dir={tmp_path / 'a'}", *small]) == 2
+    err = capsys.readouterr().err
+    assert "objective_config.teacher='os:getpid' names a Python callable" in err and "Traceback" not in err
+    assert main(["pretrain", "modality=pointcloud", "objective=gaussian-cross", "objective_config.teacher=os:getpid",
+                 f"run_dir={tmp_path / 'b'}", *small]) == 2
+    assert "SELFSUP_ALLOWED_FACTORIES=os:getpid" in capsys.readouterr().err
+    assert not (tmp_path / "b" / "log.jsonl").exists()
