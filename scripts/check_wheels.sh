@@ -32,10 +32,14 @@ step() { echo "check_wheels: [$(( $(date +%s) - start ))s] $*"; }
 quiet_pip() { grep -v "is ignored: it is neither a file nor a directory" >&2 || true; }
 
 step "building wheels into $WORK/wheels"
-rm -rf "$WORK/wheels" "$WORK/build" "$WORK/venv" "$WORK/run"
-projects=(.)
+rm -rf "$WORK/src" "$WORK/wheels" "$WORK/build" "$WORK/venv" "$WORK/run"
+# Build from a copy of the working tree (tracked and untracked files, .gitignore respected):
+# setuptools writes build/ and *.egg-info/ next to the sources it builds.
+mkdir -p "$WORK/src"
+git ls-files -z --cached --others --exclude-standard | tar -c --null --ignore-failed-read -T - 2>/dev/null | tar -x -C "$WORK/src"
+projects=("$WORK/src")
 for project in plugins/*/ examples/*/; do
-  [ -f "$project/pyproject.toml" ] && projects+=("$project")
+  [ -f "$project/pyproject.toml" ] && projects+=("$WORK/src/$project")
 done
 # One build environment for all projects (pip's per-project isolated builds cost minutes).
 "$PYTHON" -m venv "$WORK/build"
