@@ -136,8 +136,6 @@ def register_objectives() -> list[ObjectiveSpec]:
             factory="selfsup_graph.objectives.dsla:DSLA",
             config_cls=DSLAConfig,
             description="D-SLA (Kim et al. 2022): discriminate the original among perturbed candidates + edit-distance + margin losses.",
-            encoders=("gin", "gcn"),  # graph-level encoders
-            default_dataset="mutag",  # the default sbm is one node-level graph
             trainer_defaults=DSLA_TRAINER_DEFAULTS,
         ),
     ]

@@ -146,18 +146,3 @@ def test_dsla_learns_to_find_the_original_on_bbbp(one_thread) -> None:
     after = held_out_accuracy()
     assert after > 0.6 and after > before + 0.25, (before, after)
 
-
-def test_d_sla_picks_a_graph_level_encoder_and_dataset(monkeypatch):
-    """`modality=graph objective=d-sla` used to pair it with the node-level mlp on the one-graph sbm."""
-    from selfsup.config import resolve
-    from selfsup.errors import IncompatibleComponentsError
-
-    resolved = resolve({"modality": "graph", "objective": "d-sla"}, get_registry())
-    assert (resolved.encoder.name, resolved.dataset.name) == ("gin", "mutag")
-    assert resolve({"modality": "graph", "objective": "d-sla", "encoder": "gcn"}, get_registry()).encoder.name == "gcn"
-    with pytest.raises(IncompatibleComponentsError, match="trains only the encoder\\(s\\) gin, gcn"):
-        resolve({"modality": "graph", "objective": "d-sla", "encoder": "mlp"}, get_registry())
-    plain = resolve({"modality": "graph"}, get_registry())
-    assert (plain.encoder.name, plain.dataset.name) == ("mlp", "sbm")  # the modality's defaults are unchanged
-    with pytest.raises(DatasetError, match="needs data.root"):  # mutag's files are the user's to give
-        resolved.dataset.resolve_factory()(resolved.component_config("data"))
