@@ -65,6 +65,21 @@ class SBMConfig:
 
 
 @dataclass
+class SBMGraphsConfig:
+    """A generated graph-classification set (needs no files): Erdős–Rényi graphs (class 0) against
+    two-community stochastic block models of the same expected density (class 1)."""
+
+    num_graphs: int = 300
+    min_nodes: int = 8
+    max_nodes: int = 24
+    num_features: int = 8
+    #: Edge probabilities inside and across the two communities of a class-1 graph.
+    p_in: float = 0.5
+    p_out: float = 0.05
+    seed: int = 0
+
+
+@dataclass
 class TUConfig:
     """A TU graph-classification dataset in its raw text format (``<NAME>_A.txt`` etc.) in ``root``.
 

@@ -17,6 +17,7 @@ from .configs import (
     NodeMLPConfig,
     PlanetoidConfig,
     SBMConfig,
+    SBMGraphsConfig,
     SCGCConfig,
     SCGCStarConfig,
     TUConfig,
@@ -137,6 +138,9 @@ def register_objectives() -> list[ObjectiveSpec]:
             config_cls=DSLAConfig,
             description="D-SLA (Kim et al. 2022): discriminate the original among perturbed candidates + edit-distance + margin losses.",
             trainer_defaults=DSLA_TRAINER_DEFAULTS,
+            # graph-level batches: the GIN of the paper, and a generated graph set when no dataset is named
+            default_encoder="gin",
+            default_dataset="sbm-graphs",
         ),
     ]
 
@@ -150,6 +154,13 @@ def register_datasets() -> list[DatasetSpec]:
             factory="selfsup_graph.datasets.sbm:StochasticBlockModel",
             config_cls=SBMConfig,
             description="Generated stochastic block model with community-dependent Gaussian features; needs no files.",
+        ),
+        DatasetSpec(
+            name="sbm-graphs",
+            modality="graph",
+            factory="selfsup_graph.datasets.sbm_graphs:SBMGraphs",
+            config_cls=SBMGraphsConfig,
+            description="Generated graph classification: Erdos-Renyi vs two-community SBM graphs; needs no files.",
         ),
         DatasetSpec(
             name="cora",
