@@ -166,12 +166,13 @@ def test_lars_adapts_the_step_to_the_weight_norm():
 
 _SCRIPT = textwrap.dedent(
     """
+    import os
     import sys
     import selfsup_toy
     from selfsup import pretrain
     run_dir, kill_at, resume = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1"
+    os.environ["SELFSUP_TOY_KILL_AT_STEP"] = str(kill_at)  # not in the config: a resume may not change that
     pretrain(modality="toy", run_dir=run_dir, evaluators=[], plugins=[selfsup_toy],
-             objective_config={"kill_at_step": kill_at},
              trainer={"max_steps": 24, "checkpoint_every": 5, "batch_size": 32, "resume": resume, "log_every": 1})
     """
 )

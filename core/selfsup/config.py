@@ -141,6 +141,9 @@ class RunConfig:
     loggers: Optional[list[str]] = None
     logger_config: Any = None
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    #: Written by the engine into ``config.yaml``: one entry per resume, ``{step, changed, notes}``
+    #: (:mod:`selfsup.resume`). Not carried into a new run started from that file.
+    resumes: list[Any] = field(default_factory=list)
 
 
 @dataclass
@@ -202,9 +205,11 @@ def reuse_saved_config(saved: DictConfig, user: DictConfig) -> DictConfig:
     """A saved ``config.yaml`` as the base of a new run: its ``run_dir`` is dropped
     (a new one is made) unless the user names a ``run_dir`` or resumes the saved run."""
     resuming = bool(OmegaConf.select(user, "trainer.resume", default=False))
-    if "run_dir" in saved and "run_dir" not in user and not resuming:
+    if not resuming and ("resumes" in saved or ("run_dir" in saved and "run_dir" not in user)):
         saved = saved.copy()
-        saved.pop("run_dir")
+        saved.pop("resumes", None)  # the history of the saved run, not of a new one
+        if "run_dir" not in user:
+            saved.pop("run_dir", None)
     return saved
 
 

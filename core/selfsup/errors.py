@@ -29,6 +29,8 @@ __all__ = [
     "CheckpointError",
     "NonFiniteLossError",
     "ExportError",
+    "RunLockedError",
+    "TrainingInterrupted",
     "did_you_mean",
 ]
 
@@ -117,3 +119,25 @@ class NonFiniteLossError(SelfsupError):
         super().__init__(message)
         self.step = step
         self.checkpoint = checkpoint
+
+
+class RunLockedError(SelfsupError):
+    """Another live process trains or evaluates in the same ``run_dir``; has ``.pid``."""
+
+    def __init__(self, message: str, *, pid: int | None) -> None:
+        super().__init__(message)
+        self.pid = pid
+
+
+class TrainingInterrupted(SelfsupError):
+    """SIGTERM or SIGINT stopped training after a step; a checkpoint of that step was written.
+
+    ``exit_code`` is what the CLI exits with (128 + the signal number, as a shell reports it).
+    """
+
+    def __init__(self, message: str, *, step: int, checkpoint: str | None, signal_number: int) -> None:
+        super().__init__(message)
+        self.step = step
+        self.checkpoint = checkpoint
+        self.signal_number = signal_number
+        self.exit_code = 128 + signal_number

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import copy
-import datetime
 import json
 import os
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +20,7 @@ from .encoder_check import check_encoder_output
 from .engine.device import intra_op_threads, resolve_device, seed_everything
 from .engine.distributed import DistributedContext, broadcast_object
 from .engine.trainer import Trainer
-from .errors import CheckpointError, ConfigError, DatasetError
+from .errors import CheckpointError, ConfigError, DatasetError, SelfsupError
 from .evaluation.features import shared_features
 from .interfaces import DataSource, Objective
 from .preprocessing import save_state
@@ -28,6 +28,8 @@ from .progress import ProgressBar, ProgressSettings, stage, use_progress
 from .registry import get_registry
 from .safe_files import check_output_paths, load_weights, read_json, save_weights
 from .tracking import RunTracker
+from .resume import record_resume, save_config
+from .run_folder import PreparedRunDir, prepare_run_dir
 
 __all__ = ["PretrainResult", "pretrain", "evaluate", "load_encoder", "build_run"]
 
@@ -76,24 +78,26 @@ def _user_overrides(
     return OmegaConf.merge(OmegaConf.create(dict(config)), user)
 
 
-def _prepare_run_dir(resolved: ResolvedRun) -> Path:
-    cfg = resolved.config
-    if cfg.run_dir is None:
-        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-        cfg.run_dir = str(Path("runs") / f"{cfg.modality}-{resolved.objective.name}-{stamp}")
-    run_dir = Path(cfg.run_dir)
-    holds_run = (run_dir / "config.yaml").exists()
-    if holds_run and not cfg.trainer.resume:
-        raise ConfigError(
-            f"run_dir {str(run_dir)!r} already holds a run. Continue it with trainer.resume=true, "
-            "or choose another run_dir."
-        )
-    if cfg.trainer.resume and not holds_run:
-        raise CheckpointError(
-            f"trainer.resume=true but {str(run_dir)!r} holds no run. Point run_dir at an earlier run's folder."
-        )
-    _check_outputs(run_dir)
-    return run_dir
+def _prepare_run_dir(resolved: ResolvedRun, job: DistributedContext) -> PreparedRunDir | None:
+    """Rank 0 prepares and locks the run folder (:mod:`selfsup.run_folder`); every rank learns
+    where it is, or fails with rank 0's error (instead of waiting for it forever)."""
+    prepared, failure = None, None
+    if job.is_main:
+        try:
+            prepared = prepare_run_dir(resolved)
+            _check_outputs(prepared.path)
+        except SelfsupError as exc:
+            if prepared is not None:
+                prepared.lock.release()
+                prepared = None
+            failure = exc
+    shared = broadcast_object(str(prepared.path) if prepared else f"error:{failure}")
+    if failure is not None:
+        raise failure
+    if shared.startswith("error:"):
+        raise SelfsupError(f"rank 0 stopped: {shared.removeprefix('error:')}")
+    resolved.config.run_dir = shared
+    return prepared
 
 
 #: Every file a pretrain run writes in its folder (``plots/`` and ``checkpoints/`` are folders).
@@ -172,30 +176,52 @@ def run_resolved(resolved: ResolvedRun) -> PretrainResult:
 
 
 def _run_resolved(resolved: ResolvedRun, tracker: RunTracker) -> PretrainResult:
-    from .outputs import save_plots, summarize_during_training, write_metrics
-
     cfg = resolved.config
     job = DistributedContext.from_env()  # under torchrun: rank 0 writes the run directory
     created_group = job.init_process_group(job.device(resolve_device(cfg.trainer.device)))
+    prepared = None
     try:
-        run_dir = Path(broadcast_object(str(_prepare_run_dir(resolved)) if job.is_main else None))
-        cfg.run_dir = str(run_dir)
-        if job.is_main and not cfg.trainer.resume:
-            OmegaConf.save(cfg, run_dir / "config.yaml")
+        prepared = _prepare_run_dir(resolved, job)
+        run_dir = Path(cfg.run_dir)
+        if prepared is not None and prepared.changes is None:
+            save_config(cfg, run_dir / "config.yaml")
         if job.is_main:
             tracker.start(run_dir)  # status.json, loggers (a logger that cannot start fails here)
-        with stage("data", f"building dataset '{resolved.dataset.name}', encoder and objective"):
-            data, encoder, random_init, objective = build_run(resolved)
-        resolved = _follow_task(resolved, data, run_dir, save=job.is_main and not cfg.trainer.resume)
-        cfg = resolved.config
-        if job.is_main:
-            _write_json(run_dir / DATA_INFO_FILE, data.info)
-            save_state(run_dir, resolved.dataset.name, getattr(data, "preprocessing_state", dict)())
-        trainer = Trainer(cfg.trainer, run_dir=run_dir, seed=cfg.seed, loggers=tracker.loggers, progress=tracker.progress_for(data))
-        history = trainer.fit(objective, data, evaluate=_evaluate_during_training(resolved, data, objective, trainer.device))
+        return _train_and_evaluate(resolved, job, run_dir, prepared, created_group, tracker)
     finally:
         if created_group:
             job.leave_process_group()
+        if prepared is not None:
+            prepared.lock.release()
+
+
+def _train_and_evaluate(
+    resolved: ResolvedRun, job: DistributedContext, run_dir: Path, prepared: PreparedRunDir | None, created_group: bool,
+    tracker: RunTracker,
+) -> PretrainResult:
+    from .outputs import save_plots, summarize_during_training, write_metrics
+
+    cfg = resolved.config
+    with stage("data", f"building dataset '{resolved.dataset.name}', encoder and objective"):
+        data, encoder, random_init, objective = build_run(resolved)
+    resolved = _follow_task(resolved, data, run_dir, save=job.is_main and not cfg.trainer.resume)
+    cfg = resolved.config
+    if job.is_main:
+        _write_json(run_dir / DATA_INFO_FILE, data.info)
+        save_state(run_dir, resolved.dataset.name, getattr(data, "preprocessing_state", dict)())
+    trainer = Trainer(cfg.trainer, run_dir=run_dir, seed=cfg.seed, loggers=tracker.loggers, progress=tracker.progress_for(data))
+
+    def on_resume(step: int, notes: list[str]) -> None:
+        changes = prepared.changes if prepared is not None and prepared.changes is not None else {}
+        record_resume(run_dir, cfg, step, changes, notes)
+        for line in [*(f"{k}: {old!r} -> {new!r}" for k, (old, new) in changes.items()), *notes]:
+            print(f"selfsup: resuming at step {step}: {line}", file=sys.stderr)
+
+    history = trainer.fit(
+        objective, data, evaluate=_evaluate_during_training(resolved, data, objective, trainer.device), on_resume=on_resume
+    )
+    if created_group:
+        job.leave_process_group()
     encoder = objective.evaluation_encoder()
     if trainer.final_state is not None and job.is_main:  # FSDP: the trained encoder, unsharded
         prefix = next(name for name, module in objective.named_modules() if module is encoder) + "."

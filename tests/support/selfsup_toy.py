@@ -93,8 +93,11 @@ class Denoise(Objective):
         self.decoder = nn.Linear(encoder.embed_dim, data_info["num_features"])
 
     def training_step(self, batch: dict, *, step: int, phase: str) -> dict[str, torch.Tensor]:
-        if self.config.kill_at_step and step == self.config.kill_at_step:
-            os.kill(os.getpid(), signal.SIGKILL)
+        # The kill point comes from the config or, so that a resume does not change the
+        # config, from SELFSUP_TOY_KILL_AT_STEP (and SELFSUP_TOY_SIGNAL: the signal's name).
+        kill_at = self.config.kill_at_step or int(os.environ.get("SELFSUP_TOY_KILL_AT_STEP", "0"))
+        if kill_at and step == kill_at:
+            os.kill(os.getpid(), getattr(signal, os.environ.get("SELFSUP_TOY_SIGNAL", "SIGKILL")))
         x = batch["x"]
         noisy = x + self.config.noise * torch.randn_like(x)
         loss = (self.decoder(self.encoder({"x": noisy})) - x).pow(2).mean()

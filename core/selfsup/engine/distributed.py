@@ -45,6 +45,7 @@ __all__ = [
     "gather_with_grad",
     "rank_offset",
     "broadcast_object",
+    "gather_to_main",
 ]
 
 
@@ -168,6 +169,15 @@ def broadcast_object(value: Any) -> Any:
     holder = [value]
     dist.broadcast_object_list(holder, src=0)
     return holder[0]
+
+
+def gather_to_main(value: Any) -> list[Any] | None:
+    """Every rank's ``value`` in rank order on rank 0 (``None`` elsewhere); a collective."""
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return [value]
+    holder: list[Any] | None = [None] * dist.get_world_size() if dist.get_rank() == 0 else None
+    dist.gather_object(value, holder, dst=0)
+    return holder
 
 
 def shard_with_fsdp(objective: nn.Module, step_fn: Callable[..., dict[str, torch.Tensor]]) -> TrainingStep:

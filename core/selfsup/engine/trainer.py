@@ -31,14 +31,16 @@ from omegaconf import DictConfig, OmegaConf
 from torch.distributed.tensor import DTensor
 
 from ..config import TrainerConfig
-from ..errors import CheckpointError, ConfigError, DatasetError
+from ..errors import CheckpointError, ConfigError, DatasetError, TrainingInterrupted
 from ..interfaces import Batch, DataSource, Objective, Phase
 from ..loggers import LoggerSet
 from ..progress import ProgressSettings
 from .checkpoint import capture_rng, check_checkpoint_keys, check_writable, clean_orphans, load_latest_checkpoint, restore_rng, save_checkpoint
 from .device import autocast_context, move_to_device, resolve_device, resolve_precision, seed_everything
-from .distributed import DistributedContext, RankSlice, TrainingStep, full_state_dicts, load_state_dicts, optimizer_state_by_index, optimizer_state_by_name, shard_with_fsdp
+from .distributed import DistributedContext, RankSlice, TrainingStep, full_state_dicts, gather_to_main, load_state_dicts, optimizer_state_by_index, optimizer_state_by_name, shard_with_fsdp
 from .optim import build_optimizer, build_scheduler, kernel_choices, restore_kernel_choices
+from .schedule_change import ScheduleShape, retarget_schedules
+from .signals import GracefulStop
 from .step_log import StepLogger, truncate_log
 
 __all__ = ["Trainer", "EpochBatchSampler", "EVAL_LOG_FILE"]
@@ -125,6 +127,13 @@ class Trainer:
         self.progress = progress if progress is not None else ProgressSettings.from_trainer(config)
         if not self.dist.is_main:
             self.progress, self.loggers = dataclasses.replace(self.progress, mode="off"), LoggerSet()
+        #: The schedule in force (written into checkpoints; a resume may re-target it).
+        self.schedule: ScheduleShape | None = None
+        #: ``[(name, peak lr of each param group, schedule)]`` the config asks for, per phase.
+        self._peaks: list[tuple[str, list[float], ScheduleShape]] = []
+        #: After a resume: the checkpoint's step and what changed (notes), else ``None``.
+        self.resumed: tuple[int, list[str]] | None = None
+        self._rank_rng_restored = False
 
     # -- set-up -------------------------------------------------------------
 
@@ -144,6 +153,8 @@ class Trainer:
         warmup = self.config.warmup_steps
         if warmup is None:
             warmup = int(round(self.config.warmup_fraction * total_steps))
+        self.schedule = ScheduleShape(total_steps, warmup, self.config.schedule, self.config.min_lr_ratio)
+        self._peaks = []
         states = []
         base = dataclasses.asdict(self.config)
         for phase in phases:
@@ -165,6 +176,8 @@ class Trainer:
             )
             scaler = torch.amp.GradScaler(self.device.type) if self.dtype == torch.float16 else None
             states.append(_PhaseState(phase, optimizer, scheduler, scaler))
+            shape = ScheduleShape(total_steps, warmup, settings["schedule"], settings["min_lr_ratio"])
+            self._peaks.append((phase.name, [float(v) for v in scheduler.base_lrs], shape))
         if len(states) > 1 and not self.fsdp:  # FSDP manages its sharded parameters' gradients itself
             for state in states:
                 own = {id(p) for p in state.phase.parameters}
@@ -184,13 +197,20 @@ class Trainer:
         data: DataSource,
         *,
         evaluate: Callable[[int], dict[str, float]] | None = None,
+        on_resume: Callable[[int, list[str]], None] | None = None,
     ) -> list[dict[str, float]]:
-        """Train ``objective`` on ``data.split("train")``; return the per-step log.
+        """Train ``objective`` on ``data.split("train")``; return the per-step log
+        (after a resume: the whole run's, read back from ``log.jsonl``).
 
         With ``trainer.eval_every = N > 0``, ``evaluate(step)`` is called after
         every N-th step and after the last one, with the objective in eval mode;
         its flat ``{"<evaluator>/<metric>": value}`` is kept in ``self.evaluations``
-        and written to ``run_dir/eval_log.jsonl``.
+        and written to ``run_dir/eval_log.jsonl``. With ``trainer.resume``,
+        ``on_resume(step, notes)`` is called on rank 0 once the checkpoint is loaded
+        (``notes`` describe re-targeted learning rates and schedules).
+
+        SIGTERM or SIGINT stops training after the current step with a checkpoint and a
+        :class:`~selfsup.errors.TrainingInterrupted` (:mod:`selfsup.engine.signals`).
         """
         config = self.config
         train = data.split("train")
@@ -226,8 +246,10 @@ class Trainer:
         phases = self._build_phases(objective, total_steps)
         self._prepare_checkpoint_dir()
         start_step = self._maybe_resume(objective, phases, sampler)
-        if self.dist.rank > 0:  # each rank its own augmentations; rank 0 continues the run's stream
+        if self.dist.rank > 0 and not self._rank_rng_restored:  # each rank its own augmentations
             seed_everything(self.seed + 1_000_003 * self.dist.rank + start_step)
+        if self.resumed is not None and on_resume is not None and self.dist.is_main:
+            on_resume(*self.resumed)
         if self.dist.enabled and not self.fsdp:
             step_fn = torch.nn.parallel.DistributedDataParallel(
                 TrainingStep(objective, step_fn),
@@ -266,7 +288,11 @@ class Trainer:
         )
         multi_phase = len(phases) > 1
         finished = False
+        stop = GracefulStop(distributed=self.dist.enabled, announce=self.dist.is_main)
         try:
+            stop.__enter__()
+            if evaluate is not None and self._evaluation_missing(start_step, total_steps):
+                self._evaluate(objective, evaluate, start_step)  # skipped when a signal stopped that step
             for step in range(start_step + 1, total_steps + 1):
                 micro_batches = [next_batch() for _ in range(config.accumulate_grad_batches)]
                 record: dict[str, torch.Tensor | float] = {}
@@ -283,6 +309,11 @@ class Trainer:
                     state.scheduler.step()
                 objective.on_step_end(step=step, max_steps=total_steps)
                 logger.add(step, record, samples=self.dist.world_size * sum(_batch_rows(b) for b in micro_batches))
+                signal_number = stop.requested() if step < total_steps else None
+                if signal_number is not None:  # no evaluation now: the resumed run does it first
+                    logger.flush()
+                    self._save(objective, phases, sampler, step)
+                    raise self._interrupted(signal_number, step, total_steps)
                 if evaluate is not None and config.eval_every and (step % config.eval_every == 0 or step == total_steps):
                     logger.flush()
                     self._evaluate(objective, evaluate, step)
@@ -296,6 +327,7 @@ class Trainer:
                 self.final_state = full_state_dicts(objective, {})[0]
             finished = True
         finally:
+            stop.__exit__(None, None, None)
             logger.close()
             if self._owns_loggers:
                 self.loggers.close("finished" if finished else "failed")
@@ -303,6 +335,30 @@ class Trainer:
                 self.dist.leave_process_group()
         objective.eval()
         return self.history
+
+    def _evaluation_missing(self, start_step: int, total_steps: int) -> bool:
+        """A resumed run whose checkpoint step was due an evaluation that a signal skipped."""
+        every = self.config.eval_every
+        if not (every and start_step and (start_step % every == 0 or start_step == total_steps)):
+            return False
+        return not self.evaluations or int(self.evaluations[-1]["step"]) != start_step
+
+    def _interrupted(self, signal_number: int, step: int, total_steps: int) -> TrainingInterrupted:
+        import signal
+
+        name = signal.Signals(signal_number).name
+        if self.run_dir is None:
+            return TrainingInterrupted(
+                f"Stopped by {name} after step {step} of {total_steps}; no run_dir, so nothing was saved. "
+                "Give run_dir to make runs resumable.",
+                step=step, checkpoint=None, signal_number=signal_number,
+            )
+        launcher = f"torchrun --nproc_per_node {self.dist.world_size} -m selfsup" if self.dist.enabled else "selfsup"
+        return TrainingInterrupted(
+            f"Stopped by {name} after step {step} of {total_steps}; checkpoint {self.last_checkpoint}. "
+            f"Continue with: {launcher} pretrain --config {self.run_dir / 'config.yaml'} trainer.resume=true",
+            step=step, checkpoint=str(self.last_checkpoint), signal_number=signal_number,
+        )
 
     def _check_batch_split(self, batch_size: int) -> None:
         if not self.dist.enabled:
@@ -416,6 +472,7 @@ class Trainer:
             model, optimizers = full_state_dicts(objective, {s.phase.name: s.optimizer for s in phases})
         else:
             model, optimizers = objective.state_dict(), {s.phase.name: s.optimizer.state_dict() for s in phases}
+        rng_by_rank = gather_to_main(capture_rng()) if self.dist.enabled else None  # a collective
         if not self.dist.is_main:
             return
         state = {
@@ -433,11 +490,16 @@ class Trainer:
             },
             "sampler": sampler.state_dict() if sampler else None,
             "rng": capture_rng(),
+            #: Under torchrun: every rank's RNG, so a resume under the same world size is exact.
+            "rng_by_rank": rng_by_rank,
             "seed": self.seed,
+            "batch_size": self.config.batch_size,
+            "schedule": self.schedule.as_dict() if self.schedule else None,
         }
         self.last_checkpoint = save_checkpoint(state, directory, step, self.config.keep_checkpoints)
 
     def _maybe_resume(self, objective: Objective, phases: list[_PhaseState], sampler: EpochBatchSampler | None) -> int:
+        self._rank_rng_restored = False
         if not self.config.resume:
             return 0
         directory = self._checkpoint_dir()
@@ -450,6 +512,7 @@ class Trainer:
             )
         path, state = found
         check_checkpoint_keys(state, path)
+        self._check_resumable(state, path)
         by_name = state.get("optimizer_format") == "by-name"
         kernels = [kernel_choices(s.optimizer) for s in phases]
         if self.fsdp:
@@ -488,13 +551,39 @@ class Trainer:
             restore_kernel_choices(phase_state.optimizer, chosen)
         if sampler is not None and state["sampler"] is not None:
             sampler.load_state_dict(state["sampler"])
-        restore_rng(state["rng"])
-        self.last_checkpoint = path
         step = int(state["step"])
+        if step > self._peaks[0][2].total_steps:
+            raise ConfigError(
+                f"trainer.max_steps={self._peaks[0][2].total_steps} is below step {step} of the checkpoint {str(path)!r}. "
+                f"Resume with trainer.max_steps of at least {step}."
+            )
+        warmup, notes = retarget_schedules(
+            [(s.phase.name, s.optimizer, s.scheduler, peaks, shape) for s, (_, peaks, shape) in zip(phases, self._peaks, strict=True)],
+            state.get("schedule"),
+            step,
+        )
+        if self.schedule is not None:
+            self.schedule = dataclasses.replace(self.schedule, warmup_steps=warmup)
+        ranks = state.get("rng_by_rank")
+        self._rank_rng_restored = ranks is not None and len(ranks) == self.dist.world_size
+        restore_rng(ranks[self.dist.rank] if self._rank_rng_restored else state["rng"])
+        self.last_checkpoint = path
+        self.resumed = (step, notes)
         if self.run_dir is not None and self.dist.is_main:
-            truncate_log(self.run_dir / "log.jsonl", step)
+            self.history = truncate_log(self.run_dir / "log.jsonl", step)
             self.evaluations = truncate_log(self.run_dir / EVAL_LOG_FILE, step)
         return step
+
+    def _check_resumable(self, state: dict[str, Any], path: Path) -> None:
+        """What the run-level config comparison (:mod:`selfsup.resume`) also refuses, for direct use."""
+        for key, mine in (("seed", self.seed), ("batch_size", self.config.batch_size)):
+            saved = state.get(key)
+            if saved is not None and int(saved) != int(mine):
+                name = key if key == "seed" else f"trainer.{key}"
+                raise ConfigError(
+                    f"{name}={mine} differs from the {name}={saved} of checkpoint {str(path)!r}: "
+                    f"a resumed run cannot change it. Resume with {name}={saved}."
+                )
 
 
 @contextlib.contextmanager
