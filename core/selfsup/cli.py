@@ -10,7 +10,8 @@
     selfsup runs DIR... [--format table|csv|markdown] [--out FILE]
 
 Errors of the ``SelfsupError`` family are printed as one line, without a traceback,
-and exit with status 2.
+and exit with status 2 (``TrainingInterrupted``: 128 + the signal's number; an abort by
+Ctrl-C: 130).
 """
 
 from __future__ import annotations
@@ -70,7 +71,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code
     except SelfsupError as exc:
         print(f"selfsup: error: {exc}", file=sys.stderr)
-        return 2
+        return int(getattr(exc, "exit_code", 2))  # TrainingInterrupted: 128 + the signal's number
+    except KeyboardInterrupt:  # a second Ctrl-C while training, or Ctrl-C outside training
+        print("selfsup: aborted by Ctrl-C; nothing was saved since the last checkpoint.", file=sys.stderr)
+        return 130
     except BrokenPipeError:
         return _closed_pipe()
 

@@ -80,6 +80,8 @@ def write_metrics(
         },
         "evaluations": {**previous.get("evaluations", {}), **results},
     }
+    if cfg.get("resumes"):  # what each resume changed, at which step (selfsup.resume)
+        payload["run"]["resumes"] = to_container(cfg.resumes)
     if during_training is not None:
         payload["during_training"] = during_training
     if data_info is not None and "skipped" in data_info:  # unreadable inputs the data source left out

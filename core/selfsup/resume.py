@@ -64,7 +64,14 @@ def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
         if not value and prefix:
             flat[prefix[:-1]] = {}
         return flat
-    return {prefix[:-1]: value}
+    return {prefix[:-1]: _plain(value)}
+
+
+def _plain(value: Any) -> Any:
+    """Tuples as lists: a YAML file gives lists where a dataclass default is a tuple."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
 
 
 def config_changes(saved: Any, requested: Any) -> dict[str, tuple[Any, Any]]:

@@ -86,6 +86,18 @@ class DenoiseConfig:
     nan_at_step: int = 0
 
 
+def _pause(release: str) -> None:
+    """Write ``<release>.reached``, then wait (at most 60 s) until ``release`` exists: a test
+    sends a signal to the process at a known step, then lets the step finish."""
+    import time
+    from pathlib import Path
+
+    Path(release + ".reached").write_text(str(os.getpid()))
+    deadline = time.monotonic() + 60
+    while not Path(release).exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 class Denoise(Objective):
     def __init__(self, config: DenoiseConfig, encoder: nn.Module, data_info: dict) -> None:
         super().__init__(encoder)
@@ -98,6 +110,8 @@ class Denoise(Objective):
         kill_at = self.config.kill_at_step or int(os.environ.get("SELFSUP_TOY_KILL_AT_STEP", "0"))
         if kill_at and step == kill_at:
             os.kill(os.getpid(), getattr(signal, os.environ.get("SELFSUP_TOY_SIGNAL", "SIGKILL")))
+        if step == int(os.environ.get("SELFSUP_TOY_PAUSE_AT_STEP", "0")):
+            _pause(os.environ["SELFSUP_TOY_PAUSE_FILE"])
         x = batch["x"]
         noisy = x + self.config.noise * torch.randn_like(x)
         loss = (self.decoder(self.encoder({"x": noisy})) - x).pow(2).mean()
