@@ -22,7 +22,8 @@ from selfsup.config import TrainerConfig  # noqa: E402
 from selfsup.engine.distributed import DistributedContext  # noqa: E402
 from selfsup.engine.trainer import Trainer  # noqa: E402
 
-OBJECTIVES = {"infonce": selfsup_toy.InfoNCE, "ema-target": selfsup_toy.EMATarget, "two-player": selfsup_toy.TwoPlayer}
+OBJECTIVES = {"infonce": selfsup_toy.InfoNCE, "ema-target": selfsup_toy.EMATarget, "two-player": selfsup_toy.TwoPlayer,
+              "denoise": selfsup_toy.Denoise}  # denoise draws noise from each rank's RNG
 
 
 def run_case(case: str, out: Path) -> None:
