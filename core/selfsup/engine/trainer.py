@@ -31,17 +31,18 @@ from omegaconf import DictConfig, OmegaConf
 from torch.distributed.tensor import DTensor
 
 from ..config import TrainerConfig
-from ..errors import CheckpointError, ConfigError, DatasetError, TrainingInterrupted
+from ..errors import CheckpointError, ConfigError, DatasetError
 from ..interfaces import Batch, DataSource, Objective, Phase
 from ..loggers import LoggerSet
 from ..progress import ProgressSettings
-from .checkpoint import capture_rng, check_checkpoint_keys, check_writable, clean_orphans, load_latest_checkpoint, restore_rng, save_checkpoint
+from .checkpoint import capture_rng, check_checkpoint_keys, check_writable, clean_orphans, load_latest_checkpoint, save_checkpoint
 from .device import autocast_context, move_to_device, resolve_device, resolve_precision, seed_everything
 from .distributed import DistributedContext, RankSlice, TrainingStep, full_state_dicts, gather_to_main, load_state_dicts, optimizer_state_by_index, optimizer_state_by_name, shard_with_fsdp
 from .optim import build_optimizer, build_scheduler, kernel_choices, restore_kernel_choices
-from .schedule_change import ScheduleShape, retarget_schedules
+from .resume_state import check_saved_settings, continue_from, evaluation_missing, interrupted_error
+from .schedule_change import ScheduleShape
 from .signals import GracefulStop
-from .step_log import StepLogger, truncate_log
+from .step_log import StepLogger
 
 __all__ = ["Trainer", "EpochBatchSampler", "EVAL_LOG_FILE"]
 
@@ -291,7 +292,7 @@ class Trainer:
         stop = GracefulStop(distributed=self.dist.enabled, announce=self.dist.is_main)
         try:
             stop.__enter__()
-            if evaluate is not None and self._evaluation_missing(start_step, total_steps):
+            if evaluate is not None and evaluation_missing(config, self.evaluations, start_step, total_steps):
                 self._evaluate(objective, evaluate, start_step)  # skipped when a signal stopped that step
             for step in range(start_step + 1, total_steps + 1):
                 micro_batches = [next_batch() for _ in range(config.accumulate_grad_batches)]
@@ -313,7 +314,7 @@ class Trainer:
                 if signal_number is not None:  # no evaluation now: the resumed run does it first
                     logger.flush()
                     self._save(objective, phases, sampler, step)
-                    raise self._interrupted(signal_number, step, total_steps)
+                    raise interrupted_error(self, signal_number, step, total_steps)
                 if evaluate is not None and config.eval_every and (step % config.eval_every == 0 or step == total_steps):
                     logger.flush()
                     self._evaluate(objective, evaluate, step)
@@ -335,30 +336,6 @@ class Trainer:
                 self.dist.leave_process_group()
         objective.eval()
         return self.history
-
-    def _evaluation_missing(self, start_step: int, total_steps: int) -> bool:
-        """A resumed run whose checkpoint step was due an evaluation that a signal skipped."""
-        every = self.config.eval_every
-        if not (every and start_step and (start_step % every == 0 or start_step == total_steps)):
-            return False
-        return not self.evaluations or int(self.evaluations[-1]["step"]) != start_step
-
-    def _interrupted(self, signal_number: int, step: int, total_steps: int) -> TrainingInterrupted:
-        import signal
-
-        name = signal.Signals(signal_number).name
-        if self.run_dir is None:
-            return TrainingInterrupted(
-                f"Stopped by {name} after step {step} of {total_steps}; no run_dir, so nothing was saved. "
-                "Give run_dir to make runs resumable.",
-                step=step, checkpoint=None, signal_number=signal_number,
-            )
-        launcher = f"torchrun --nproc_per_node {self.dist.world_size} -m selfsup" if self.dist.enabled else "selfsup"
-        return TrainingInterrupted(
-            f"Stopped by {name} after step {step} of {total_steps}; checkpoint {self.last_checkpoint}. "
-            f"Continue with: {launcher} pretrain --config {self.run_dir / 'config.yaml'} trainer.resume=true",
-            step=step, checkpoint=str(self.last_checkpoint), signal_number=signal_number,
-        )
 
     def _check_batch_split(self, batch_size: int) -> None:
         if not self.dist.enabled:
@@ -512,7 +489,7 @@ class Trainer:
             )
         path, state = found
         check_checkpoint_keys(state, path)
-        self._check_resumable(state, path)
+        check_saved_settings(state, path, seed=self.seed, batch_size=self.config.batch_size)
         by_name = state.get("optimizer_format") == "by-name"
         kernels = [kernel_choices(s.optimizer) for s in phases]
         if self.fsdp:
@@ -551,39 +528,8 @@ class Trainer:
             restore_kernel_choices(phase_state.optimizer, chosen)
         if sampler is not None and state["sampler"] is not None:
             sampler.load_state_dict(state["sampler"])
-        step = int(state["step"])
-        if step > self._peaks[0][2].total_steps:
-            raise ConfigError(
-                f"trainer.max_steps={self._peaks[0][2].total_steps} is below step {step} of the checkpoint {str(path)!r}. "
-                f"Resume with trainer.max_steps of at least {step}."
-            )
-        warmup, notes = retarget_schedules(
-            [(s.phase.name, s.optimizer, s.scheduler, peaks, shape) for s, (_, peaks, shape) in zip(phases, self._peaks, strict=True)],
-            state.get("schedule"),
-            step,
-        )
-        if self.schedule is not None:
-            self.schedule = dataclasses.replace(self.schedule, warmup_steps=warmup)
-        ranks = state.get("rng_by_rank")
-        self._rank_rng_restored = ranks is not None and len(ranks) == self.dist.world_size
-        restore_rng(ranks[self.dist.rank] if self._rank_rng_restored else state["rng"])
-        self.last_checkpoint = path
-        self.resumed = (step, notes)
-        if self.run_dir is not None and self.dist.is_main:
-            self.history = truncate_log(self.run_dir / "log.jsonl", step)
-            self.evaluations = truncate_log(self.run_dir / EVAL_LOG_FILE, step)
-        return step
+        return continue_from(self, state, path, phases)
 
-    def _check_resumable(self, state: dict[str, Any], path: Path) -> None:
-        """What the run-level config comparison (:mod:`selfsup.resume`) also refuses, for direct use."""
-        for key, mine in (("seed", self.seed), ("batch_size", self.config.batch_size)):
-            saved = state.get(key)
-            if saved is not None and int(saved) != int(mine):
-                name = key if key == "seed" else f"trainer.{key}"
-                raise ConfigError(
-                    f"{name}={mine} differs from the {name}={saved} of checkpoint {str(path)!r}: "
-                    f"a resumed run cannot change it. Resume with {name}={saved}."
-                )
 
 
 @contextlib.contextmanager
