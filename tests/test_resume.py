@@ -52,10 +52,16 @@ def test_resume_refuses_a_changed_batch_or_optimiser(toy, tmp_path, key, value):
         _run(run_dir, resume=True, max_steps=8, **{key: value})
 
 
-def test_a_new_lr_and_max_steps_are_applied_and_recorded(toy, tmp_path):
+def test_a_new_lr_and_max_steps_are_applied_and_recorded(toy, tmp_path, capsys):
     run_dir = tmp_path / "run"
-    _run(run_dir)  # 6 steps at the toy objective's lr 0.01; warm-up round(0.05 * 6) = 0 steps
+    first = _run(run_dir)  # 6 steps at the toy objective's lr 0.01; warm-up round(0.05 * 6) = 0 steps
+    capsys.readouterr()
     result = _run(run_dir, resume=True, max_steps=12, lr=0.002)
+    err = capsys.readouterr().err
+    assert "resuming at step 6: trainer.lr: 0.01 -> 0.002" in err
+    # the random-init baseline is kept (same seed, same weights); the trained encoder is evaluated again
+    assert "random_init: kept the earlier results of linear-probe" in err and "pretrained: kept" not in err
+    assert result.random_init_metrics == first.random_init_metrics
     log = _log(run_dir)
     assert [line["step"] for line in log] == list(range(1, 13))
     for line in log[6:]:  # the schedule of a 12-step run at the new peak, keeping the 0-step warm-up
@@ -103,11 +109,13 @@ def test_nan_advice_works_resume_with_a_lower_lr_continues(toy, tmp_path):
         assert line["lr"] == pytest.approx(expected, rel=1e-9), line["step"]
 
 
-def test_resuming_unchanged_finished_run_trains_nothing_and_records_the_resume(toy, tmp_path):
+def test_resuming_unchanged_finished_run_trains_nothing_and_records_the_resume(toy, tmp_path, capsys):
     run_dir = tmp_path / "run"
-    _run(run_dir)
+    first = _run(run_dir)
     weights = (run_dir / "encoder.safetensors").read_bytes()
-    _run(run_dir, resume=True)
+    again = _run(run_dir, resume=True)
+    assert "pretrained: kept the earlier results of linear-probe" in capsys.readouterr().err  # nothing re-run
+    assert again.metrics == first.metrics
     assert (run_dir / "encoder.safetensors").read_bytes() == weights
     assert [line["step"] for line in _log(run_dir)] == list(range(1, 7))
     [entry] = OmegaConf.to_container(OmegaConf.load(run_dir / "config.yaml").resumes)

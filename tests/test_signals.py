@@ -112,3 +112,16 @@ def test_a_second_ctrl_c_aborts_at_once_without_a_checkpoint(tmp_path):
                            env=_env(), capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
     assert "stopped before its first checkpoint; starting it again from step 0" in again.stderr
+
+
+def test_a_signal_in_the_last_step_stops_before_the_final_evaluation(tmp_path, straight):
+    run_dir = tmp_path / "run"
+    stopped = _interrupt(tmp_path, run_dir, [signal.SIGTERM], at_step=12)
+    assert stopped.returncode == 143, stopped.stderr
+    assert "Stopped by SIGTERM after step 12 of 12" in stopped.stderr
+    assert not (run_dir / "encoder.safetensors").exists()  # stopped before saving and evaluating
+    resumed = subprocess.run([sys.executable, str(_cli(tmp_path)), "pretrain", "--config", str(run_dir / "config.yaml"),
+                              "trainer.resume=true"], env=_env(), capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    a, b = _weights(straight), _weights(run_dir)
+    assert all(torch.equal(a[k], b[k]) for k in a)

@@ -25,7 +25,18 @@ from omegaconf import DictConfig, OmegaConf
 from .config import to_container
 from .errors import ConfigError
 
-__all__ = ["FROZEN_KEYS", "FROZEN_PREFIXES", "IGNORED_KEYS", "config_changes", "frozen_changes", "check_resumable", "record_resume", "save_config"]
+__all__ = [
+    "FROZEN_KEYS",
+    "FROZEN_PREFIXES",
+    "IGNORED_KEYS",
+    "PROTOCOL_KEYS",
+    "config_changes",
+    "frozen_changes",
+    "check_resumable",
+    "record_resume",
+    "save_config",
+    "reusable_results",
+]
 
 #: Keys a resumed run cannot change (dotted).
 FROZEN_KEYS = frozenset(
@@ -137,3 +148,35 @@ def record_resume(
     save_config(record, path)
     config.resumes = history
     return entry
+
+
+#: What must match for an earlier result of an evaluator to stand for a new one.
+PROTOCOL_KEYS = ("evaluator", "provider", "settings", "split", "seed", "dataset", "data")
+
+
+def reusable_results(run_dir: Path, results: Mapping[str, Mapping[str, Any]], label: str) -> dict[str, dict[str, float]]:
+    """``{evaluator: scores}`` from the run's earlier ``metrics.json`` for ``label``
+    (``"random_init"`` or ``"pretrained"``) whose protocol equals that of ``results``
+    (entries as :func:`selfsup.run.run_evaluators` makes them, scores not needed).
+
+    Seeded evaluators on the same weights give the same scores, so after a resume the
+    random-init baseline (rebuilt from the seed) is never re-run, and nothing is re-run when
+    no step was trained.
+    """
+    import json
+
+    path = run_dir / "metrics.json"
+    if not path.exists():
+        return {}
+    try:
+        previous = json.loads(path.read_text()).get("evaluations", {})
+    except ValueError:
+        return {}
+    reused = {}
+    for name, entry in results.items():
+        old = previous.get(name)
+        if old is None or label not in old or label in (old.get("errors") or {}):
+            continue
+        if all(json.dumps(old.get(k), sort_keys=True) == json.dumps(entry.get(k), sort_keys=True) for k in PROTOCOL_KEYS):
+            reused[name] = dict(old[label])
+    return reused

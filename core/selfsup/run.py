@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import os
 import sys
@@ -28,7 +29,7 @@ from .progress import ProgressBar, ProgressSettings, stage, use_progress
 from .registry import get_registry
 from .safe_files import check_output_paths, load_weights, read_json, save_weights
 from .tracking import RunTracker
-from .resume import record_resume, save_config
+from .resume import record_resume, reusable_results, save_config
 from .run_folder import PreparedRunDir, prepare_run_dir
 
 __all__ = ["PretrainResult", "pretrain", "evaluate", "load_encoder", "build_run"]
@@ -232,7 +233,12 @@ def _train_and_evaluate(
         return PretrainResult(encoder, {}, {}, run_dir, history=history, config=to_container(cfg))
     during = summarize_during_training(cfg.trainer, trainer.evaluations) if trainer.evaluations else None
     save_encoder(encoder, run_dir / ENCODER_FILE)
-    results = run_evaluators(resolved, data, {"pretrained": encoder, "random_init": random_init}, trainer.device)
+    encoders = {"pretrained": encoder, "random_init": random_init}
+    if trainer.resumed is None:
+        results = run_evaluators(resolved, data, encoders, trainer.device)
+    else:  # resumed: what the earlier metrics.json already holds for the same weights is kept
+        trained = bool(history) and int(history[-1]["step"]) > trainer.resumed[0]
+        results = _evaluate_resumed(resolved, data, encoders, trainer.device, run_dir, trained)
     metrics, baseline = write_metrics(run_dir, resolved, results, during_training=during, data_info=data.info)
     with stage("plots", f"writing {run_dir / 'plots'}"):
         plots = save_plots(run_dir, history, encoder, data, cfg.trainer.eval_batch_size)
@@ -276,6 +282,26 @@ def _follow_task(resolved: ResolvedRun, data: DataSource, run_dir: Path, *, save
     if save and list(followed.config.evaluators) != list(resolved.config.evaluators):
         OmegaConf.save(followed.config, run_dir / "config.yaml")
     return followed
+
+
+def _evaluate_resumed(
+    resolved: ResolvedRun, data: DataSource, encoders: Mapping[str, nn.Module], device: torch.device, run_dir: Path, trained: bool
+) -> dict[str, dict[str, Any]]:
+    """:func:`run_evaluators` after a resume, re-running only what could have changed: the
+    random-init baseline not at all when every evaluator's protocol (settings, split, seed,
+    data) is unchanged (same seed, same weights), the pretrained encoder only when steps were
+    trained (or a protocol changed). Reused results are printed as such."""
+    names = [spec.name for spec in resolved.evaluators]
+    protocol = run_evaluators(resolved, data, {}, device)  # the protocol entries (and any raw-feature baseline)
+    reused = {label: reusable_results(run_dir, protocol, label) for label in encoders}
+    keep = [label for label in encoders if all(n in reused[label] for n in names) and (label == "random_init" or not trained)]
+    results = run_evaluators(resolved, data, {k: v for k, v in encoders.items() if k not in keep}, device) if len(keep) < len(encoders) else protocol
+    for label in keep:
+        for name in names:
+            results[name][label] = reused[label][name]
+        if names:
+            print(f"selfsup: {label}: kept the earlier results of {', '.join(sorted(names))} (same weights and protocol).", file=sys.stderr)
+    return results
 
 
 def _evaluate_during_training(

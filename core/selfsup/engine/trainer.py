@@ -324,6 +324,9 @@ class Trainer:
             logger.flush()
             if self.run_dir is not None:
                 self._save(objective, phases, sampler, total_steps)
+            signal_number = stop.requested()  # a signal in the last step: stop before the final evaluation
+            if signal_number is not None and start_step < total_steps:
+                raise interrupted_error(self, signal_number, total_steps, total_steps)
             if self.fsdp:
                 self.final_state = full_state_dicts(objective, {})[0]
             finished = True
