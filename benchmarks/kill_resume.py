@@ -77,6 +77,19 @@ def _steps(run_dir: Path) -> list[int]:
     return steps
 
 
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (read before ``pid`` dies: Linux's ``/proc/<pid>/task/*/children``)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children = [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+        for child in children:
+            found += [child, *_descendants(child)]
+    return found
+
+
 def reference(mode: str, root: Path) -> tuple[bytes, float]:
     run_dir = root / f"reference-{mode}"
     started = time.monotonic()
@@ -109,7 +122,14 @@ def trial(mode: str, index: int, number: int, window: float, root: Path, expecte
     else:
         record["steps_logged_at_signal"] = len(_steps(run_dir))
         sent = time.monotonic()
+        workers = _descendants(process.pid) if number == signal.SIGKILL else []
         os.killpg(process.pid, number)
+        if number == signal.SIGKILL:  # torchrun starts each worker in its own session: kill them too
+            for child in workers:
+                try:
+                    os.kill(child, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
         _, stderr = process.communicate(timeout=900)
         record["exit_code"] = process.returncode
         record["exit_after_s"] = round(time.monotonic() - sent, 2)
@@ -135,10 +155,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--trials", type=int, default=24, help="trials per mode")
     parser.add_argument("--modes", default="single,ddp2")
+    parser.add_argument("--signals", default="SIGTERM,SIGINT,SIGKILL", help="cycled over the trials")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     rng = random.Random(args.seed)
+    signals = [getattr(signal, name) for name in args.signals.split(",")]
     root = Path(tempfile.mkdtemp(prefix="kill-resume-"))
     results: dict[str, Any] = {
         "command": " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
@@ -151,7 +173,7 @@ def main() -> None:
         for mode in args.modes.split(","):
             expected, window = reference(mode, root)
             for index in range(args.trials):
-                record = trial(mode, index, SIGNALS[index % len(SIGNALS)], window, root, expected, rng)
+                record = trial(mode, index, signals[index % len(signals)], window, root, expected, rng)
                 results["trials"].append(record)
                 print(json.dumps(record), flush=True)
                 args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -168,7 +190,7 @@ def main() -> None:
             f"{mode}/{sig.name}": f"{sum(t['identical'] for t in killed if t['mode'] == mode and t['signal'] == sig.name)}"
             f"/{sum(1 for t in killed if t['mode'] == mode and t['signal'] == sig.name)}"
             for mode in args.modes.split(",")
-            for sig in SIGNALS
+            for sig in signals
         },
         "max_exit_after_term_or_int_s": max((t["exit_after_s"] for t in killed if t["signal"] != "SIGKILL"), default=None),
     }
