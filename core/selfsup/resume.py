@@ -57,6 +57,7 @@ FROZEN_KEYS = frozenset(
         "trainer.schedule",
         "trainer.warmup_steps",
         "trainer.warmup_fraction",
+        "trainer.warmup_every",
         "trainer.min_lr_ratio",
         "trainer.precision",
     }

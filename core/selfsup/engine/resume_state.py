@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import signal
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,9 +17,10 @@ from .step_log import truncate_log
 
 if TYPE_CHECKING:
     from ..config import TrainerConfig
+    from .signals import GracefulStop
     from .trainer import Trainer, _PhaseState
 
-__all__ = ["check_saved_settings", "continue_from", "evaluation_missing", "interrupted_error"]
+__all__ = ["check_saved_settings", "continue_from", "evaluation_missing", "interrupted_error", "stop_if_signalled"]
 
 
 def check_saved_settings(state: dict[str, Any], path: Path, *, seed: int, batch_size: int) -> None:
@@ -68,6 +70,19 @@ def evaluation_missing(config: TrainerConfig, evaluations: list[dict[str, float]
     if not (every and start_step and (start_step % every == 0 or start_step == total_steps)):
         return False
     return not evaluations or int(evaluations[-1]["step"]) != start_step
+
+
+def stop_if_signalled(
+    trainer: Trainer, stop: GracefulStop, step: int, total_steps: int, save: Callable[[int], Any] | None
+) -> None:
+    """After ``step``: when a stop was requested (on any rank), flush and checkpoint it with
+    ``save(step)`` (``None``: already saved), then raise :class:`TrainingInterrupted`."""
+    signal_number = stop.requested()  # a collective under torchrun
+    if signal_number is None:
+        return
+    if save is not None:
+        save(step)
+    raise interrupted_error(trainer, signal_number, step, total_steps)
 
 
 def interrupted_error(trainer: Trainer, signal_number: int, step: int, total_steps: int) -> TrainingInterrupted:

@@ -18,6 +18,7 @@ The rule, applied only when something changed (so an unchanged resume stays bit-
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,15 +37,18 @@ class ScheduleShape:
     warmup_steps: int
     schedule: str
     min_ratio: float
+    warmup_every: int = 1
 
     def factor(self) -> Callable[[int], float]:
         shape = self
         return lambda step: lr_factor(
-            step, total_steps=shape.total_steps, warmup_steps=shape.warmup_steps, schedule=shape.schedule, min_ratio=shape.min_ratio
+            step, total_steps=shape.total_steps, warmup_steps=shape.warmup_steps, schedule=shape.schedule,
+            min_ratio=shape.min_ratio, warmup_every=shape.warmup_every,
         )
 
     def as_dict(self) -> dict[str, Any]:
-        return {"total_steps": self.total_steps, "warmup_steps": self.warmup_steps, "schedule": self.schedule, "min_ratio": self.min_ratio}
+        return {"total_steps": self.total_steps, "warmup_steps": self.warmup_steps, "schedule": self.schedule,
+                "min_ratio": self.min_ratio, "warmup_every": self.warmup_every}
 
 
 def retarget_schedules(
@@ -70,7 +74,7 @@ def retarget_schedules(
             f"keeping the {warmup}-step warm-up of the resumed run"
         )
     for name, optimizer, scheduler, peaks, wanted in phases:
-        shape = ScheduleShape(wanted.total_steps, warmup, wanted.schedule, wanted.min_ratio)
+        shape = dataclasses.replace(wanted, warmup_steps=warmup)
         reshaped = shape != wanted
         restored = [float(v) for v in scheduler.base_lrs]
         new_peak = [float(v) for v in peaks] != restored

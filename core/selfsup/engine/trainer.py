@@ -39,7 +39,7 @@ from .checkpoint import capture_rng, check_checkpoint_keys, check_writable, clea
 from .device import autocast_context, move_to_device, resolve_device, resolve_precision, seed_everything
 from .distributed import DistributedContext, RankSlice, TrainingStep, full_state_dicts, gather_to_main, load_state_dicts, optimizer_state_by_index, optimizer_state_by_name, shard_with_fsdp
 from .optim import build_optimizer, build_scheduler, kernel_choices, restore_kernel_choices
-from .resume_state import check_saved_settings, continue_from, evaluation_missing, interrupted_error
+from .resume_state import check_saved_settings, continue_from, evaluation_missing, stop_if_signalled
 from .schedule_change import ScheduleShape
 from .signals import GracefulStop
 from .step_log import StepLogger
@@ -128,9 +128,8 @@ class Trainer:
         self.progress = progress if progress is not None else ProgressSettings.from_trainer(config)
         if not self.dist.is_main:
             self.progress, self.loggers = dataclasses.replace(self.progress, mode="off"), LoggerSet()
-        #: The schedule in force (written into checkpoints; a resume may re-target it).
+        #: The schedule in force (in checkpoints); per phase, the requested peak lrs and schedule.
         self.schedule: ScheduleShape | None = None
-        #: ``[(name, peak lr of each param group, schedule)]`` the config asks for, per phase.
         self._peaks: list[tuple[str, list[float], ScheduleShape]] = []
         #: After a resume: the checkpoint's step and what changed (notes), else ``None``.
         self.resumed: tuple[int, list[str]] | None = None
@@ -154,7 +153,7 @@ class Trainer:
         warmup = self.config.warmup_steps
         if warmup is None:
             warmup = int(round(self.config.warmup_fraction * total_steps))
-        self.schedule = ScheduleShape(total_steps, warmup, self.config.schedule, self.config.min_lr_ratio)
+        self.schedule = ScheduleShape(total_steps, warmup, self.config.schedule, self.config.min_lr_ratio, self.config.warmup_every)
         self._peaks = []
         states = []
         base = dataclasses.asdict(self.config)
@@ -177,7 +176,7 @@ class Trainer:
             )
             scaler = torch.amp.GradScaler(self.device.type) if self.dtype == torch.float16 else None
             states.append(_PhaseState(phase, optimizer, scheduler, scaler))
-            shape = ScheduleShape(total_steps, warmup, settings["schedule"], settings["min_lr_ratio"])
+            shape = ScheduleShape(total_steps, warmup, settings["schedule"], settings["min_lr_ratio"], settings["warmup_every"])
             self._peaks.append((phase.name, [float(v) for v in scheduler.base_lrs], shape))
         if len(states) > 1 and not self.fsdp:  # FSDP manages its sharded parameters' gradients itself
             for state in states:
@@ -200,18 +199,13 @@ class Trainer:
         evaluate: Callable[[int], dict[str, float]] | None = None,
         on_resume: Callable[[int, list[str]], None] | None = None,
     ) -> list[dict[str, float]]:
-        """Train ``objective`` on ``data.split("train")``; return the per-step log
-        (after a resume: the whole run's, read back from ``log.jsonl``).
+        """Train ``objective`` on ``data.split("train")``; return the whole run's per-step log.
 
         With ``trainer.eval_every = N > 0``, ``evaluate(step)`` is called after
         every N-th step and after the last one, with the objective in eval mode;
         its flat ``{"<evaluator>/<metric>": value}`` is kept in ``self.evaluations``
-        and written to ``run_dir/eval_log.jsonl``. With ``trainer.resume``,
-        ``on_resume(step, notes)`` is called on rank 0 once the checkpoint is loaded
-        (``notes`` describe re-targeted learning rates and schedules).
-
-        SIGTERM or SIGINT stops training after the current step with a checkpoint and a
-        :class:`~selfsup.errors.TrainingInterrupted` (:mod:`selfsup.engine.signals`).
+        and written to ``run_dir/eval_log.jsonl``. On resume, rank 0 calls ``on_resume(step, notes)``
+        once the checkpoint is loaded. SIGTERM/SIGINT: :mod:`selfsup.engine.signals`.
         """
         config = self.config
         train = data.split("train")
@@ -310,11 +304,8 @@ class Trainer:
                     state.scheduler.step()
                 objective.on_step_end(step=step, max_steps=total_steps)
                 logger.add(step, record, samples=self.dist.world_size * sum(_batch_rows(b) for b in micro_batches))
-                signal_number = stop.requested() if step < total_steps else None
-                if signal_number is not None:  # no evaluation now: the resumed run does it first
-                    logger.flush()
-                    self._save(objective, phases, sampler, step)
-                    raise interrupted_error(self, signal_number, step, total_steps)
+                if step < total_steps:  # no evaluation after a stop: the resumed run does it first
+                    stop_if_signalled(self, stop, step, total_steps, lambda s: (logger.flush(), self._save(objective, phases, sampler, s)))
                 if evaluate is not None and config.eval_every and (step % config.eval_every == 0 or step == total_steps):
                     logger.flush()
                     self._evaluate(objective, evaluate, step)
@@ -324,9 +315,8 @@ class Trainer:
             logger.flush()
             if self.run_dir is not None:
                 self._save(objective, phases, sampler, total_steps)
-            signal_number = stop.requested()  # a signal in the last step: stop before the final evaluation
-            if signal_number is not None and start_step < total_steps:
-                raise interrupted_error(self, signal_number, total_steps, total_steps)
+            if start_step < total_steps:  # a signal in the last step: stop before the final evaluation
+                stop_if_signalled(self, stop, total_steps, total_steps, None)
             if self.fsdp:
                 self.final_state = full_state_dicts(objective, {})[0]
             finished = True
@@ -479,7 +469,6 @@ class Trainer:
         self.last_checkpoint = save_checkpoint(state, directory, step, self.config.keep_checkpoints)
 
     def _maybe_resume(self, objective: Objective, phases: list[_PhaseState], sampler: EpochBatchSampler | None) -> int:
-        self._rank_rng_restored = False
         if not self.config.resume:
             return 0
         directory = self._checkpoint_dir()
