@@ -83,7 +83,7 @@ def test_sigterm_under_torchrun_stops_both_ranks_after_one_step_and_resumes_exac
     _, stderr = process.communicate(timeout=300)
     assert process.returncode != 0
     assert "Stopped by SIGTERM after step 4 of 10" in stderr
-    assert sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir()) == ["step-00000004.pt"]
+    assert sorted(p.name for p in (tmp_path / "run" / "checkpoints").glob("step-*.pt")) == ["step-00000004.pt"]
     command = stderr.split("Continue with: ", 1)[1].splitlines()[0]
     assert command.startswith("torchrun --nproc_per_node 2 -m selfsup pretrain --config ")
     resume = [*torchrun, *command.split(" -m selfsup ", 1)[1].split()]

@@ -89,7 +89,7 @@ def test_signal_saves_the_step_prints_the_command_and_the_command_resumes_exactl
     assert stopped.returncode == 128 + number, stopped.stderr
     assert "Traceback" not in stopped.stderr
     assert f"Stopped by {name} after step 5 of 12" in stopped.stderr
-    assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == ["step-00000005.pt"]
+    assert sorted(p.name for p in (run_dir / "checkpoints").glob("step-*.pt")) == ["step-00000005.pt"]
     command = stopped.stderr.split("Continue with: ", 1)[1].splitlines()[0]
     assert command == f"selfsup pretrain --config {run_dir / 'config.yaml'} trainer.resume=true"
     argv = shlex.split(command)[1:]
@@ -106,7 +106,7 @@ def test_a_second_ctrl_c_aborts_at_once_without_a_checkpoint(tmp_path):
     aborted = _interrupt(tmp_path, run_dir, [signal.SIGINT, signal.SIGINT])
     assert aborted.returncode == 130, aborted.stderr
     assert "Traceback" not in aborted.stderr and "aborted by Ctrl-C" in aborted.stderr
-    assert not (run_dir / "checkpoints").exists()  # the step was not finished, nothing saved
+    assert not list((run_dir / "checkpoints").glob("step-*.pt"))  # the step was not finished, nothing saved
     # no checkpoint: the same command without resume starts the run again (the folder rule)
     again = subprocess.run([sys.executable, str(_cli(tmp_path)), "pretrain", f"run_dir={run_dir}", *ARGS],
                            env=_env(), capture_output=True, text=True, timeout=300)
