@@ -18,7 +18,9 @@ from .step_log import truncate_log
 if TYPE_CHECKING:
     from ..config import TrainerConfig
     from .signals import GracefulStop
-    from .trainer import Trainer, _PhaseState
+
+#: The trainer (``selfsup.engine.trainer.Trainer``; not imported here, to keep imports acyclic).
+Trainer = Any
 
 __all__ = ["check_saved_settings", "continue_from", "evaluation_missing", "interrupted_error", "stop_if_signalled"]
 
@@ -33,12 +35,10 @@ def check_saved_settings(state: dict[str, Any], path: Path, *, seed: int, batch_
             )
 
 
-def continue_from(trainer: Trainer, state: dict[str, Any], path: Path, phases: list[_PhaseState]) -> int:
+def continue_from(trainer: Trainer, state: dict[str, Any], path: Path, phases: list[Any], eval_log_file: str) -> int:
     """After the weights and optimiser states are loaded: check the length, re-target lr and
     schedule, restore the RNG (this rank's own when the world size is unchanged), read back
     the logs up to the checkpoint. Returns the checkpoint's step."""
-    from .trainer import EVAL_LOG_FILE
-
     step = int(state["step"])
     total = trainer._peaks[0][2].total_steps
     if step > total:
@@ -60,7 +60,7 @@ def continue_from(trainer: Trainer, state: dict[str, Any], path: Path, phases: l
     trainer.resumed = (step, notes)
     if trainer.run_dir is not None and trainer.dist.is_main:
         trainer.history = truncate_log(trainer.run_dir / "log.jsonl", step)
-        trainer.evaluations = truncate_log(trainer.run_dir / EVAL_LOG_FILE, step)
+        trainer.evaluations = truncate_log(trainer.run_dir / eval_log_file, step)
     return step
 
 

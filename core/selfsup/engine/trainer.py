@@ -520,7 +520,7 @@ class Trainer:
             restore_kernel_choices(phase_state.optimizer, chosen)
         if sampler is not None and state["sampler"] is not None:
             sampler.load_state_dict(state["sampler"])
-        return continue_from(self, state, path, phases)
+        return continue_from(self, state, path, phases, EVAL_LOG_FILE)
 
 
 
