@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -70,8 +71,28 @@ class _VersionAction(argparse.Action):
         parser.exit()
 
 
+def _show_selfsup_warnings() -> None:
+    """Print :class:`~selfsup.errors.SelfsupWarning` as ``selfsup: warning: ...`` (one line,
+    no source line); other warnings keep Python's format."""
+    from .errors import SelfsupWarning
+
+    default = warnings.showwarning
+    if getattr(default, "_selfsup", False):  # already installed (main called again)
+        return
+
+    def show(message: Any, category: type[Warning], filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+        if issubclass(category, SelfsupWarning):
+            print(f"selfsup: warning: {message}", file=sys.stderr if file is None else file)
+        else:
+            default(message, category, filename, lineno, file, line)
+
+    show._selfsup = True  # type: ignore[attr-defined]
+    warnings.showwarning = show
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    _show_selfsup_warnings()
     try:
         code = {
             "pretrain": _pretrain,

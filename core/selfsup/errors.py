@@ -29,6 +29,7 @@ __all__ = [
     "CheckpointError",
     "NonFiniteLossError",
     "ExportError",
+    "SelfsupWarning",
     "did_you_mean",
 ]
 
@@ -117,3 +118,9 @@ class NonFiniteLossError(SelfsupError):
         super().__init__(message)
         self.step = step
         self.checkpoint = checkpoint
+
+
+class SelfsupWarning(UserWarning):
+    """Something legal but probably not what the user meant (e.g. a warm-up phase that takes
+    the whole step budget), or a mismatch selfsup fixed itself. The CLI prints it as one line,
+    ``selfsup: warning: ...``."""
