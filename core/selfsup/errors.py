@@ -29,6 +29,7 @@ __all__ = [
     "CheckpointError",
     "NonFiniteLossError",
     "ExportError",
+    "DataMismatchError",
     "SelfsupWarning",
     "did_you_mean",
 ]
@@ -101,6 +102,22 @@ class EncoderOutputError(ComponentError):
 
 class UnsafeFactoryError(ConfigError):
     """A config value names a ``module:attribute`` factory that is not on the allow-list."""
+
+
+class DataMismatchError(ConfigError):
+    """A component cannot use the data as configured, and one change of the dataset's config
+    fixes it (e.g. a GAN whose generator makes 32 px images, given 28 px MNIST).
+
+    ``data_overrides`` is that change, e.g. ``{"image_size": 32}``. ``selfsup.pretrain``
+    applies it, rebuilds the run's components once, warns and records it in ``config.yaml``;
+    anywhere else it is an ordinary ``ConfigError`` whose message names the same fix.
+    """
+
+    def __init__(self, reason: str, *, data_overrides: dict[str, object]) -> None:
+        self.reason = reason
+        self.data_overrides = dict(data_overrides)
+        fix = " ".join(f"data.{key}={value}" for key, value in self.data_overrides.items())
+        super().__init__(f"{reason} Set {fix}.")
 
 
 class CheckpointError(SelfsupError):

@@ -21,6 +21,7 @@ from .engine.device import intra_op_threads, resolve_device, seed_everything
 from .engine.distributed import DistributedContext, broadcast_object
 from .engine.trainer import Trainer
 from .errors import CheckpointError, ConfigError, DatasetError
+from .fixes import build_with_data_fixes
 from .evaluation.features import shared_features
 from .interfaces import DataSource, Objective
 from .preprocessing import save_state
@@ -106,7 +107,15 @@ def _check_outputs(run_dir: Path) -> None:
 
 
 def build_run(resolved: ResolvedRun) -> tuple[DataSource, nn.Module, nn.Module, Any]:
-    """Build the data source, the encoder, its random-init twin and the objective."""
+    """Build the data source, the encoder, its random-init twin and the objective.
+
+    A :class:`~selfsup.errors.DataMismatchError` from a factory is fixed in
+    ``resolved.config.data`` and the components are built again (see ``selfsup.fixes``).
+    """
+    return build_with_data_fixes(resolved.config, resolved.dataset.name, lambda: _build_run(resolved))
+
+
+def _build_run(resolved: ResolvedRun) -> tuple[DataSource, nn.Module, nn.Module, Any]:
     cfg = resolved.config
     seed_everything(cfg.seed)
     data = resolved.dataset.resolve_factory()(resolved.component_config("data"))
@@ -184,10 +193,14 @@ def _run_resolved(resolved: ResolvedRun, tracker: RunTracker) -> PretrainResult:
             OmegaConf.save(cfg, run_dir / "config.yaml")
         if job.is_main:
             tracker.start(run_dir)  # status.json, loggers (a logger that cannot start fails here)
+        saved = OmegaConf.to_yaml(cfg)
         with stage("data", f"building dataset '{resolved.dataset.name}', encoder and objective"):
             data, encoder, random_init, objective = build_run(resolved)
+        fixed = OmegaConf.to_yaml(resolved.config) != saved  # a data fix (selfsup.fixes) changed data.*
         resolved = _follow_task(resolved, data, run_dir, save=job.is_main and not cfg.trainer.resume)
         cfg = resolved.config
+        if fixed and job.is_main and not cfg.trainer.resume:
+            OmegaConf.save(cfg, run_dir / "config.yaml")
         if job.is_main:
             _write_json(run_dir / DATA_INFO_FILE, data.info)
             save_state(run_dir, resolved.dataset.name, getattr(data, "preprocessing_state", dict)())
