@@ -181,7 +181,8 @@ def run_resolved(resolved: ResolvedRun) -> PretrainResult:
 
 
 def _run_resolved(resolved: ResolvedRun, tracker: RunTracker) -> PretrainResult:
-    from .outputs import save_plots, summarize_during_training, write_metrics
+    from .outputs import summarize_during_training, write_metrics
+    from .plots import save_plots
 
     cfg = resolved.config
     job = DistributedContext.from_env()  # under torchrun: rank 0 writes the run directory
@@ -222,7 +223,10 @@ def _run_resolved(resolved: ResolvedRun, tracker: RunTracker) -> PretrainResult:
     results = run_evaluators(resolved, data, {"pretrained": encoder, "random_init": random_init}, trainer.device)
     metrics, baseline = write_metrics(run_dir, resolved, results, during_training=during, data_info=data.info)
     with stage("plots", f"writing {run_dir / 'plots'}"):
-        plots = save_plots(run_dir, history, encoder, data, cfg.trainer.eval_batch_size)
+        plots = save_plots(
+            run_dir, history, encoder, data, cfg.trainer.eval_batch_size, evaluations=trainer.evaluations, baseline=baseline,
+            best=(during["best"]["step"], during["select"]) if during else None,
+        )
     tracker.report(metrics, baseline, int(history[-1]["step"]) if history else 0, [*plots, run_dir / "metrics.json"])
     return PretrainResult(
         encoder=encoder,
