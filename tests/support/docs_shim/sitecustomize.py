@@ -1,0 +1,23 @@
+"""Loaded by every Python process the docs test starts (it is first on their PYTHONPATH).
+
+With ``SELFSUP_DOCS_MAX_STEPS=N`` in the environment, every config selfsup resolves gets
+``trainer.max_steps=N`` on top, so the documented commands run verbatim on a tiny budget.
+"""
+
+import os
+
+if os.environ.get("SELFSUP_DOCS_MAX_STEPS"):
+    from omegaconf import DictConfig, OmegaConf
+
+    import selfsup.config
+    import selfsup.run
+
+    _resolve = selfsup.config.resolve
+    _STEPS = int(os.environ["SELFSUP_DOCS_MAX_STEPS"])
+
+    def _small_budget(user, registry):  # type: ignore[no-untyped-def]
+        config = user if isinstance(user, DictConfig) else OmegaConf.create(dict(user))
+        return _resolve(OmegaConf.merge(config, {"trainer": {"max_steps": _STEPS}}), registry)
+
+    selfsup.config.resolve = _small_budget
+    selfsup.run.resolve = _small_budget
