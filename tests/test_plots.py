@@ -29,9 +29,18 @@ def test_smooth_is_a_trailing_moving_average():
     assert smooth([4.0, 0.0], 1) == [4.0, 0.0]
 
 
-def test_loss_keys_are_the_phases_in_order():
-    history = [{"step": 1, "loss/pretrain": 1.0, "loss/main": 0.0, "lr/main": 0.1, "reconstruction": 1.0}]
-    assert loss_keys(history) == ["loss/pretrain", "loss/main"]
+def test_loss_keys_follow_the_objectives_phase_order():
+    history = [{"step": 1, "loss/main": 0.0, "loss/pretrain": 1.0, "lr/main": 0.1, "reconstruction": 1.0}]
+    assert loss_keys(history) == ["loss/main", "loss/pretrain"]  # log.jsonl's (sorted) order
+    assert loss_keys(history, ["pretrain", "main"]) == ["loss/pretrain", "loss/main"]
+
+
+def test_a_phase_that_never_trained_is_said_on_its_panel():
+    history = [{"step": s, "loss/pretrain": 1.0 / s, "loss/main": 0.0} for s in range(1, 6)]
+    fig = plot_losses(history, ["pretrain", "main"])
+    assert [ax.get_title() for ax in fig.axes] == ["phase 'pretrain'", "phase 'main'"]
+    assert [t.get_text() for t in fig.axes[1].texts] == ["0 at every logged step: this phase did not train"]
+    assert len(fig.axes[0].texts) == 0
 
 
 def test_loss_plot_has_one_log_scale_panel_per_phase_with_a_smoothed_line():

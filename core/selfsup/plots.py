@@ -60,14 +60,16 @@ def save_figure(fig: Figure | None, path: Path) -> Path | None:
     return path
 
 
-def loss_keys(history: Sequence[Mapping[str, float]]) -> list[str]:
-    """The per-phase loss keys of a ``log.jsonl`` history: ``loss`` or ``loss/<phase>``, in first-seen order."""
+def loss_keys(history: Sequence[Mapping[str, float]], phases: Sequence[str] = ()) -> list[str]:
+    """The per-phase loss keys of a ``log.jsonl`` history: ``loss`` or ``loss/<phase>``, in the
+    order of ``phases`` (the objective's), then in first-seen order."""
     keys: dict[str, None] = {}
     for line in history:
         for key in line:
             if key == "loss" or key.startswith("loss/"):
                 keys.setdefault(key)
-    return list(keys)
+    rank = {f"loss/{name}": index for index, name in enumerate(phases)}
+    return sorted(keys, key=lambda key: rank.get(key, len(rank)))
 
 
 def smooth(values: Sequence[float], window: int) -> list[float]:
@@ -81,9 +83,10 @@ def smooth(values: Sequence[float], window: int) -> list[float]:
     return out
 
 
-def plot_losses(history: Sequence[Mapping[str, float]]) -> Figure | None:
-    """The figure of ``loss.png``: one panel per phase, raw and smoothed, log scale; ``None`` without losses."""
-    keys = loss_keys(history)
+def plot_losses(history: Sequence[Mapping[str, float]], phases: Sequence[str] = ()) -> Figure | None:
+    """The figure of ``loss.png``: one panel per phase (in the order of ``phases``), raw and
+    smoothed, log scale; ``None`` without losses."""
+    keys = loss_keys(history, phases)
     if not keys:
         return None
     plt = _pyplot()
@@ -103,6 +106,9 @@ def plot_losses(history: Sequence[Mapping[str, float]]) -> Figure | None:
             scale = "symmetric log scale"
         phase = key.partition("/")[2]
         ax.set_title(f"phase '{phase}'" if phase else "training loss")
+        if values and not any(values):  # e.g. the main phase while a warm-up takes every step
+            ax.text(0.5, 0.75, "0 at every logged step: this phase did not train", transform=ax.transAxes,
+                    ha="center", color="tab:red")
         ax.set_ylabel(f"loss ({scale})")
         ax.grid(True, which="major", alpha=0.3)
         ax.legend(loc="upper right", fontsize="small")
@@ -210,6 +216,7 @@ def save_plots(
     evaluations: Sequence[Mapping[str, float]] = (),
     baseline: Mapping[str, float] | None = None,
     best: tuple[int, str] | None = None,
+    phases: Sequence[str] = (),
 ) -> list[Path]:
     """Write ``plots/loss.png``, ``plots/eval.png`` (with evaluations during training) and,
     when the test split (else train) has labels, ``plots/embedding.png``; return their paths."""
@@ -221,7 +228,7 @@ def save_plots(
     out = run_dir / "plots"
     out.mkdir(exist_ok=True)
     written = [
-        save_figure(plot_losses(history), out / "loss.png"),
+        save_figure(plot_losses(history, phases), out / "loss.png"),
         save_figure(plot_evaluations(evaluations, baseline, best), out / "eval.png"),
     ]
     split = "test" if "test" in data.splits else "train"

@@ -226,6 +226,7 @@ def _run_resolved(resolved: ResolvedRun, tracker: RunTracker) -> PretrainResult:
         plots = save_plots(
             run_dir, history, encoder, data, cfg.trainer.eval_batch_size, evaluations=trainer.evaluations, baseline=baseline,
             best=(during["best"]["step"], during["select"]) if during else None,
+            phases=[phase.name for phase in objective.phases()],
         )
     tracker.report(metrics, baseline, int(history[-1]["step"]) if history else 0, [*plots, run_dir / "metrics.json"])
     return PretrainResult(

@@ -121,7 +121,7 @@ def _commands(block: Block) -> list[Command]:
                 commands[-1].expected_errors.append(text.strip())
             continue
         program, _ = _program(text)
-        if program in RUN_PROGRAMS | SETUP_PROGRAMS or program.startswith("selfsup-"):
+        if program in RUN_PROGRAMS | SETUP_PROGRAMS or re.fullmatch(r"selfsup-[a-z0-9-]+", program):
             commands.append(Command(text.strip(), number, skip=_command_skip(text)))
     return commands
 

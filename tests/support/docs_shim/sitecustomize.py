@@ -9,8 +9,7 @@ import os
 if os.environ.get("SELFSUP_DOCS_MAX_STEPS"):
     from omegaconf import DictConfig, OmegaConf
 
-    import selfsup.config
-    import selfsup.run
+    import selfsup.config  # light (no torch); selfsup.run binds the patched resolve when imported
 
     _resolve = selfsup.config.resolve
     _STEPS = int(os.environ["SELFSUP_DOCS_MAX_STEPS"])
@@ -20,4 +19,3 @@ if os.environ.get("SELFSUP_DOCS_MAX_STEPS"):
         return _resolve(OmegaConf.merge(config, {"trainer": {"max_steps": _STEPS}}), registry)
 
     selfsup.config.resolve = _small_budget
-    selfsup.run.resolve = _small_budget
