@@ -96,19 +96,29 @@ def plot_losses(history: Sequence[Mapping[str, float]], phases: Sequence[str] = 
         steps = [step for step, _ in points]
         values = [value for _, value in points]
         window = max(1, len(values) // 25)
-        ax.plot(steps, values, color="tab:blue", alpha=0.3, linewidth=1, label="logged")
-        ax.plot(steps, smooth(values, window), color="tab:blue", linewidth=2, label=f"moving average ({window} points)")
-        if values and min(values) > 0:
+        if window > 1:
+            ax.plot(steps, values, color="tab:blue", alpha=0.3, linewidth=1, label="logged")
+            ax.plot(steps, smooth(values, window), color="tab:blue", linewidth=2,
+                    label=f"moving average of {window} logged values")
+        else:
+            ax.plot(steps, values, color="tab:blue", linewidth=2, label="logged")
+        if values and not any(values):  # e.g. the main phase while a warm-up takes every step
+            scale = "linear scale"
+            ax.text(0.5, 0.25, "0 at every logged step: this phase did not train", transform=ax.transAxes,
+                    ha="center", color="tab:red")
+        elif values and min(values) > 0:
+            from matplotlib.ticker import FuncFormatter
+
             ax.set_yscale("log")
+            plain = FuncFormatter(lambda value, _: f"{value:g}")
+            ax.yaxis.set_major_formatter(plain)
+            ax.yaxis.set_minor_formatter(plain)
             scale = "log scale"
         else:
             ax.set_yscale("symlog", linthresh=max(1e-3, min((abs(v) for v in values if v), default=1.0)))
             scale = "symmetric log scale"
         phase = key.partition("/")[2]
         ax.set_title(f"phase '{phase}'" if phase else "training loss")
-        if values and not any(values):  # e.g. the main phase while a warm-up takes every step
-            ax.text(0.5, 0.75, "0 at every logged step: this phase did not train", transform=ax.transAxes,
-                    ha="center", color="tab:red")
         ax.set_ylabel(f"loss ({scale})")
         ax.grid(True, which="major", alpha=0.3)
         ax.legend(loc="upper right", fontsize="small")
