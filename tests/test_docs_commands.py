@@ -6,7 +6,9 @@ document order in one fresh folder, so a later block can use an earlier block's 
 ``data/`` links to the development datasets (``DATA_ROOT``) when they are present; a block
 or command that reads a ``data/<name>`` they do not hold (or any, without them) is left out. Every selfsup process gets
 ``trainer.max_steps=2`` on top of its config (``docs_shim/sitecustomize.py``), so the
-commands are the documented ones with a tiny budget.
+commands are the documented ones with a tiny budget; a run that does not name its
+``evaluators`` is evaluated by none (``selfsup evaluate`` and runs that name evaluators still
+run them).
 """
 
 from __future__ import annotations
@@ -151,12 +153,15 @@ def test_the_budget_shim_caps_max_steps_in_a_child_process(tmp_path: Path) -> No
     code = (
         "import selfsup.run as r\n"
         "from selfsup.registry import get_registry\n"
-        "print(r.resolve({'modality': 'tabular', 'trainer': {'max_steps': 500}}, get_registry()).config.trainer.max_steps)\n"
+        "for user in ({'modality': 'tabular', 'trainer': {'max_steps': 500, 'eval_every': 5}},\n"
+        "             {'modality': 'tabular', 'evaluators': ['knn'], 'trainer': {'eval_every': 5}}):\n"
+        "    c = r.resolve(user, get_registry()).config\n"
+        "    print(c.trainer.max_steps, list(c.evaluators), c.trainer.eval_every)\n"
     )
     pytest.importorskip("selfsup_tabular")
     done = _run([sys.executable, "-c", code], tmp_path)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == str(MAX_STEPS)
+    assert done.stdout.splitlines() == [f"{MAX_STEPS} [] 0", f"{MAX_STEPS} ['knn'] 5"]
 
 
 @pytest.mark.parametrize("doc", DOC_FILES, ids=lambda p: p.name)
