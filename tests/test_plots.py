@@ -56,9 +56,9 @@ def test_loss_plot_has_one_log_scale_panel_per_phase_with_a_smoothed_line():
     assert list(smoothed.get_ydata())[1:] == pytest.approx([history[i]["loss/main"] / 2 + history[i - 1]["loss/main"] / 2 for i in range(1, 50)])
 
 
-def test_a_loss_that_reaches_zero_or_below_uses_a_symmetric_log_scale():
+def test_a_loss_that_reaches_zero_or_below_stays_linear_and_says_why():
     fig = plot_losses([{"step": s, "loss": 1.0 - s / 5} for s in range(1, 11)])
-    assert fig.axes[0].get_yscale() == "symlog" and "symmetric log" in fig.axes[0].get_ylabel()
+    assert fig.axes[0].get_yscale() == "linear" and fig.axes[0].get_ylabel() == "loss (linear scale)"
 
 
 def test_no_losses_no_plot():

@@ -3,7 +3,7 @@
 ``loss.png``
     One panel per optimiser phase (``loss`` or ``loss/<phase>`` in ``log.jsonl``): the raw
     logged values, faint, and a moving average over about 1/25 of the run, on a log scale
-    (a symmetric-log scale when a loss goes to zero or below).
+    (a linear scale when a loss reaches zero or below, e.g. a GAN's generator loss).
 ``eval.png``
     With ``trainer.eval_every``: each ``<evaluator>/<metric>`` against the step in its own
     panel, the random-init encoder's final score dashed and the best evaluation (by
@@ -115,8 +115,7 @@ def plot_losses(history: Sequence[Mapping[str, float]], phases: Sequence[str] = 
             ax.yaxis.set_minor_formatter(plain)
             scale = "log scale"
         else:
-            ax.set_yscale("symlog", linthresh=max(1e-3, min((abs(v) for v in values if v), default=1.0)))
-            scale = "symmetric log scale"
+            scale = "linear scale"  # log needs positive values
         phase = key.partition("/")[2]
         ax.set_title(f"phase '{phase}'" if phase else "training loss")
         ax.set_ylabel(f"loss ({scale})")
