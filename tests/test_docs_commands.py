@@ -6,9 +6,8 @@ document order in one fresh folder, so a later block can use an earlier block's 
 ``data/`` links to the development datasets (``DATA_ROOT``) when they are present; a block
 or command that reads a ``data/<name>`` they do not hold (or any, without them) is left out. Every selfsup process gets
 ``trainer.max_steps=2`` on top of its config (``docs_shim/sitecustomize.py``), so the
-commands are the documented ones with a tiny budget; a run that does not name its
-``evaluators`` is evaluated by none (``selfsup evaluate`` and runs that name evaluators still
-run them).
+commands are the documented ones with a tiny budget; pretraining runs are resolved as
+written, then evaluated by no evaluator (``selfsup evaluate`` still runs the ones it names).
 """
 
 from __future__ import annotations
@@ -161,7 +160,10 @@ def test_the_budget_shim_caps_max_steps_in_a_child_process(tmp_path: Path) -> No
     pytest.importorskip("selfsup_tabular")
     done = _run([sys.executable, "-c", code], tmp_path)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines() == [f"{MAX_STEPS} [] 0", f"{MAX_STEPS} ['knn'] 5"]
+    assert done.stdout.splitlines() == [f"{MAX_STEPS} [] 0", f"{MAX_STEPS} [] 0"]
+    bad = "import selfsup.run as r\nfrom selfsup.registry import get_registry\nr.resolve({'modality': 'tabular', 'evaluators': ['knnn']}, get_registry())\n"
+    done = _run([sys.executable, "-c", bad], tmp_path)
+    assert done.returncode == 1 and "Did you mean 'knn'" in done.stderr  # documented names are still checked
 
 
 @pytest.mark.parametrize("doc", DOC_FILES, ids=lambda p: p.name)
