@@ -179,6 +179,7 @@ def plot_embedding(
         labels = labels[:, 0]
     if len(features) <= 2 or labels.dim() != 1:  # multi-task targets have no single colour
         return None
+    total_rows = len(features)
     features, labels = features[:MAX_POINTS].float(), labels[:MAX_POINTS]
     centred = features - features.mean(0, keepdim=True)
     _, singular, v = torch.pca_lowrank(centred, q=min(2, centred.shape[1]), center=False)
@@ -210,7 +211,8 @@ def plot_embedding(
         coloured = "class"
     ax.set_xlabel(f"PC 1 ({explained[0]:.0f}% of variance)")
     ax.set_ylabel(f"PC 2 ({explained[1]:.0f}% of variance)")
-    ax.set_title(f"Embeddings of the {split} split ({len(points)} rows), coloured by {coloured}")
+    shown = f"{len(points)} rows" if len(points) == total_rows else f"the first {len(points)} of {total_rows} rows"
+    ax.set_title(f"Embeddings of the {split} split ({shown}), coloured by {coloured}")
     fig.tight_layout()
     return fig
 
