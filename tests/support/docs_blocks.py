@@ -13,7 +13,7 @@ Conventions (documented in docs/architecture.md, "Tested docs"):
 * A command line holding ``...`` or an upper-case placeholder (``DIR``, ``NAME``, ``FILE``)
   is a synopsis and is not run; nor are installation commands (``pip``, ``twine``,
   ``python -m build``): the test environment is already installed. Programs named
-  ``selfsup-*`` (a plugin's console scripts) run too.
+  ``selfsup-*`` that are installed console scripts (a plugin's commands) run too.
 * When a ``$`` command's expected output holds a line ``selfsup: error: ...``, the command
   must fail with exit status 2 and print that line; every other command must succeed.
 * ``<!-- docs-test: skip REASON -->`` on the line(s) just above a block marks it illustrative
@@ -22,8 +22,11 @@ Conventions (documented in docs/architecture.md, "Tested docs"):
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
+import shutil
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,6 +82,14 @@ def _program(line: str) -> tuple[str, list[str]]:
     return (words[0] if words else ""), words
 
 
+def _console_script(program: str) -> bool:
+    """``selfsup-*`` programs that are installed console scripts (not a table's ``selfsup-builtin``)."""
+    if not re.fullmatch(r"selfsup-[a-z0-9-]+", program):
+        return False
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    return shutil.which(program, path=path) is not None
+
+
 def _command_skip(line: str) -> str:
     program, words = _program(line)
     if program in SETUP_PROGRAMS or words[:3] in (["python", "-m", "build"], ["python", "-m", "pip"]):
@@ -121,7 +132,7 @@ def _commands(block: Block) -> list[Command]:
                 commands[-1].expected_errors.append(text.strip())
             continue
         program, _ = _program(text)
-        if program in RUN_PROGRAMS | SETUP_PROGRAMS or re.fullmatch(r"selfsup-[a-z0-9-]+", program):
+        if program in RUN_PROGRAMS | SETUP_PROGRAMS or _console_script(program):
             commands.append(Command(text.strip(), number, skip=_command_skip(text)))
     return commands
 
