@@ -6,8 +6,9 @@ document order in one fresh folder, so a later block can use an earlier block's 
 ``data/`` links to the development datasets (``DATA_ROOT``) when they are present; a block
 or command that reads a ``data/<name>`` they do not hold (or any, without them) is left out. Every selfsup process gets
 ``trainer.max_steps=2`` on top of its config (``docs_shim/sitecustomize.py``), so the
-commands are the documented ones with a tiny budget; pretraining runs are resolved as
-written, then evaluated by no evaluator (``selfsup evaluate`` still runs the ones it names).
+commands are the documented ones with a tiny budget; runs of the ``selfsup`` command are
+resolved as written, then evaluated by no evaluator (``selfsup evaluate`` and the Python API
+keep theirs).
 """
 
 from __future__ import annotations
@@ -150,6 +151,7 @@ def test_the_extractor_finds_commands_synopses_outputs_and_marks(tmp_path: Path)
 
 def test_the_budget_shim_caps_max_steps_in_a_child_process(tmp_path: Path) -> None:
     code = (
+        "import sys\nsys.argv[0] = 'selfsup'  # as the command\n"
         "import selfsup.run as r\n"
         "from selfsup.registry import get_registry\n"
         "for user in ({'modality': 'tabular', 'trainer': {'max_steps': 500, 'eval_every': 5}},\n"
