@@ -27,6 +27,8 @@ if os.environ.get("SELFSUP_DOCS_MAX_STEPS"):
         if not cli or sys._getframe(1).f_code.co_name == "_resolve_saved":  # API, evaluate: keep them
             return _resolve(config, registry)
         _resolve(config, registry)  # the documented evaluators must exist and their settings be valid
-        return _resolve(OmegaConf.merge(config, _NO_EVALUATION), registry)
+        config = OmegaConf.merge(config, _NO_EVALUATION)
+        config.pop("evaluator_config", None)  # e.g. a saved config.yaml's, for evaluators now left out
+        return _resolve(config, registry)
 
     selfsup.config.resolve = _small_budget
