@@ -146,7 +146,7 @@ def version_text() -> str:
     """``selfsup X`` and one line per plugin: name, distribution, version, status."""
     import selfsup
 
-    from .plugins import list_plugins
+    from .registry import list_plugins
 
     lines = [f"selfsup {selfsup.__version__}"]
     for status in list_plugins():
