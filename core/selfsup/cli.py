@@ -8,6 +8,7 @@
     selfsup embed run_dir=DIR data.root=PATH out=FILE.parquet|FILE.npy
     selfsup export run_dir=DIR format=onnx|torchscript|safetensors [out=DIR]
     selfsup runs DIR... [--format table|csv|markdown] [--out FILE]
+    selfsup --version
 
 Errors of the ``SelfsupError`` family are printed as one line, without a traceback,
 and exit with status 2 (``TrainingInterrupted``: 128 + the signal's number; an abort by
@@ -19,7 +20,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from collections.abc import Sequence
+from typing import Any
 
 from omegaconf import OmegaConf
 
@@ -35,6 +38,7 @@ LIST_KINDS = ("modalities", "encoders", "objectives", "evaluators", "datasets", 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="selfsup", description="Self-supervised pretraining across modalities.")
+    parser.add_argument("--version", action=_VersionAction, help="print the core's and every plugin's version and exit")
     sub = parser.add_subparsers(dest="command", required=True)
     pretrain = sub.add_parser("pretrain", help="pretrain an encoder and evaluate it")
     pretrain.add_argument("--config", help="a YAML config, e.g. an earlier run's config.yaml")
@@ -55,8 +59,41 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _VersionAction(argparse.Action):
+    """``selfsup --version``: the core's and each plugin's versions (plugins load only here)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        from .describe import version_text
+
+        print(version_text())
+        parser.exit()
+
+
+def _show_selfsup_warnings() -> None:
+    """Print :class:`~selfsup.errors.SelfsupWarning` as ``selfsup: warning: ...`` (one line,
+    no source line); other warnings keep Python's format."""
+    from .errors import SelfsupWarning
+
+    default = warnings.showwarning
+    if getattr(default, "_selfsup", False):  # already installed (main called again)
+        return
+
+    def show(message: Any, category: type[Warning], filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+        if issubclass(category, SelfsupWarning):
+            print(f"selfsup: warning: {message}", file=sys.stderr if file is None else file)
+        else:
+            default(message, category, filename, lineno, file, line)
+
+    show._selfsup = True  # type: ignore[attr-defined]
+    warnings.showwarning = show
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    _show_selfsup_warnings()
     try:
         code = {
             "pretrain": _pretrain,
@@ -163,7 +200,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _info(args: argparse.Namespace) -> int:
-    from .config import dataclass_defaults
+    from .describe import config_lines
     from .errors import UnknownComponentError
     from .registry import KINDS, get_registry
 
@@ -201,10 +238,8 @@ def _info(args: argparse.Namespace) -> int:
             tasks = ", ".join(sorted(spec.tasks)) if spec.tasks is not None else "any (labels not needed)"
             print(f"  tasks: {tasks}" + (f" (one label per {spec.label_level})" if spec.label_level else ""))
         if hasattr(spec, "config_cls"):
-            print("  config defaults:")
-            defaults = dataclass_defaults(spec.config_cls)
-            for line in (OmegaConf.to_yaml(OmegaConf.create(defaults)).splitlines() if defaults else ["{}"]):
-                print(f"    {line}")
+            for line in config_lines(kind, spec.name, spec.config_cls):
+                print(line)
         if getattr(spec, "trainer_defaults", None):
             print(f"  trainer defaults: {json.dumps(dict(spec.trainer_defaults))}")
         _print_objective_choices(spec)

@@ -225,6 +225,9 @@ def resolve(user: Mapping[str, Any] | DictConfig, registry: Any) -> ResolvedRun:
     ``registry`` is a :class:`selfsup.registry.Registry`.
     """
     user_cfg = user if isinstance(user, DictConfig) else OmegaConf.create(dict(user))
+    from .hints import check_choice_keys  # objective.x=... -> objective_config.x
+
+    check_choice_keys(user_cfg)
     _check_keys(user_cfg, _top_level_schema(), "")
     modality_name = user_cfg.get("modality")
     if not modality_name:

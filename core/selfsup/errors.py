@@ -31,6 +31,8 @@ __all__ = [
     "ExportError",
     "RunLockedError",
     "TrainingInterrupted",
+    "DataMismatchError",
+    "SelfsupWarning",
     "did_you_mean",
 ]
 
@@ -104,6 +106,22 @@ class UnsafeFactoryError(ConfigError):
     """A config value names a ``module:attribute`` factory that is not on the allow-list."""
 
 
+class DataMismatchError(ConfigError):
+    """A component cannot use the data as configured, and one change of the dataset's config
+    fixes it (e.g. a GAN whose generator makes 32 px images, given 28 px MNIST).
+
+    ``data_overrides`` is that change, e.g. ``{"image_size": 32}``. ``selfsup.pretrain``
+    applies it, rebuilds the run's components once, warns and records it in ``config.yaml``;
+    anywhere else it is an ordinary ``ConfigError`` whose message names the same fix.
+    """
+
+    def __init__(self, reason: str, *, data_overrides: dict[str, object]) -> None:
+        self.reason = reason
+        self.data_overrides = dict(data_overrides)
+        fix = " ".join(f"data.{key}={value}" for key, value in self.data_overrides.items())
+        super().__init__(f"{reason} Set {fix}.")
+
+
 class CheckpointError(SelfsupError):
     """A checkpoint or another file of a run (encoder, metrics, data info) cannot be written, found or read."""
 
@@ -141,3 +159,9 @@ class TrainingInterrupted(SelfsupError):
         self.checkpoint = checkpoint
         self.signal_number = signal_number
         self.exit_code = 128 + signal_number
+
+
+class SelfsupWarning(UserWarning):
+    """Something legal but probably not what the user meant (e.g. a warm-up phase that takes
+    the whole step budget), or a mismatch selfsup fixed itself. The CLI prints it as one line,
+    ``selfsup: warning: ...``."""

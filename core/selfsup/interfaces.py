@@ -109,7 +109,8 @@ class Phase:
     #: Outside them the engine skips the phase entirely — no forward, no backward, no
     #: optimiser step (so its Adam moments and step count do not move) — while its lr
     #: schedule still follows the global step. E.g. a warm-up phase with ``last_step=K``
-    #: and a main phase with ``first_step=K + 1``.
+    #: and a main phase with ``first_step=K + 1``. The engine warns before training when a
+    #: phase starts after the run's last step (the run would end inside a warm-up).
     first_step: int = 1
     last_step: Optional[int] = None
 

@@ -1,23 +1,18 @@
-"""What a run leaves in its folder besides checkpoints: metrics.json, plots, the results table."""
+"""What a run leaves in its folder besides checkpoints: metrics.json and the results table (plots: ``plots.py``)."""
 
 from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Any
-
-import torch
-from torch import nn
 
 from .config import ResolvedRun, to_container
 from .engine.trainer import EVAL_LOG_FILE
 from .errors import ConfigError, did_you_mean
-from .interfaces import DataSource
 from .safe_files import read_json
 
-__all__ = ["read_metrics", "write_metrics", "summarize_during_training", "selected_metric", "save_plots", "format_table", "METRICS_FILE"]
+__all__ = ["read_metrics", "write_metrics", "summarize_during_training", "selected_metric", "format_table", "METRICS_FILE"]
 
 METRICS_FILE = "metrics.json"
 
@@ -119,53 +114,3 @@ def format_table(
                 name, _, metric = key.rpartition("/")
                 results.setdefault(name, {"pretrained": {}, "random_init": {}})[column][metric] = value
     return format_results(results)
-
-
-def save_plots(
-    run_dir: Path, history: list[dict[str, float]], encoder: nn.Module, data: DataSource, batch_size: int
-) -> list[Path]:
-    """``plots/loss.png`` and, when the test split has labels, ``plots/embedding.png``."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib is not installed; no plots written (pip install 'selfsup[plots]').", file=sys.stderr)
-        return []
-    out = run_dir / "plots"
-    out.mkdir(exist_ok=True)
-    written = []
-    loss_keys = sorted({k for line in history for k in line if k.startswith("loss")})
-    if history and loss_keys:
-        fig, ax = plt.subplots(figsize=(6, 4))
-        for key in loss_keys:
-            steps = [line["step"] for line in history if key in line]
-            ax.plot(steps, [line[key] for line in history if key in line], label=key)
-        ax.set_xlabel("step")
-        ax.set_ylabel("loss")
-        ax.legend()
-        ax.set_title("Training loss")
-        fig.tight_layout()
-        fig.savefig(out / "loss.png", dpi=100)
-        plt.close(fig)
-        written.append(out / "loss.png")
-    split = "test" if "test" in data.splits else "train"
-    from .evaluation.features import extract_features
-
-    features, labels = extract_features(encoder, data, split, device=torch.device("cpu"), batch_size=batch_size, require_labels=False)
-    if labels is not None and len(features) > 2:
-        features = features[:5000]
-        labels = labels[:5000]
-        centred = features - features.mean(0, keepdim=True)
-        _, _, v = torch.pca_lowrank(centred, q=min(2, centred.shape[1]), center=False)
-        points = centred @ v[:, :2]
-        fig, ax = plt.subplots(figsize=(5, 5))
-        scatter = ax.scatter(points[:, 0], points[:, 1], c=labels.float(), s=4, cmap="tab10", alpha=0.7)
-        ax.set_title(f"Embeddings of the {split} split (PCA), coloured by label")
-        fig.colorbar(scatter, ax=ax)
-        fig.tight_layout()
-        fig.savefig(out / "embedding.png", dpi=100)
-        plt.close(fig)
-        written.append(out / "embedding.png")
-    return written

@@ -22,6 +22,7 @@ from .engine.device import intra_op_threads, resolve_device, seed_everything
 from .engine.distributed import DistributedContext, broadcast_object
 from .engine.trainer import Trainer
 from .errors import CheckpointError, ConfigError, DatasetError, SelfsupError
+from .fixes import build_with_data_fixes
 from .evaluation.features import shared_features
 from .interfaces import DataSource, Objective
 from .preprocessing import save_state
@@ -111,7 +112,15 @@ def _check_outputs(run_dir: Path) -> None:
 
 
 def build_run(resolved: ResolvedRun) -> tuple[DataSource, nn.Module, nn.Module, Any]:
-    """Build the data source, the encoder, its random-init twin and the objective."""
+    """Build the data source, the encoder, its random-init twin and the objective.
+
+    A :class:`~selfsup.errors.DataMismatchError` from a factory is fixed in
+    ``resolved.config.data`` and the components are built again (see ``selfsup.fixes``).
+    """
+    return build_with_data_fixes(resolved.config, resolved.dataset.name, lambda: _build_run(resolved))
+
+
+def _build_run(resolved: ResolvedRun) -> tuple[DataSource, nn.Module, nn.Module, Any]:
     cfg = resolved.config
     seed_everything(cfg.seed)
     data = resolved.dataset.resolve_factory()(resolved.component_config("data"))
@@ -200,13 +209,18 @@ def _train_and_evaluate(
     resolved: ResolvedRun, job: DistributedContext, run_dir: Path, prepared: PreparedRunDir | None, created_group: bool,
     tracker: RunTracker,
 ) -> PretrainResult:
-    from .outputs import save_plots, summarize_during_training, write_metrics
+    from .outputs import summarize_during_training, write_metrics
+    from .plots import save_plots
 
     cfg = resolved.config
+    saved = OmegaConf.to_yaml(cfg)
     with stage("data", f"building dataset '{resolved.dataset.name}', encoder and objective"):
         data, encoder, random_init, objective = build_run(resolved)
+    fixed = OmegaConf.to_yaml(resolved.config) != saved  # a data fix (selfsup.fixes) changed data.*
     resolved = _follow_task(resolved, data, run_dir, save=job.is_main and not cfg.trainer.resume)
     cfg = resolved.config
+    if fixed and job.is_main and not cfg.trainer.resume:
+        save_config(cfg, run_dir / "config.yaml")
     if job.is_main:
         _write_json(run_dir / DATA_INFO_FILE, data.info)
         save_state(run_dir, resolved.dataset.name, getattr(data, "preprocessing_state", dict)())
@@ -241,7 +255,11 @@ def _train_and_evaluate(
         results = _evaluate_resumed(resolved, data, encoders, trainer.device, run_dir, trained)
     metrics, baseline = write_metrics(run_dir, resolved, results, during_training=during, data_info=data.info)
     with stage("plots", f"writing {run_dir / 'plots'}"):
-        plots = save_plots(run_dir, history, encoder, data, cfg.trainer.eval_batch_size)
+        plots = save_plots(
+            run_dir, history, encoder, data, cfg.trainer.eval_batch_size, evaluations=trainer.evaluations, baseline=baseline,
+            best=(during["best"]["step"], during["select"]) if during else None,
+            phases=[phase.name for phase in objective.phases()],
+        )
     tracker.report(metrics, baseline, int(history[-1]["step"]) if history else 0, [*plots, run_dir / "metrics.json"])
     return PretrainResult(
         encoder=encoder,

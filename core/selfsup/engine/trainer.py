@@ -35,6 +35,7 @@ from ..errors import CheckpointError, ConfigError, DatasetError
 from ..interfaces import Batch, DataSource, Objective, Phase
 from ..loggers import LoggerSet
 from ..progress import ProgressSettings
+from .budget import warn_if_warmup_covers_run
 from .checkpoint import capture_rng, check_checkpoint_keys, check_writable, clean_orphans, load_latest_checkpoint, save_checkpoint
 from .device import autocast_context, move_to_device, resolve_device, resolve_precision, seed_everything
 from .distributed import DistributedContext, RankSlice, TrainingStep, full_state_dicts, gather_to_main, load_state_dicts, optimizer_state_by_index, optimizer_state_by_name, shard_with_fsdp
@@ -240,6 +241,7 @@ class Trainer:
             step_fn = shard_with_fsdp(objective, step_fn)
         phases = self._build_phases(objective, total_steps)
         self._prepare_checkpoint_dir()
+        warn_if_warmup_covers_run(type(objective).__name__, [state.phase for state in phases], total_steps)
         start_step = self._maybe_resume(objective, phases, sampler)
         if self.dist.rank > 0 and not self._rank_rng_restored:  # each rank its own augmentations
             seed_everything(self.seed + 1_000_003 * self.dist.rank + start_step)

@@ -50,3 +50,27 @@ def test_other_evaluators_with_the_graph_modality(tmp_path, one_thread) -> None:
     )
     assert "clustering" not in result.config["evaluator_config"]
     assert "linear-probe/accuracy" in result.metrics and "knn/accuracy" in result.metrics
+
+
+def test_a_budget_the_warm_up_fills_is_warned_about_before_training(tmp_path, one_thread) -> None:
+    """SCGC*'s autoencoder warm-up (objective_config.pretrain_steps) taking every step would
+    leave results that look like SCGC*'s but are the warm-up's: a SelfsupWarning says so."""
+    import warnings
+
+    from selfsup.errors import SelfsupWarning
+
+    def run(max_steps: int, name: str) -> list[str]:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            pretrain(
+                modality="graph", evaluators=[], run_dir=tmp_path / name,
+                objective_config={"pretrain_steps": 6, "decoder_dims": [16]},
+                **{**SMALL, "trainer": {**SMALL["trainer"], "max_steps": max_steps}},
+            )
+        return [str(w.message) for w in caught if issubclass(w.category, SelfsupWarning)]
+
+    covered = run(6, "covered")
+    assert len(covered) == 1
+    assert "phase(s) 'main' start at step 7" in covered[0] and "only the warm-up 'pretrain' trains" in covered[0]
+    assert "trainer.max_steps above 6" in covered[0]
+    assert run(7, "past") == []

@@ -102,23 +102,29 @@ class TJEPAConfig:
     the recipe). EMA 0.996 → 1.0 linear (``launch_tjepa.sh``, ``run.py``).
     """
 
-    #: Context size range as shares of the d features (n = round(d · share)).
+    #: Smallest context, as a share of the d features (n = round(d · share)).
     min_context_share: float = 0.2
+    #: Largest context, as a share of the d features.
     max_context_share: float = 0.4
-    #: Target size range as shares of the d features.
+    #: Smallest target, as a share of the d features.
     min_target_share: float = 0.2
+    #: Largest target, as a share of the d features.
     max_target_share: float = 0.4
     #: M, target masks per context (``--mask_num_preds``).
     num_target_masks: int = 4
     #: Predictor token width h_p (``--pred_embed_dim``).
     predictor_dim: int = 16
+    #: Transformer layers of the predictor.
     predictor_layers: int = 2
+    #: Attention heads of the predictor.
     predictor_heads: int = 4
+    #: Feed-forward width of the predictor's layers (``--pred_dim_feedforward``).
     predictor_ffn: int = 256
     #: Predictor dropout (``--pred_p_dropout``; 0.0019 in the recipe).
     predictor_dropout: float = 0.0
-    #: EMA momentum at the first and the last step.
+    #: EMA momentum of the target encoder at the first step.
     ema_start: float = 0.996
+    #: EMA momentum at the last step.
     ema_end: float = 1.0
     #: ``linear`` (T-JEPA) or ``cosine``.
     ema_schedule: str = "linear"

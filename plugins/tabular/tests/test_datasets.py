@@ -256,6 +256,21 @@ def test_csv_table_without_test_file_and_max_rows(tmp_path: Path) -> None:
     assert source.info["num_rows"] == {"train": 360, "val": 40, "test": 100}
 
 
+def test_csv_table_root_may_be_the_table_file(tmp_path: Path) -> None:
+    """data.root=<file> reads that file, as the molecule loader does; test_file sits beside it."""
+    _frame(1000).to_csv(tmp_path / "data.tsv", sep="\t", index=False)
+    _frame(100, seed=5).to_csv(tmp_path / "held_out.csv", index=False)
+    by_folder = CSVTable(CSVTableConfig(root=str(tmp_path), train_file="data.tsv", test_file="held_out.csv"))
+    by_file = CSVTable(CSVTableConfig(root=str(tmp_path / "data.tsv"), test_file="held_out.csv"))
+    assert by_file.info["num_rows"] == by_folder.info["num_rows"] == {"train": 900, "val": 100, "test": 100}
+    assert by_file.info["files"]["train_file"]["path"] == str(tmp_path / "data.tsv")
+    assert by_file.info["files"]["test_file"]["path"] == str(tmp_path / "held_out.csv")
+    same_name = CSVTable(CSVTableConfig(root=str(tmp_path / "data.tsv"), train_file="data.tsv"))
+    assert same_name.info["files"]["train_file"]["path"] == str(tmp_path / "data.tsv")
+    with pytest.raises(ConfigError, match=r"data\.root=.*data\.tsv' is a file, and data\.train_file='other\.csv'.*data\.root="):
+        CSVTable(CSVTableConfig(root=str(tmp_path / "data.tsv"), train_file="other.csv"))
+
+
 def test_csv_table_skips_bad_lines_and_reports(tmp_path: Path) -> None:
     lines = ["a,b,label", "1,x,0", "2,y,1", "3,x", "4,y,1,9", "5,x,0", "6,y,1", "7,x,0", "8,y,1", "9,x,0", "10,y,1"]
     (tmp_path / "train.csv").write_text("\n".join(lines) + "\n")

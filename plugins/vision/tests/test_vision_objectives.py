@@ -221,3 +221,42 @@ def test_generator_class_embeddings_are_not_spectrally_normalised():
     normalised = bn.norm(x)
     torch.testing.assert_close(half, 1.5 * normalised)
     torch.testing.assert_close(whole, 2.0 * normalised)
+
+
+@pytest.mark.parametrize("height, width, side", [(28, 28, 32), (16, 32, 32), (12, 12, 16), (100, 60, 128), (4, 4, 8)])
+def test_a_size_the_generator_cannot_make_names_the_one_fix(height, width, side):
+    from selfsup.errors import DataMismatchError
+    from selfsup_vision.objectives.gan import check_generator_size
+
+    with pytest.raises(DataMismatchError, match=rf"has {height}×{width} images\. Set data\.image_size={side}\.$") as caught:
+        check_generator_size({"name": "x", "image_size": height, "height": height, "width": width})
+    assert caught.value.data_overrides == {"image_size": side}
+    check_generator_size({"name": "x", "image_size": side, "height": side, "width": side})  # fits: no error
+
+
+def test_pretrain_resizes_data_the_generator_cannot_make_and_says_so(tmp_path):
+    """The MNIST trap (28 px for a generator of 4·2^k px), on the bundled digits at 12 px: the
+    run resizes to 16 px, warns, and records data.image_size=16 so evaluate/load_encoder agree."""
+    import json
+    import warnings
+
+    from omegaconf import OmegaConf
+
+    from selfsup import load_encoder
+    from selfsup.errors import SelfsupWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = pretrain(
+            modality="vision", run_dir=tmp_path / "run", evaluators=[], data={"image_size": 12},
+            encoder_config=TINY_D, objective_config=TINY_GAN,
+            trainer={"max_steps": 1, "batch_size": 16, "progress": "off"},
+        )
+    notes = [str(w.message) for w in caught if issubclass(w.category, SelfsupWarning)]
+    assert len(notes) == 1 and "'digits' has 12×12 images" in notes[0]
+    assert "Fixed for this run: data.image_size=16" in notes[0]
+    assert result.config["data"]["image_size"] == 16
+    assert OmegaConf.load(tmp_path / "run" / "config.yaml").data.image_size == 16
+    assert json.loads((tmp_path / "run" / "data_info.json").read_text())["image_size"] == 16
+    encoder = load_encoder(tmp_path / "run")
+    assert encoder({"x": torch.zeros(2, 1, 16, 16)}).shape == (2, encoder.embed_dim)

@@ -30,7 +30,8 @@ class CSVTableConfig:
     training rows held out for validation.
     """
 
-    #: Folder holding the files; ``None`` means paths are used as given.
+    #: Folder holding the files, or the training table itself (then ``test_file`` is looked
+    #: up beside it); ``None`` means paths are used as given.
     root: Optional[str] = None
     #: Training table (``.csv``, ``.csv.gz``, ``.tsv``, ``.tsv.gz``, ``.parquet``).
     train_file: str = "train.csv"

@@ -15,7 +15,7 @@ from .schema import TASKS, TableSchema, infer_schema
 from .splits import check_fraction, split_off, stratify_codes
 from .table import TableSource, make_splits
 
-__all__ = ["CSVTable", "CSVTableConfig", "resolve_file", "subsample"]
+__all__ = ["CSVTable", "CSVTableConfig", "resolve_file", "subsample", "table_root"]
 
 
 class CSVTable(TableSource):
@@ -31,7 +31,8 @@ class CSVTable(TableSource):
         super().__init__()
         self.config = config
         _check_config(config)
-        train_path = resolve_file(config.root, config.train_file, "train_file")
+        root, train_file = table_root(config)
+        train_path = resolve_file(root, train_file, "train_file")
         train, train_report = _load(train_path, config)
         schema = infer_schema(
             train,
@@ -49,7 +50,7 @@ class CSVTable(TableSource):
         if config.folds is not None:
             frames, cv = _fold_frames(train, schema, config)
         elif config.test_file is not None:
-            test_path = resolve_file(config.root, config.test_file, "test_file")
+            test_path = resolve_file(root, config.test_file, "test_file")
             test, files["test_file"] = _load(test_path, config)
             frames["test"] = test
         frames = make_splits(
@@ -94,6 +95,23 @@ def _check_config(config: CSVTableConfig) -> None:
     check_fraction("test_fraction", config.test_fraction, allow_zero=False)
     if config.max_rows is not None and config.max_rows < 1:
         raise ConfigError(f"data.max_rows={config.max_rows} must be at least 1 (or null for every row).")
+
+
+def table_root(config: CSVTableConfig) -> tuple[str | None, str]:
+    """``(folder, train file)``: ``data.root`` names the folder, or the train table itself
+    (then ``test_file`` is looked up beside it)."""
+    if config.root is None:
+        return None, config.train_file
+    base = Path(config.root).expanduser()
+    if not base.is_file():
+        return config.root, config.train_file
+    default = CSVTableConfig.__dataclass_fields__["train_file"].default
+    if config.train_file not in (default, base.name):
+        raise ConfigError(
+            f"data.root={config.root!r} is a file, and data.train_file={config.train_file!r} names another. "
+            f"Give the folder instead: data.root={str(base.parent)!r}."
+        )
+    return str(base.parent), base.name
 
 
 def resolve_file(root: str | None, name: str, option: str) -> Path:

@@ -33,7 +33,7 @@ import torch
 from torch import nn
 
 from selfsup.engine.ema import ema_update, make_target
-from selfsup.errors import ConfigError
+from selfsup.errors import ConfigError, DataMismatchError
 from selfsup.interfaces import Batch, Objective, Phase, StepOutput
 
 from ..augment.diffaugment import POLICY_DIMS, AugmentStrengths, diff_augment, parse_policies
@@ -43,7 +43,7 @@ from ..losses.augself_generator import augself_generator_loss
 from ..losses.hinge import hinge_discriminator_loss, hinge_generator_loss
 from ..networks.biggan import DiscriminatorTrunk, Generator, SNEmbedding, SNLinear, init_normal
 
-__all__ = ["BigGANObjective", "DiffAugmentGAN", "AugSelfGAN", "GeneratorSampler"]
+__all__ = ["BigGANObjective", "DiffAugmentGAN", "AugSelfGAN", "GeneratorSampler", "check_generator_size", "generator_side"]
 
 
 class GeneratorSampler:
@@ -111,11 +111,7 @@ class BigGANObjective(Objective):
                 "Set objective_config.conditional=false."
             )
         self.num_classes: Optional[int] = int(num_classes) if num_classes else None
-        if int(data_info.get("height", data_info["image_size"])) != int(data_info.get("width", data_info["image_size"])):
-            raise ConfigError(
-                f"The generator makes square images, and '{data_info.get('name')}' has {data_info.get('height')}×"
-                f"{data_info.get('width')} images. Resize them: data.image_size=32 (or 16, 64)."
-            )
+        check_generator_size(data_info)
         self.generator = Generator(
             image_size=int(data_info["image_size"]), image_channels=int(data_info["channels"]),
             channels=config.g_channels or encoder.embed_dim, dim_z=config.dim_z, num_classes=self.num_classes,
@@ -279,3 +275,26 @@ class AugSelfGAN(BigGANObjective):
             raise ConfigError("objective_config.augself is empty. Name at least one policy, or use objective=diffaugment.")
         super().__init__(config, encoder, data_info, augself=augself,
                          d_augself=config.d_augself, g_augself=config.g_augself)
+
+
+def generator_side(side: int) -> int:
+    """The smallest side the generator makes (4·2^k, at least 8) that is at least ``side``."""
+    target = 8
+    while target < side:
+        target *= 2
+    return target
+
+
+def check_generator_size(data_info: Mapping[str, Any]) -> None:
+    """The generator makes square images of side 4·2^k; other sizes (MNIST's 28 px, non-square
+    folders) are a :class:`DataMismatchError` whose fix, ``data.image_size``, the core applies."""
+    height = int(data_info.get("height", data_info["image_size"]))
+    width = int(data_info.get("width", data_info["image_size"]))
+    if height == width and height >= 8 and generator_side(height) == height:
+        return
+    raise DataMismatchError(
+        f"The GAN's generator makes square images of side 4·2^k (8, 16, 32, 64, ...), and "
+        f"'{data_info.get('name')}' has {height}×{width} images.",
+        data_overrides={"image_size": generator_side(max(height, width))},
+    )
+

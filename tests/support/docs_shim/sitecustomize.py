@@ -1,0 +1,34 @@
+"""Loaded by every Python process the docs test starts (it is first on their PYTHONPATH).
+
+With ``SELFSUP_DOCS_MAX_STEPS=N`` in the environment, every config selfsup resolves gets
+``trainer.max_steps=N`` on top. A run that the ``selfsup`` command pretrains is resolved as
+written (so its evaluator names and settings are checked) and then run with no evaluators
+(``evaluators=[]``, ``trainer.eval_every=0``): the evaluators on real data cost minutes.
+``selfsup evaluate`` and the Python API (whose blocks read ``result.metrics``) keep theirs.
+"""
+
+import os
+import sys
+
+if os.environ.get("SELFSUP_DOCS_MAX_STEPS"):
+    from omegaconf import DictConfig, OmegaConf
+
+    import selfsup.config  # light (no torch); selfsup.run binds the patched resolve when imported
+
+    _resolve = selfsup.config.resolve
+    _STEPS = int(os.environ["SELFSUP_DOCS_MAX_STEPS"])
+    _NO_EVALUATION = {"evaluators": [], "trainer": {"eval_every": 0, "eval_during_training": []}}
+
+    def _small_budget(user, registry):  # type: ignore[no-untyped-def]
+        config = user if isinstance(user, DictConfig) else OmegaConf.create(dict(user))
+        config = OmegaConf.merge(config, {"trainer": {"max_steps": _STEPS}})
+        # The ``selfsup`` command (also ``python -m selfsup``) only: Python blocks read result.metrics.
+        cli = bool(sys.argv) and os.path.basename(sys.argv[0]) in ("selfsup", "__main__.py")
+        if not cli or sys._getframe(1).f_code.co_name == "_resolve_saved":  # API, evaluate: keep them
+            return _resolve(config, registry)
+        _resolve(config, registry)  # the documented evaluators must exist and their settings be valid
+        config = OmegaConf.merge(config, _NO_EVALUATION)
+        config.pop("evaluator_config", None)  # e.g. a saved config.yaml's, for evaluators now left out
+        return _resolve(config, registry)
+
+    selfsup.config.resolve = _small_budget
