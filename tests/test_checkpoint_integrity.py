@@ -96,7 +96,8 @@ def test_corrupt_newest_checkpoint_warns_and_resumes_exactly_from_the_previous_o
     corrupt(checkpoints / "step-00000004.pt")
     with pytest.warns(RuntimeWarning, match=r"step-00000004\.pt.* is unusable .*resuming from step-00000002\.pt"):
         trainer, resumed = _train(tmp_path / "cut", resume=True)
-    assert [json_step["step"] for json_step in trainer.history] == [3, 4, 5, 6]  # steps after the fallback
+    assert trainer.resumed is not None and trainer.resumed[0] == 2  # resumed from the step before the corrupt one
+    assert [json_step["step"] for json_step in trainer.history] == [1, 2, 3, 4, 5, 6]  # the log read back, then 3-6
     for key, value in uninterrupted.state_dict().items():
         assert torch.equal(value, resumed.state_dict()[key]), key
     assert (checkpoints / "step-00000004.pt.corrupt").exists()  # kept for inspection, never loaded again

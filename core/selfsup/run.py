@@ -86,7 +86,13 @@ def _prepare_run_dir(resolved: ResolvedRun, job: DistributedContext) -> Prepared
     prepared, failure = None, None
     if job.is_main:
         try:
-            prepared = prepare_run_dir(resolved)
+            try:
+                prepared = prepare_run_dir(resolved)
+            except OSError as exc:  # e.g. run_dir under a file, or in a read-only folder
+                where = exc.filename or resolved.config.run_dir
+                raise CheckpointError(
+                    f"Cannot write to '{where}': {exc.strerror or exc}. Choose a run_dir in a writable folder."
+                ) from exc
             _check_outputs(prepared.path)
         except SelfsupError as exc:
             if prepared is not None:
