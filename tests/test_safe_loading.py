@@ -9,31 +9,16 @@ The plugins' file formats have the same test beside their readers:
 
 from __future__ import annotations
 
-import os
 import pickle
-import shlex
 from pathlib import Path
 
 import pytest
 import torch
-
 from selfsup import load_encoder, pretrain
 from selfsup.cli import main
 from selfsup.errors import CheckpointError, ConfigError
-
-
-class _Payload:
-    """Unpickling this runs ``touch <marker>``: what a crafted file would do."""
-
-    def __init__(self, marker: Path) -> None:
-        self.marker = marker
-
-    def __reduce__(self):
-        return (os.system, (f"touch {shlex.quote(str(self.marker))}",))
-
-
-def _pickle_bytes(marker: Path, protocol: int = 2) -> bytes:
-    return pickle.dumps({"data": _Payload(marker), "labels": [0]}, protocol=protocol)
+from selfsup.testing.hostile import HostilePayload as _Payload
+from selfsup.testing.hostile import hostile_pickle_bytes as _pickle_bytes
 
 
 @pytest.fixture
