@@ -10,8 +10,8 @@ Conventions (documented in docs/architecture.md, "Tested docs"):
   ``selfsup``, ``python``, ``torchrun`` or ``bash`` is a command, and a block without such
   a line (a file tree, a table) is not a command block. A trailing ``# comment`` is kept
   (the shell ignores it); a line ending in ``\\`` continues on the next.
-* A command line holding ``...`` or an upper-case placeholder (``DIR``, ``NAME``, ``FILE``)
-  is a synopsis and is not run; nor are installation commands (``pip``, ``twine``,
+* A command line holding ``...``, ``[--``, ``<placeholder>`` or an upper-case placeholder
+  (``DIR``, ``NAME``, ``FILE``) is a synopsis and is not run; nor are installation commands (``pip``, ``twine``,
   ``python -m build``): the test environment is already installed. Programs named
   ``selfsup-*`` that are installed console scripts (a plugin's commands) run too.
 * When a ``$`` command's expected output holds a line ``selfsup: error: ...``, the command
@@ -98,7 +98,7 @@ def _command_skip(line: str) -> str:
     while words and ENV_PREFIX.match(words[0]):  # VAR=value prefixes are not placeholders
         words = words[1:]
     code = " ".join(words)
-    if "..." in code or "…" in code or "[--" in code or PLACEHOLDER.search(code):
+    if "..." in code or "…" in code or "[--" in code or PLACEHOLDER.search(code) or re.search(r"<[\w-]+>", code):
         return "synopsis"
     return ""
 
