@@ -114,7 +114,7 @@ def test_a_plugin_logger_gets_config_scalars_evaluations_plots_and_status_in_ord
     )
     steps = [s for _, _, s in metrics]
     assert steps == sorted(steps)  # never decreasing
-    assert [call[1] for call in recording if call[0] == "artifact"] == ["loss.png", "embedding.png", "metrics.json"]
+    assert [call[1] for call in recording if call[0] == "artifact"] == ["loss.png", "eval.png", "embedding.png", "metrics.json"]
 
 
 @pytest.mark.parametrize("method", ["log_hyperparams", "log_metrics", "log_artifact"])
@@ -226,7 +226,7 @@ def test_tensorboard_event_files_hold_scalars_evaluations_hparams_and_plots(toy,
     assert hparams["trainer.max_steps"].number_value == 20
     assert hparams["objective"].string_value == "denoise"
     assert hparams["trainer.lr"].number_value == pytest.approx(0.01)
-    assert set(events.Tags()["images"]) == {"plots/loss", "plots/embedding"}
+    assert set(events.Tags()["images"]) == {"plots/loss", "plots/eval", "plots/embedding"}
     image = events.Images("plots/loss")[0]
     assert image.width > 100 and image.height > 100
 
@@ -256,7 +256,7 @@ def test_mlflow_file_store_holds_params_metrics_artifacts_and_status(toy, tmp_pa
     assert run.data.metrics["final/linear-probe/accuracy"] == pytest.approx(result.metrics["linear-probe/accuracy"])
     assert run.data.metrics["random_init/linear-probe/accuracy"] == pytest.approx(result.random_init_metrics["linear-probe/accuracy"])
     plots = {Path(a.path).name for a in client.list_artifacts(run.info.run_id, "plots")}
-    assert plots == {"loss.png", "embedding.png"}
+    assert plots == {"loss.png", "eval.png", "embedding.png"}
     assert "metrics.json" in {a.path for a in client.list_artifacts(run.info.run_id)}
 
 
