@@ -4,10 +4,11 @@ ends bit-identical to an uninterrupted run (single process and 2 ranks under tor
     python benchmarks/kill_resume.py --trials 24 --modes single,ddp2 --out benchmarks/results/kill_resume.json
 
 Each mode first trains a reference run uninterrupted. Each trial then starts the same run,
-waits until training has begun (``log.jsonl`` exists), sleeps a uniformly random time in
-[0, 1.15 x the reference's training time] (so a few signals land after the last step), and sends the trial's signal to the run's whole
-process group (what a terminal's Ctrl-C, a scheduler's preemption or a node loss does; under
-torchrun that is the launcher and every worker). It then recovers the folder the way the
+draws a step uniformly from 1 .. STEPS - 1, waits until ``log.jsonl`` shows that step (every
+step is logged), and at once sends the trial's signal to the run's whole process group (what a terminal's Ctrl-C, a scheduler's preemption or a node loss does; under
+torchrun that is the launcher and every worker), so every signal lands while training is
+under way (inside or between steps, sometimes while a periodic checkpoint, every 15th step,
+is written). It then recovers the folder the way the
 user guide says: ``trainer.resume=true`` when it holds a checkpoint, else the same command
 again (a folder without a checkpoint is started afresh), until a run exits with 0. A trial
 passes when ``encoder.safetensors`` equals the reference byte for byte and ``log.jsonl`` has
@@ -107,16 +108,15 @@ def reference(mode: str, root: Path) -> tuple[bytes, float]:
     return (run_dir / "encoder.safetensors").read_bytes(), training
 
 
-def trial(mode: str, index: int, number: int, window: float, root: Path, expected: bytes, rng: random.Random) -> dict[str, Any]:
+def trial(mode: str, index: int, number: int, root: Path, expected: bytes, rng: random.Random) -> dict[str, Any]:
     run_dir = root / f"{mode}-{index:02d}"
-    delay = rng.uniform(0.0, 1.15 * window)
+    target = rng.randint(1, STEPS - 1)
     process = subprocess.Popen(
         _command(mode, run_dir, []), env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
     )
-    while not (run_dir / "log.jsonl").exists() and process.poll() is None:
-        time.sleep(0.01)
-    time.sleep(delay)
-    record: dict[str, Any] = {"mode": mode, "trial": index, "signal": signal.Signals(number).name, "delay_s": round(delay, 3)}
+    while len(_steps(run_dir)) < target and process.poll() is None:
+        time.sleep(0.005)
+    record: dict[str, Any] = {"mode": mode, "trial": index, "signal": signal.Signals(number).name, "target_step": target}
     if process.poll() is not None:
         record["outcome"] = "finished before the signal"
     else:
@@ -171,9 +171,9 @@ def main() -> None:
     }
     try:
         for mode in args.modes.split(","):
-            expected, window = reference(mode, root)
+            expected, _ = reference(mode, root)
             for index in range(args.trials):
-                record = trial(mode, index, signals[index % len(signals)], window, root, expected, rng)
+                record = trial(mode, index, signals[index % len(signals)], root, expected, rng)
                 results["trials"].append(record)
                 print(json.dumps(record), flush=True)
                 args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -136,3 +136,31 @@ def test_data_info_that_is_not_an_object_is_named(run):
     (run / "data_info.json").write_text("[8]")
     with pytest.raises(CheckpointError, match=r"data_info\.json' holds a JSON list, not an object\. Restore it"):
         load_encoder(run)
+
+
+_SAVE_IN_A_FRESH_PROCESS = """
+import sys, torch
+from pathlib import Path
+from selfsup.safe_files import save_weights
+g = torch.Generator().manual_seed(0)
+save_weights({f"layer{i}.weight": torch.randn(3, 4, generator=g) for i in range(5)}, Path(sys.argv[1]))
+"""
+
+
+def test_equal_weights_give_byte_identical_files_from_any_process(tmp_path):
+    """safetensors orders the metadata as a per-process random Rust HashMap; save_weights
+    sorts the header, so a resumed run's encoder equals the uninterrupted run's byte for byte."""
+    import json
+    import subprocess
+    import sys
+
+    paths = [tmp_path / f"w{i}.safetensors" for i in range(4)]
+    for path in paths:
+        subprocess.run([sys.executable, "-c", _SAVE_IN_A_FRESH_PROCESS, str(path)], check=True)
+    blobs = [p.read_bytes() for p in paths]
+    assert all(blob == blobs[0] for blob in blobs)
+    length = int.from_bytes(blobs[0][:8], "little")
+    header_text = blobs[0][8 : 8 + length].decode()
+    metadata_keys = list(json.loads(header_text)["__metadata__"])
+    assert metadata_keys == sorted(metadata_keys) == ["format", CHECKSUM_KEY]
+    assert header_text.index('"__metadata__"') < header_text.index('"layer0.weight"')  # the whole header is sorted

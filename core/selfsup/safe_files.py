@@ -4,7 +4,10 @@
 ``{"format": "pt", "selfsup.sha256": <hex>}``, where the digest covers, for every tensor
 in sorted name order, its name, dtype, shape and raw bytes (:func:`tensor_digest`). The
 file is written to a temporary name, fsynced and renamed, so the checksum and the
-tensors always arrive together. :func:`load_weights` recomputes the digest and raises
+tensors always arrive together. Its bytes depend only on the tensors: safetensors writes the
+metadata in the order of a Rust ``HashMap`` (random per process), so :func:`save_weights`
+rewrites the JSON header with sorted keys (same length, same offsets) and equal weights give
+byte-identical files, whichever process wrote them. :func:`load_weights` recomputes the digest and raises
 :class:`~selfsup.errors.CheckpointError` on any mismatch, truncation or unreadable header.
 Safetensors never unpickles, so loading runs no code.
 """
@@ -39,15 +42,28 @@ def tensor_digest(state: Mapping[str, torch.Tensor]) -> str:
     return digest.hexdigest()
 
 
+def _sorted_header(blob: bytes) -> bytes:
+    """``blob`` (a safetensors file) with its JSON header's keys sorted, padded to the same length."""
+    length = int.from_bytes(blob[:8], "little")
+    header = json.loads(blob[8 : 8 + length])
+    canonical = json.dumps(header, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    if len(canonical) > length:  # cannot happen for safetensors' compact JSON; keep its own bytes
+        return blob
+    return blob[:8] + canonical.ljust(length, b" ") + blob[8 + length :]
+
+
 def save_weights(state: Mapping[str, torch.Tensor], path: Path) -> None:
-    """Write ``state`` as safetensors with its checksum in the metadata, atomically."""
-    from safetensors.torch import save_file
+    """Write ``state`` as safetensors with its checksum in the metadata, atomically and
+    byte-deterministically (equal tensors, equal bytes)."""
+    from safetensors.torch import save
 
     tensors = {k: v.detach().contiguous().cpu() for k, v in state.items()}
     tmp = path.with_name(f".{path.name}.tmp")
     try:
-        save_file(tensors, str(tmp), metadata={"format": "pt", CHECKSUM_KEY: tensor_digest(tensors)})
-        with open(tmp, "rb") as handle:
+        blob = _sorted_header(save(tensors, metadata={"format": "pt", CHECKSUM_KEY: tensor_digest(tensors)}))
+        with open(tmp, "wb") as handle:
+            handle.write(blob)
+            handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException as exc:
