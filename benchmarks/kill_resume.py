@@ -14,7 +14,7 @@ again (a folder without a checkpoint is started afresh), until a run exits with 
 passes when ``encoder.safetensors`` equals the reference byte for byte and ``log.jsonl`` has
 each step exactly once. The signals cycle TERM, INT, KILL so each gets a third of the trials.
 
-The run is the example plugin's ``timeseries`` SimCLR (random augmentations drawn from each
+The run is the example plugin's ``example-series`` SimCLR (random augmentations drawn from each
 rank's RNG) made small: see ``ARGS``.
 """
 
@@ -36,7 +36,7 @@ from typing import Any
 
 STEPS = 150
 ARGS = [
-    "modality=timeseries", "evaluators=[]", "data.train_size=256", "data.length=32", "encoder_config.width=8",
+    "modality=example-series", "evaluators=[]", "data.train_size=256", "data.length=32", "encoder_config.width=8",
     "encoder_config.depth=2", "encoder_config.embed_dim=16", f"trainer.max_steps={STEPS}", "trainer.batch_size=32",
     "trainer.checkpoint_every=15", "trainer.log_every=1", "trainer.progress=off", "trainer.threads=1",
 ]

@@ -52,7 +52,7 @@ def test_harness_writes_table_and_json(speed, tmp_path):
     row, unknown = saved["rows"]
     assert unknown["objective"] == "no-such-objective" and "Unknown objective" in unknown["skip"]
     assert "skip" not in row, row.get("traceback")
-    assert row["modality"] == "timeseries" and row["encoder"] == "conv1d" and row["batch_size"] == 128
+    assert row["modality"] == "example-series" and row["encoder"] == "conv1d" and row["batch_size"] == 128
     assert len(row["step_ms_repeats"]) == len(row["handwritten_ms_repeats"]) == 2
     assert row["step_ms_median"] > 0 and row["handwritten_ms_median"] > 0
     assert row["samples_per_s"] == pytest.approx(128 / (row["step_ms_median"] / 1e3))
@@ -67,7 +67,7 @@ def test_harness_writes_table_and_json(speed, tmp_path):
     assert row["flops_per_step"] > 0 and row["mfu_wall"] > 0 and row["mfu"] == row["mfu_cpu_time"] > 0
     table = out.with_suffix(".md").read_text()
     assert table == speed.markdown_table(report)
-    assert "| ts-simclr | timeseries | conv1d | 128 |" in table and " / " in table
+    assert "| ts-simclr | example-series | conv1d | 128 |" in table and " / " in table
     assert "| no-such-objective |" in table and "skipped:" in table
     assert "torch " + torch.__version__ in table and "1 torch thread(s)" in table
 

@@ -140,7 +140,7 @@ def test_torchrun_pretrain_writes_one_run(tmp_path, strategy):
     """``torchrun -m selfsup pretrain`` end to end: one run folder, one log, rank 0 reports."""
     env = _env()
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "selfsup",
-               "pretrain", "modality=timeseries", f"run_dir={tmp_path / 'r'}", "trainer.max_steps=4",
+               "pretrain", "modality=example-series", f"run_dir={tmp_path / 'r'}", "trainer.max_steps=4",
                "trainer.batch_size=64", "evaluators=[knn]", "trainer.progress=off", f"trainer.strategy={strategy}"]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]

@@ -220,7 +220,7 @@ def test_uncoloured_mesh(capsys, tmp_path) -> None:
         ("audio", "synthetic-sounds", ("multiclass", "row")),
         ("vision", "digits", ("multiclass", "row")),
         ("pointcloud", "procedural-rooms", ("multiclass", "point")),
-        ("timeseries", "synthetic-sines", ("multiclass", "row")),
+        ("example-series", "synthetic-sines", ("multiclass", "row")),
     ],
 )
 def test_first_party_datasets_declare_their_task(modality, dataset, expected) -> None:

@@ -1,4 +1,4 @@
-"""selfsup-example-plugin: the ``timeseries`` modality for selfsup.
+"""selfsup-example-plugin: the ``example-series`` modality for selfsup.
 
 Importing this package is cheap (no torch): the components live in submodules
 that selfsup imports only when a run needs them.

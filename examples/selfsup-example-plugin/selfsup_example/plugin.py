@@ -17,7 +17,7 @@ from .configs import Conv1dConfig, SinesConfig, TSSimCLRConfig
 def register_modalities() -> list[ModalitySpec]:
     return [
         ModalitySpec(
-            name="timeseries",
+            name="example-series",
             description="Fixed-length multichannel time series [rows, channels, length].",
             default_encoder="conv1d",
             default_objective="ts-simclr",
@@ -33,7 +33,7 @@ def register_datasets() -> list[DatasetSpec]:
     return [
         DatasetSpec(
             name="synthetic-sines",
-            modality="timeseries",
+            modality="example-series",
             factory="selfsup_example.data:SyntheticSines",
             config_cls=SinesConfig,
             description="Seeded noisy sinusoids; the class is the base frequency (train/val/test).",
@@ -46,7 +46,7 @@ def register_encoders() -> list[EncoderSpec]:
     return [
         EncoderSpec(
             name="conv1d",
-            modality="timeseries",
+            modality="example-series",
             factory="selfsup_example.encoder:Conv1dEncoder",
             config_cls=Conv1dConfig,
             description="Strided 1-D conv blocks, GroupNorm, global average pooling.",
@@ -59,7 +59,7 @@ def register_objectives() -> list[ObjectiveSpec]:
     return [
         ObjectiveSpec(
             name="ts-simclr",
-            modalities=frozenset({"timeseries"}),
+            modalities=frozenset({"example-series"}),
             factory="selfsup_example.objective:TSSimCLR",
             config_cls=TSSimCLRConfig,
             description="SimCLR for time series: NT-Xent over jittered, scaled, time-shifted views.",

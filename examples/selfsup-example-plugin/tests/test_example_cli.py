@@ -7,12 +7,12 @@ import json
 from selfsup.cli import main
 
 
-def test_example_cli_pretrain_timeseries(tmp_path, capsys):
+def test_example_cli_pretrain_example_series(tmp_path, capsys):
     run_dir = tmp_path / "cli-run"
     code = main(
         [
             "pretrain",
-            "modality=timeseries",
+            "modality=example-series",
             "trainer.max_steps=5",
             "trainer.device=cpu",
             "data.train_size=128",
@@ -24,7 +24,7 @@ def test_example_cli_pretrain_timeseries(tmp_path, capsys):
     )
     out = capsys.readouterr().out
     assert code == 0
-    assert "ts-simclr on synthetic-sines (timeseries, encoder conv1d, seed 0)" in out
+    assert "ts-simclr on synthetic-sines (example-series, encoder conv1d, seed 0)" in out
     assert "linear-probe/accuracy" in out
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["run"]["trainer"]["max_steps"] == 5
@@ -32,13 +32,13 @@ def test_example_cli_pretrain_timeseries(tmp_path, capsys):
 
 
 def test_example_cli_print_config_shows_plugin_defaults(capsys):
-    assert main(["pretrain", "modality=timeseries", "--print-config"]) == 0
+    assert main(["pretrain", "modality=example-series", "--print-config"]) == 0
     out = capsys.readouterr().out
     assert "objective: ts-simclr" in out and "temperature: 0.2" in out and "num_classes: 4" in out
 
 
 def test_example_cli_reports_plugin_errors_in_one_line(tmp_path, capsys):
-    code = main(["pretrain", "modality=timeseries", "data.num_classes=1", f"run_dir={tmp_path / 'bad'}"])
+    code = main(["pretrain", "modality=example-series", "data.num_classes=1", f"run_dir={tmp_path / 'bad'}"])
     err = capsys.readouterr().err
     assert code == 2
     assert err.startswith("selfsup: error: synthetic-sines cannot generate data.num_classes=1")

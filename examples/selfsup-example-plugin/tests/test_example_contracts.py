@@ -19,20 +19,20 @@ SMALL = {"train_size": 128, "val_size": 32, "test_size": 64}
 
 
 class TestSyntheticSinesDataset(DatasetContract):
-    modality = "timeseries"
+    modality = "example-series"
     dataset = "synthetic-sines"
     dataset_config = SMALL
 
 
 class TestConv1dEncoder(EncoderContract):
-    modality = "timeseries"
+    modality = "example-series"
     dataset = "synthetic-sines"
     dataset_config = SMALL
     encoder = "conv1d"
 
 
 class TestConv1dEncoderMultichannel(EncoderContract):
-    modality = "timeseries"
+    modality = "example-series"
     dataset = "synthetic-sines"
     dataset_config = {**SMALL, "num_channels": 3, "length": 50}
     encoder = "conv1d"
@@ -40,7 +40,7 @@ class TestConv1dEncoderMultichannel(EncoderContract):
 
 
 class TestTSSimCLRObjective(ObjectiveContract):
-    modality = "timeseries"
+    modality = "example-series"
     dataset = "synthetic-sines"
     dataset_config = SMALL
     encoder = "conv1d"
@@ -50,7 +50,7 @@ class TestTSSimCLRObjective(ObjectiveContract):
 class TestLinearProbeOnTimeseries(EvaluatorContract):
     """The core's linear probe works on this plugin's data and encoder."""
 
-    modality = "timeseries"
+    modality = "example-series"
     dataset = "synthetic-sines"
     dataset_config = SMALL
     encoder = "conv1d"

@@ -26,19 +26,19 @@ def test_example_plugin_is_installed_and_ok():
 def test_example_components_are_registered_with_provenance():
     registry = get_registry()
     found = {
-        ("modality", "timeseries"): registry.get("modality", "timeseries"),
-        ("dataset", "synthetic-sines"): registry.get("dataset", "synthetic-sines", modality="timeseries"),
-        ("encoder", "conv1d"): registry.get("encoder", "conv1d", modality="timeseries"),
-        ("objective", "ts-simclr"): registry.get("objective", "ts-simclr", modality="timeseries"),
+        ("modality", "example-series"): registry.get("modality", "example-series"),
+        ("dataset", "synthetic-sines"): registry.get("dataset", "synthetic-sines", modality="example-series"),
+        ("encoder", "conv1d"): registry.get("encoder", "conv1d", modality="example-series"),
+        ("objective", "ts-simclr"): registry.get("objective", "ts-simclr", modality="example-series"),
     }
     for key, spec in found.items():
         assert (spec.plugin, spec.distribution, spec.version) == ("example", DISTRIBUTION, "0.1.0"), key
         assert spec.description, key
     # ``plugin:name`` selects the provider explicitly (entry-point or distribution name).
-    assert get_registry().get("encoder", "example:conv1d", modality="timeseries") is found[("encoder", "conv1d")]
-    assert get_registry().get("encoder", f"{DISTRIBUTION}:conv1d", modality="timeseries") is found[("encoder", "conv1d")]
+    assert get_registry().get("encoder", "example:conv1d", modality="example-series") is found[("encoder", "conv1d")]
+    assert get_registry().get("encoder", f"{DISTRIBUTION}:conv1d", modality="example-series") is found[("encoder", "conv1d")]
     # The core's evaluators accept the new modality.
-    assert "linear-probe" in {spec.name for spec in registry.list("evaluator", "timeseries")}
+    assert "linear-probe" in {spec.name for spec in registry.list("evaluator", "example-series")}
 
 
 def test_example_plugin_can_be_disabled(monkeypatch):
@@ -46,16 +46,16 @@ def test_example_plugin_can_be_disabled(monkeypatch):
     with isolate(monkeypatch, entry_points=True):
         statuses = {status.name: status.status for status in selfsup.list_plugins()}
         assert statuses["example"] == "blocked"
-        with pytest.raises(UnknownComponentError, match="Unknown modality 'timeseries'"):
-            get_registry().get("modality", "timeseries")
+        with pytest.raises(UnknownComponentError, match="Unknown modality 'example-series'"):
+            get_registry().get("modality", "example-series")
 
 
 def test_example_cli_lists_the_plugin_and_its_components(capsys):
     assert main(["plugins"]) == 0
     out = capsys.readouterr().out
     assert "example" in out and DISTRIBUTION in out and "ok" in out
-    assert main(["list", "objectives", "--modality", "timeseries"]) == 0
-    assert "ts-simclr [timeseries]  (selfsup-example-plugin 0.1.0)" in capsys.readouterr().out
+    assert main(["list", "objectives", "--modality", "example-series"]) == 0
+    assert "ts-simclr [example-series]  (selfsup-example-plugin 0.1.0)" in capsys.readouterr().out
     assert main(["info", "conv1d"]) == 0
     out = capsys.readouterr().out
-    assert "encoder conv1d (modality timeseries)" in out and "embed_dim: 64" in out
+    assert "encoder conv1d (modality example-series)" in out and "embed_dim: 64" in out

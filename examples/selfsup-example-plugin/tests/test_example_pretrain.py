@@ -27,7 +27,7 @@ def run(tmp_path_factory):
         try:
             with isolate(monkeypatch, entry_points=True):
                 yield selfsup.pretrain(
-                    modality="timeseries",
+                    modality="example-series",
                     trainer={"max_steps": STEPS, "device": "cpu"},
                     run_dir=tmp_path_factory.mktemp("example") / "run",
                     seed=0,
@@ -64,7 +64,7 @@ def test_example_run_dir_holds_the_run(run):
     names = {path.name for path in run.run_dir.iterdir()}
     assert {"config.yaml", "metrics.json", "log.jsonl", "encoder.safetensors", "data_info.json", "checkpoints"} <= names
     payload = json.loads((run.run_dir / "metrics.json").read_text())
-    assert payload["run"]["modality"] == "timeseries" and payload["run"]["objective"] == "ts-simclr"
+    assert payload["run"]["modality"] == "example-series" and payload["run"]["objective"] == "ts-simclr"
     probe = payload["evaluations"]["linear-probe"]
     assert probe["provider"].startswith("selfsup ") and probe["dataset"] == "synthetic-sines" and probe["split"] == "test"
     assert probe["pretrained"]["accuracy"] == run.metrics["linear-probe/accuracy"]
@@ -89,4 +89,4 @@ def test_example_evaluate_again_with_another_evaluator(run):
 
 def test_example_config_keys_come_from_the_config_dataclasses(tmp_path):
     with pytest.raises(ConfigError, match="Did you mean 'objective_config.temperature'"):
-        selfsup.pretrain(modality="timeseries", objective_config={"temprature": 0.1}, run_dir=tmp_path / "bad")
+        selfsup.pretrain(modality="example-series", objective_config={"temprature": 0.1}, run_dir=tmp_path / "bad")
