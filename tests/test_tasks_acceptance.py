@@ -168,15 +168,21 @@ def test_tu_set_with_node_attributes_and_ten_fold_style_cv(capsys, tmp_path) -> 
     assert [fold["raw_features"]["accuracy"] > 0.6 for fold in entry["cv"]["per_fold"]] == [True] * 4
 
 
-def test_molecule_csv_with_a_regression_target(capsys, tmp_path) -> None:
+def _molecule_run(capsys, tmp_path, file_name: str, task: str) -> tuple[str, dict, pathlib.Path]:
+    """Pretrain the graph modality on a MoleculeNet-style CSV with one ``task`` target."""
     pytest.importorskip("selfsup_graph")
     pytest.importorskip("rdkit")
     (tmp_path / "mol").mkdir()
-    molecule_csv(tmp_path / "mol" / "solubility.csv", "regression")
+    molecule_csv(tmp_path / "mol" / file_name, task)
     run = tmp_path / "run"
     out, evaluations = _run(capsys, "pretrain", "modality=graph", "dataset=molecule-csv", f"data.root={tmp_path / 'mol'}", *GRAPH, f"run_dir={run}")
-    assert _evaluators(run) == ["regression-probe"]
     _three_columns(evaluations)
+    return out, evaluations, run
+
+
+def test_molecule_csv_with_a_regression_target(capsys, tmp_path) -> None:
+    out, evaluations, run = _molecule_run(capsys, tmp_path, "solubility.csv", "regression")
+    assert _evaluators(run) == ["regression-probe"]
     probe = evaluations["regression-probe"]
     assert probe["task"]["type"] == "regression"
     assert probe["raw_features"]["r2"] > 0.3 > probe["random_init"]["r2"]  # atom counts carry the target
@@ -184,14 +190,8 @@ def test_molecule_csv_with_a_regression_target(capsys, tmp_path) -> None:
 
 
 def test_molecule_csv_with_a_binary_target(capsys, tmp_path) -> None:
-    pytest.importorskip("selfsup_graph")
-    pytest.importorskip("rdkit")
-    (tmp_path / "mol").mkdir()
-    molecule_csv(tmp_path / "mol" / "permeable.csv", "binary")
-    run = tmp_path / "run"
-    out, evaluations = _run(capsys, "pretrain", "modality=graph", "dataset=molecule-csv", f"data.root={tmp_path / 'mol'}", *GRAPH, f"run_dir={run}")
+    out, evaluations, run = _molecule_run(capsys, tmp_path, "permeable.csv", "binary")
     assert _evaluators(run) == ["linear-probe"]  # masked ROC-AUC for MoleculeNet-style 0/1 tasks
-    _three_columns(evaluations)
     probe = evaluations["linear-probe"]
     assert probe["raw_features"]["roc_auc"] > 0.9 and probe["raw_features"]["tasks_scored"] == 1.0
     assert "linear-probe/roc_auc" in out
