@@ -83,14 +83,15 @@ def _selfsup_optimizer(objective: Any) -> torch.optim.Optimizer:
     return build_optimizer(list(objective.parameters()), settings, device=torch.device("cpu"))
 
 
-def export(path: Path, attention: str) -> None:
+def export(path: Path, attention: str, compile: bool = False) -> None:
     objective = _selfsup_objective(attention)
     torch.manual_seed(1)
     x = torch.randn(BATCH, FRAMES, MELS)
     masks = [objective.sample_mask(BATCH, x.device), objective.sample_mask(BATCH, x.device)]
     replay = iter(masks)
     objective.sample_mask = lambda batch, device: next(replay)
-    out = objective.training_step({"x": x}, step=1, phase="train")
+    step_fn = torch.compile(objective.training_step) if compile else objective.training_step
+    out = step_fn({"x": x}, step=1, phase="train")
     out["loss"].backward()
     grads = official_state_grads(objective)
     torch.save({"state": official_state(objective), "x": x, "masks": masks, "loss": out["loss"].detach(),
@@ -108,16 +109,18 @@ def official_state_grads(objective: Any) -> dict[str, torch.Tensor]:
     return grads
 
 
-def time_selfsup(steps: int, attention: str) -> list[float]:
+def time_selfsup(steps: int, attention: str, compile: bool = False) -> list[float]:
     objective = _selfsup_objective(attention)
     objective.train()
     optimizer = _selfsup_optimizer(objective)
+    # as the engine does with trainer.compile=true
+    step_fn = torch.compile(objective.training_step) if compile else objective.training_step
     torch.manual_seed(1)
     x = torch.randn(BATCH, FRAMES, MELS)
     times = []
     for step in range(1, steps + 1):
         start = time.process_time()
-        loss = objective.training_step({"x": x}, step=step, phase="train")["loss"]
+        loss = step_fn({"x": x}, step=step, phase="train")["loss"]
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -192,17 +195,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ref", type=Path, help="export's file")
     parser.add_argument("--steps", type=int, default=6)
     parser.add_argument("--attention", default="fused", choices=["fused", "materialised"])
+    parser.add_argument("--compile", action="store_true", help="selfsup side: torch.compile the step (trainer.compile)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     if args.mode == "export":
-        export(args.ref, args.attention)
+        export(args.ref, args.attention, args.compile)
         print(json.dumps({"wrote": str(args.ref)}))
     elif args.mode == "check":
         print(json.dumps(check(args.official_src, args.ref)))
     elif args.impl == "official":
         print(json.dumps({"cpu_s": time_official(args.official_src, args.steps)}))
     else:
-        print(json.dumps({"cpu_s": time_selfsup(args.steps, args.attention)}))
+        print(json.dumps({"cpu_s": time_selfsup(args.steps, args.attention, args.compile)}))
 
 
 if __name__ == "__main__":
