@@ -33,11 +33,13 @@ METHODS = {
 }
 
 
-def _run(python: str, args: list[str]) -> dict[str, Any]:
-    done = subprocess.run([python, *args], capture_output=True, text=True, check=False)
-    if done.returncode:
-        raise RuntimeError(f"{' '.join(args)} failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+def _run(python: str, args: list[str], tries: int = 2) -> dict[str, Any]:
+    for attempt in range(tries):  # a process killed from outside (a shared machine) is run again
+        done = subprocess.run([python, *args], capture_output=True, text=True, check=False)
+        if done.returncode == 0:
+            return json.loads(done.stdout.strip().splitlines()[-1])
+        print(f"{' '.join(args)}: exit {done.returncode} (try {attempt + 1})", file=sys.stderr, flush=True)
+    raise RuntimeError(f"{' '.join(args)} failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
 
 
 def measure(method: str, official: Path, repeats: int, steps: int, warmup: int) -> dict[str, Any]:
@@ -61,6 +63,7 @@ def measure(method: str, official: Path, repeats: int, steps: int, warmup: int) 
             sides[side].extend(times)
             medians[side] = statistics.median(times)
         ratios.append(medians["selfsup"] / medians["official"])
+        print(json.dumps({"method": method, "round": r, **medians, "ratio": ratios[-1]}), file=sys.stderr, flush=True)
     return {
         "method": method,
         "equality": equality,
