@@ -190,6 +190,10 @@ class ASTConfig:
     num_cls_tokens: int = 2
     mlp_ratio: float = 4.0
     dropout: float = 0.0
+    #: ``"fused"``: ``scaled_dot_product_attention`` (the same math, no N×N matrix kept);
+    #: ``"materialised"``: softmax(QKᵀ/√d)·V with the N×N matrix, as timm 0.4.5 (the paper's
+    #: memory comparison, benchmarks/audio.md).
+    attention: str = "fused"
     #: The pooled representation: ``"mean"`` over patch tokens (SSAST ft_avgtok) or ``"cls"``
     #: (the mean of the CLS outputs, SSAST ft_cls).
     pool: str = "mean"

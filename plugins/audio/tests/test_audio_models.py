@@ -152,3 +152,37 @@ def test_a_few_steps_reduce_the_loss():
         opt.step()
         losses.append(out["loss"].item())
     assert sum(losses[-5:]) / 5 < losses[0] * 0.9
+
+
+@pytest.mark.parametrize("attention", ["fused", "materialised"])
+def test_encode_at_equals_the_full_encoding_gathered(attention):
+    """The last block computing only the asked-for outputs changes nothing but the work; the two
+    attention implementations give the same outputs (float32 rounding)."""
+    torch.manual_seed(0)
+    enc = ASTEncoder(ASTConfig(embed_dim=32, depth=2, num_heads=2, attention=attention), INFO)
+    tokens = enc.embed(torch.randn(3, 128, 128))
+    index = torch.stack([torch.randperm(enc.num_patches)[:7] for _ in range(3)])
+    full = enc.encode(tokens)[:, enc.num_cls_tokens :]
+    expected = torch.gather(full, 1, index[..., None].expand(-1, -1, full.shape[-1]))
+    torch.testing.assert_close(enc.encode_at(tokens, index), expected, rtol=1e-5, atol=1e-6)
+    torch.manual_seed(0)
+    other = ASTEncoder(ASTConfig(embed_dim=32, depth=2, num_heads=2,
+                                 attention="fused" if attention == "materialised" else "materialised"), INFO)
+    torch.testing.assert_close(other.encode(tokens.detach()), enc.encode(tokens.detach()), rtol=1e-5, atol=1e-6)
+
+
+def test_bad_attention_is_a_config_error():
+    with pytest.raises(ConfigError, match="attention"):
+        ASTEncoder(ASTConfig(attention="flash"), INFO)
+
+
+def test_joint_step_equals_two_separate_masked_passes():
+    """The released code's two passes (``mpc`` with the first mask, ``mpg`` with the second), run
+    as one encoder call over 2B clips: same outputs per task as two separate passes."""
+    obj = _objective(num_masked=10)
+    x = torch.randn(3, 128, 128) * 0.5
+    mask_d, mask_g = obj.sample_mask(3, x.device), obj.sample_mask(3, x.device)
+    out_d, out_g = obj._two_passes(x, mask_d, mask_g)
+    torch.testing.assert_close(out_d, obj.masked_outputs(x, mask_d), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(out_g, obj.masked_outputs(x, mask_g), rtol=1e-5, atol=1e-6)
+    assert not torch.allclose(out_d, obj.masked_outputs(x, mask_g))  # the masks really differ

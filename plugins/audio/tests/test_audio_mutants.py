@@ -71,6 +71,7 @@ def test_generative_gradient_reaches_only_the_generative_masks_outputs(build):
     mask_d, mask_g = _fixed_masks(objective, 2)
     captured = {}
     encode = objective.encoder.encode
+    encode_at = getattr(objective.encoder, "encode_at", None)
 
     def encode_and_keep(tokens):
         out = encode(tokens)
@@ -78,9 +79,21 @@ def test_generative_gradient_reaches_only_the_generative_masks_outputs(build):
         captured["out"] = out
         return out
 
+    def encode_at_and_keep(tokens, index):  # the AST computes only the outputs at ``index``
+        out = encode_at(tokens, index)
+        out.retain_grad()
+        captured["out"], captured["index"] = out, index
+        return out
+
     objective.encoder.encode = encode_and_keep
+    if encode_at is not None:
+        objective.encoder.encode_at = encode_at_and_keep
     out = objective.training_step({"x": x}, step=1, phase="main")
     out["loss"].backward()
+    if encode_at is not None:  # outputs only at the indices asked for: they must be the generative mask's
+        assert torch.equal(captured["index"], mask_g)
+        assert (captured["out"].grad.abs().sum(-1) > 0).all()
+        return
     grad = captured["out"].grad[:, objective.encoder.num_cls_tokens :].abs().sum(-1)  # [B, N]
     touched = grad > 0
     expected = torch.zeros_like(touched).scatter_(1, mask_g, True)

@@ -31,7 +31,7 @@ from selfsup.errors import ConfigError
 
 from ..configs import AST_SIZES, ASTConfig
 
-__all__ = ["ASTEncoder", "ASTConfig", "build_ast", "set_patch_grid"]
+__all__ = ["ATTENTION", "ASTEncoder", "ASTConfig", "Block", "build_ast", "set_patch_grid"]
 
 
 def set_patch_grid(encoder: nn.Module, config: Any, data_info: Mapping[str, Any]) -> None:
@@ -55,20 +55,56 @@ def set_patch_grid(encoder: nn.Module, config: Any, data_info: Mapping[str, Any]
     encoder.patch_dim = encoder.fshape * encoder.tshape
 
 
-class Block(nn.Module):
-    """timm ViT block: x + Attn(LN(x)); x + MLP(LN(x))."""
+ATTENTION = ("fused", "materialised")
 
-    def __init__(self, dim: int, heads: int, mlp_ratio: float, dropout: float) -> None:
+
+class Block(nn.Module):
+    """timm ViT block: x + Attn(LN(x)); x + MLP(LN(x)).
+
+    The weights live in an ``nn.MultiheadAttention`` (``in_proj`` = timm's ``qkv``, ``out_proj`` =
+    its ``proj``: the same [q; k; v] × heads layout); the forward is written out so that the last
+    block can compute only the outputs asked for (:meth:`forward_at`) and the attention can be
+    ``"fused"`` (``scaled_dot_product_attention``) or ``"materialised"`` (timm 0.4.5's explicit
+    softmax(QKᵀ·d^-½)·V, kept for the paper's memory comparison).
+    """
+
+    def __init__(self, dim: int, heads: int, mlp_ratio: float, dropout: float, attention: str = "fused") -> None:
         super().__init__()
         self.norm1 = nn.LayerNorm(dim, eps=1e-6)
         self.attn = nn.MultiheadAttention(dim, heads, dropout=dropout, batch_first=True)
         self.norm2 = nn.LayerNorm(dim, eps=1e-6)
         hidden = int(dim * mlp_ratio)
         self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, dim), nn.Dropout(dropout))
+        self.attention = attention
+
+    def _attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        p = self.attn.dropout if self.training else 0.0
+        if self.attention == "fused":
+            return nn.functional.scaled_dot_product_attention(q, k, v, dropout_p=p)
+        weights = (q @ k.transpose(-2, -1) * q.shape[-1] ** -0.5).softmax(dim=-1)
+        return nn.functional.dropout(weights, p) @ v
+
+    def _mix(self, x: torch.Tensor, at: torch.Tensor | None) -> torch.Tensor:
+        """x + proj(attention(LN(x))) at all rows, or only at rows ``at`` ``[B, K]`` (queries there only)."""
+        bsz, n, dim = x.shape
+        heads = self.attn.num_heads
+        h = self.norm1(x)
+        qkv = nn.functional.linear(h, self.attn.in_proj_weight, self.attn.in_proj_bias)
+        q, k, v = qkv.view(bsz, n, 3, heads, dim // heads).permute(2, 0, 3, 1, 4).unbind(0)  # [B, H, N, d]
+        if at is not None:
+            q = torch.gather(q, 2, at[:, None, :, None].expand(-1, heads, -1, q.shape[-1]))
+            x = torch.gather(x, 1, at[..., None].expand(-1, -1, dim))
+        mixed = self._attend(q, k, v).transpose(1, 2).reshape(bsz, -1, dim)
+        return x + self.attn.out_proj(mixed)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.norm1(x)
-        x = x + self.attn(h, h, h, need_weights=False)[0]
+        x = self._mix(x, None)
+        return x + self.mlp(self.norm2(x))
+
+    def forward_at(self, x: torch.Tensor, at: torch.Tensor) -> torch.Tensor:
+        """The block's outputs at rows ``at`` ``[B, K]`` only: every row is a key and value, only
+        those rows are queries, residuals and MLP inputs; equal to ``forward(x)`` gathered at ``at``."""
+        x = self._mix(x, at)
         return x + self.mlp(self.norm2(x))
 
 
@@ -81,6 +117,8 @@ class ASTEncoder(nn.Module):
             raise ConfigError(f"encoder_config.tokens={config.tokens!r} is not 'patch' or 'frame'.")
         if config.pool not in ("mean", "cls"):
             raise ConfigError(f"encoder_config.pool={config.pool!r} is not 'mean' or 'cls'.")
+        if config.attention not in ATTENTION:
+            raise ConfigError(f"encoder_config.attention={config.attention!r} is not one of {ATTENTION}.")
         if config.num_cls_tokens not in (1, 2):
             raise ConfigError("encoder_config.num_cls_tokens must be 1 or 2.")
         dim, depth, heads = AST_SIZES[config.size]
@@ -95,7 +133,7 @@ class ASTEncoder(nn.Module):
         self.cls_tokens = nn.Parameter(torch.zeros(1, self.num_cls_tokens, dim))
         self.pos_embed = nn.Parameter(torch.zeros(1, self.num_patches + self.num_cls_tokens, dim))
         self.pos_drop = nn.Dropout(config.dropout)
-        self.blocks = nn.ModuleList(Block(dim, heads, config.mlp_ratio, config.dropout) for _ in range(depth))
+        self.blocks = nn.ModuleList(Block(dim, heads, config.mlp_ratio, config.dropout, config.attention) for _ in range(depth))
         self.norm = nn.LayerNorm(dim, eps=1e-6)
         nn.init.trunc_normal_(self.pos_embed, std=0.02)
         nn.init.trunc_normal_(self.cls_tokens, std=0.02)
@@ -120,6 +158,15 @@ class ASTEncoder(nn.Module):
         for block in self.blocks:
             x = block(x)
         return self.norm(x)
+
+    def encode_at(self, tokens: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        """``encode(tokens)[:, C:]`` gathered at patch positions ``index`` ``[B, K]``, ``[B, K, D]``;
+        the last block computes only those outputs (SSAST reads the masked positions only)."""
+        cls = self.cls_tokens.expand(tokens.shape[0], -1, -1)
+        x = self.pos_drop(torch.cat([cls, tokens], dim=1) + self.pos_embed)
+        for block in self.blocks[:-1]:
+            x = block(x)
+        return self.norm(self.blocks[-1].forward_at(x, index + self.num_cls_tokens))
 
     def forward(self, batch: Mapping[str, Any]) -> torch.Tensor:
         out = self.encode(self.embed(batch["x"]))

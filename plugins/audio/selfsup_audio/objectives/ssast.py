@@ -105,14 +105,34 @@ class SSAST(Objective):
                                 max_cluster=self.config.max_cluster, device=device)
         return uniform_mask(batch, self.encoder.num_patches, self.num_masked, device=device)
 
-    def masked_outputs(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Encoder outputs ``[B, N_m, D]`` at the masked positions, masked tokens replaced."""
-        tokens = self.encoder.embed(x)
+    def _masked_tokens(self, tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Patch embeddings ``[B, N, D]`` with the masked ones replaced by ``mask_embed``."""
         dense = torch.zeros(tokens.shape[:2], dtype=torch.bool, device=tokens.device)
         dense.scatter_(1, mask, True)
-        tokens = torch.where(dense[..., None], self.mask_embed.to(tokens.dtype).expand_as(tokens), tokens)
+        return torch.where(dense[..., None], self.mask_embed.to(tokens.dtype).expand_as(tokens), tokens)
+
+    def _encode_at(self, tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Encoder outputs ``[B, N_m, D]`` at the masked positions (the last block computes only
+        those when the encoder has ``encode_at``)."""
+        encode_at = getattr(self.encoder, "encode_at", None)
+        if encode_at is not None:
+            return encode_at(tokens, mask)
         out = self.encoder.encode(tokens)[:, self.encoder.num_cls_tokens :]
         return torch.gather(out, 1, mask[..., None].expand(-1, -1, out.shape[-1]))
+
+    def masked_outputs(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Encoder outputs ``[B, N_m, D]`` at the masked positions, masked tokens replaced."""
+        return self._encode_at(self._masked_tokens(self.encoder.embed(x), mask), mask)
+
+    def _two_passes(self, x: torch.Tensor, mask_d: torch.Tensor, mask_g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The released code's two forward passes (``mpc`` with ``mask_d``, ``mpg`` with ``mask_g``) in
+        one encoder call over ``2B`` clips: the patch embedding, which both passes compute from the
+        same input before masking, is computed once; the outputs are those of two separate passes
+        (to float32 rounding: the matrix products run over twice the rows)."""
+        tokens = self.encoder.embed(x)
+        both = torch.cat([self._masked_tokens(tokens, mask_d), self._masked_tokens(tokens, mask_g)])
+        out = self._encode_at(both, torch.cat([mask_d, mask_g]))
+        return out[: x.shape[0]], out[x.shape[0] :]
 
     def training_step(self, batch: Batch, *, step: int, phase: str) -> StepOutput:
         x = batch["x"]
@@ -122,8 +142,11 @@ class SSAST(Objective):
         mask_d = self.sample_mask(bsz, device)
         mask_g = self.sample_mask(bsz, device) if self.config.independent_masks else mask_d
         gathered = {}
-        if self.disc_head is not None and self.gen_head is not None and not self.config.independent_masks:
-            gathered["d"] = gathered["g"] = self.masked_outputs(x, mask_d)
+        if self.disc_head is not None and self.gen_head is not None:
+            if self.config.independent_masks:
+                gathered["d"], gathered["g"] = self._two_passes(x, mask_d, mask_g)
+            else:
+                gathered["d"] = gathered["g"] = self.masked_outputs(x, mask_d)
         pick = lambda m: torch.gather(targets, 1, m[..., None].expand(-1, -1, targets.shape[-1]))
         loss_d = loss_g = None
         if self.disc_head is not None:
