@@ -6,7 +6,9 @@ Defaults are the papers' official settings (cited per class); the view keys are 
 * ``local_crops`` / ``local_scale`` / ``local_size`` / ``global_scale``: override the preset's crops
   (``null`` keeps the preset's); sizes are relative to the image side;
 * ``blur``: Gaussian blur in the policies; ``null``: on for images of 64 px or more (SimCLR's
-  CIFAR recipe turns it off at 32 px).
+  CIFAR recipe turns it off at 32 px);
+* ``view_transform=bss``: Batch Styles Standardization of every view batch (``bss_ratio``,
+  ``bss_strength``), usable with any of these objectives.
 """
 
 from __future__ import annotations
@@ -31,6 +33,12 @@ class ViewsConfig:
     local_size: Optional[float] = None
     #: Gaussian blur in the view policies; ``null``: on for images of at least 64 px.
     blur: Optional[bool] = None
+    #: A transform of each whole view batch: ``null`` or ``bss`` (Batch Styles Standardization).
+    view_transform: Optional[str] = None
+    #: BSS: share of each frequency axis whose amplitude is standardised (the low-frequency band).
+    bss_ratio: float = 0.1
+    #: BSS: strength λ of the transfer of the reference's amplitude (1: replaced).
+    bss_strength: float = 1.0
 
 
 @dataclass

@@ -13,9 +13,11 @@ import torch
 from torch import nn
 
 from selfsup.capabilities import require_capability
+from selfsup.errors import ConfigError
 from selfsup.interfaces import Batch, Objective
 
 from ..ssl_configs import ViewsConfig
+from ..views.bss import batch_styles_standardization
 from ..views.multicrop import MultiCrop
 from ..views.policies import CropSet, preset
 
@@ -83,7 +85,21 @@ class ViewObjective(Objective):
         )
         self.config = config
         self.views = MultiCrop(crop_sets(config, data_info))
+        if config.view_transform not in (None, "bss"):
+            raise ConfigError(
+                f"objective_config.view_transform={config.view_transform!r} is unknown. Use view_transform=bss or null."
+            )
+        if not (0.0 <= config.bss_ratio <= 1.0 and 0.0 <= config.bss_strength <= 1.0):
+            raise ConfigError(
+                f"objective_config.bss_ratio={config.bss_ratio}, bss_strength={config.bss_strength} must be in [0, 1]. "
+                "Use bss_ratio=0.1, bss_strength=1.0."
+            )
 
     def make_views(self, batch: Batch) -> list[torch.Tensor]:
         views, _ = self.views(batch["x"])
+        if self.config.view_transform == "bss":
+            views = [
+                batch_styles_standardization(v, ratio=self.config.bss_ratio, strength=self.config.bss_strength)
+                for v in views
+            ]
         return views
