@@ -38,6 +38,11 @@ def test_vit_embeds_the_cls_token() -> None:
     assert torch.allclose(enc({"x": x}), tokens[:, 0], atol=1e-5)
 
 
+def test_vit_takes_smaller_crops_with_interpolated_positions() -> None:
+    enc = build_vit_tiny(ViTConfig(patch_size=4), INFO32)
+    assert enc({"x": torch.randn(2, 3, 14, 14)}).shape == (2, 192)  # a DINO local crop at 32 px
+
+
 def test_vit_patch_must_divide_the_image() -> None:
     with pytest.raises(ConfigError, match="patch_size=5"):
         build_vit_tiny(ViTConfig(patch_size=5), INFO32)

@@ -15,10 +15,10 @@ def test_dino_head_prototypes_are_unit_norm_with_fixed_gain() -> None:
     torch.manual_seed(0)
     head = DINOHead(8, 5, hidden_dim=16, bottleneck_dim=4)
     with torch.no_grad():
-        head.last_layer.parametrizations.weight.original1.mul_(7.0)  # scale V: W must not change
+        head.last_layer.weight_v.mul_(7.0)  # scale V: W must not change
     w = head.last_layer.weight
     assert torch.linalg.vector_norm(w, dim=1).tolist() == pytest.approx([1.0] * 5, abs=1e-6)
-    g = head.last_layer.parametrizations.weight.original0
+    g = head.last_layer.weight_g
     assert not g.requires_grad
     out = head(torch.randn(3, 8))
     assert out.abs().max() <= 1.0 + 1e-6  # cosine similarities to the prototypes
@@ -26,7 +26,7 @@ def test_dino_head_prototypes_are_unit_norm_with_fixed_gain() -> None:
 
 def test_dino_head_gain_trainable_when_not_normalised() -> None:
     head = DINOHead(8, 5, hidden_dim=16, bottleneck_dim=4, norm_last_layer=False)
-    assert head.last_layer.parametrizations.weight.original0.requires_grad
+    assert head.last_layer.weight_g.requires_grad
 
 
 def test_queue_keeps_the_newest_rows_in_order() -> None:

@@ -63,7 +63,7 @@ def test_dino_centre_updates_teacher_evaluated_and_last_layer_frozen() -> None:
     obj = DINO(cfg, _encoder(), INFO)
     assert obj.views.num_views == 4
     assert _grad_reaches_encoder(obj, step=1) > 0
-    v = obj.student.head.last_layer.parametrizations.weight.original1
+    v = obj.student.head.last_layer.weight_v
     assert v.grad is None  # frozen in step 1
     assert obj.center.abs().sum() > 0
     _grad_reaches_encoder(obj, step=2)

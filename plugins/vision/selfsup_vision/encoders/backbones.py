@@ -99,6 +99,7 @@ def build_vit(config: ViTConfig, data_info: Mapping[str, Any], size: str | None 
     trunk = timm.create_model(
         VIT_SIZES[size], pretrained=False, num_classes=0, in_chans=channels, img_size=img_size,
         patch_size=config.patch_size, drop_path_rate=config.drop_path_rate, global_pool="token",
+        dynamic_img_size=True, dynamic_img_pad=True,  # multi-crop: smaller crops, interpolated positions (DINO)
     )
     return ImageBackbone(trunk, trunk.num_features, f"vit-{size}")
 

@@ -5,18 +5,38 @@ MLP (``nlayers`` Linear layers, GELU, optional BN, hidden 2048, bottleneck 256),
 normalisation, then a bias-free Linear to ``out_dim`` prototypes under weight
 normalisation ``W = g · V / ‖V‖`` (per output row) with ``g`` fixed to 1 when
 ``norm_last_layer`` (the official default): the logits are cosine similarities to the
-prototypes. Uses ``torch.nn.utils.parametrizations.weight_norm`` (the official code uses the
-deprecated ``nn.utils.weight_norm``; same function, parameters ``original0``/``original1``
-instead of ``weight_g``/``weight_v``). Linear weights: truncated normal, std 0.02.
+prototypes. :class:`WeightNormLinear` computes the same function as the official
+``nn.utils.weight_norm(nn.Linear(...))`` with the same parameters ``weight_g`` / ``weight_v``
+(initialised as there: ``V`` from the Linear's init, ``g = 1``); it is a plain module because
+torch's ``parametrizations.weight_norm`` cannot be pickled and the hook-based
+``nn.utils.weight_norm`` is deprecated. Linear weights: truncated normal, std 0.02.
 """
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
-from torch.nn.utils.parametrizations import weight_norm
 
-__all__ = ["DINOHead"]
+__all__ = ["DINOHead", "WeightNormLinear"]
+
+
+class WeightNormLinear(nn.Module):
+    """Bias-free ``y = x Wᵀ`` with ``W = weight_g · weight_v / ‖weight_v‖`` (row norms)."""
+
+    def __init__(self, in_features: int, out_features: int) -> None:
+        super().__init__()
+        v = torch.empty(out_features, in_features)
+        nn.init.kaiming_uniform_(v, a=5**0.5)  # nn.Linear's default init
+        self.weight_v = nn.Parameter(v)
+        self.weight_g = nn.Parameter(torch.ones(out_features, 1))
+
+    @property
+    def weight(self) -> torch.Tensor:
+        return self.weight_g * self.weight_v / torch.linalg.vector_norm(self.weight_v, dim=1, keepdim=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x, self.weight)
 
 
 class DINOHead(nn.Module):
@@ -41,12 +61,9 @@ class DINOHead(nn.Module):
             layers.append(nn.Linear(hidden_dim, bottleneck_dim))
             self.mlp = nn.Sequential(*layers)
         self.apply(self._init_weights)
-        self.last_layer = weight_norm(nn.Linear(bottleneck_dim, out_dim, bias=False))
-        g = self.last_layer.parametrizations.weight.original0
-        with torch.no_grad():
-            g.fill_(1.0)
+        self.last_layer = WeightNormLinear(bottleneck_dim, out_dim)
         if norm_last_layer:
-            g.requires_grad_(False)
+            self.last_layer.weight_g.requires_grad_(False)
 
     @staticmethod
     def _init_weights(module: nn.Module) -> None:
