@@ -32,6 +32,10 @@ _GR = "plugins/graph/tests/"
 _GR_SCGC = (_GR + "test_graph_losses.py", _GR + "test_graph_objectives.py")
 _GR_DSLA = (_GR + "test_graph_dsla_losses.py", _GR + "test_graph_dsla_objective.py")
 _VIS = ("plugins/vision/tests/test_vision_losses.py", "plugins/vision/tests/test_vision_objectives.py")
+_VJ = "plugins/vision/tests/"
+_VIS_SSL_LOSS = (_VJ + "test_joint_losses.py",)
+_VIS_SSL_WIRING = (_VJ + "test_vision_ssl_objectives.py", _VJ + "test_vision_heads.py")
+_VIS_VIEWS = (_VJ + "test_vision_views.py",)
 _PC = "plugins/pointcloud/tests/"
 _PC_GC = (_PC + "test_pointcloud_gaussian_losses.py", _PC + "test_pointcloud_gaussian_cross.py")
 _PC_MSM = (_PC + "test_pointcloud_msm_loss.py", _PC + "test_pointcloud_msm.py")
@@ -124,6 +128,33 @@ MUTATIONS: tuple[Mutation, ...] = (
       "F.mse_loss(pred_fake[p], -omega_fake[p]) - F.mse_loss(pred_fake[p], omega_fake[p])", _VIS),
     M("hinge-fake-sign", "plugins/vision/selfsup_vision/losses/hinge.py",
       "F.relu(1.0 + fake_logits).mean()", "F.relu(1.0 - fake_logits).mean()", _VIS),
+    # ---- vision joint-embedding methods (losses, views, wiring)
+    M("vis-ntxent-self-kept", "plugins/vision/selfsup_vision/losses/nt_xent.py",
+      'logits_aa = (a @ a_all.T / temperature).masked_fill(self_mask, float("-inf"))',
+      "logits_aa = a @ a_all.T / temperature", _VIS_SSL_LOSS),
+    M("vis-ntxent-halved", "plugins/vision/selfsup_vision/losses/nt_xent.py",
+      "return (loss_a + loss_b).mean()", "return (loss_a + loss_b).mean() / 2", _VIS_SSL_LOSS),
+    M("vis-byol-target-grad", "plugins/vision/selfsup_vision/losses/byol.py",
+      "z.detach().float()", "z.float()", _VIS_SSL_LOSS),
+    M("vis-dino-same-view-pair", "plugins/vision/selfsup_vision/losses/dino.py",
+      "            if v == g:\n                continue", "            if v < 0:\n                continue", _VIS_SSL_LOSS),
+    M("vis-dino-no-centre", "plugins/vision/selfsup_vision/losses/dino.py",
+      "F.softmax((t.detach().float() - center) / teacher_temp", "F.softmax((t.detach().float()) / teacher_temp", _VIS_SSL_LOSS),
+    M("vis-swav-own-view", "plugins/vision/selfsup_vision/losses/swav.py",
+      "            if v == crop:\n                continue", "            if v < 0:\n                continue", _VIS_SSL_LOSS),
+    M("vis-sinkhorn-no-column-step", "plugins/vision/selfsup_vision/heads/sinkhorn.py",
+      "        q /= torch.sum(q, dim=0, keepdim=True)\n", "", _VIS_SSL_LOSS),
+    M("vis-views-flip-param-lies", "plugins/vision/selfsup_vision/views/multicrop.py",
+      "h / height, w / width, float(flip)", "h / height, w / width, float(not flip)", _VIS_VIEWS),
+    M("vis-views-solarize-threshold", "plugins/vision/selfsup_vision/views/multicrop.py",
+      "out = tvf.solarize(out, 0.5)", "out = tvf.solarize(out, 0.75)", _VIS_VIEWS),
+    M("vis-byol-ema-frozen", "plugins/vision/selfsup_vision/objectives/byol.py",
+      "self.target.update(self.online, step - 1, max_steps)", "self.target.update(self.online, max_steps, max_steps)",
+      _VIS_SSL_WIRING),
+    M("vis-dino-evaluates-student", "plugins/vision/selfsup_vision/objectives/dino.py",
+      "return self.teacher.network.backbone", "return self.encoder", _VIS_SSL_WIRING),
+    M("vis-swav-prototypes-never-frozen", "plugins/vision/selfsup_vision/objectives/swav.py",
+      "if step <= cfg.freeze_prototypes_steps:", "if step < 0:", _VIS_SSL_WIRING),
     # ---- point cloud
     M("msm-target-not-detached", "plugins/pointcloud/selfsup_pointcloud/losses/msm.py",
       "F.cosine_similarity(prediction, target.detach(), dim=1, eps=1e-8)",

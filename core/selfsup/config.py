@@ -240,7 +240,7 @@ def resolve(user: Mapping[str, Any] | DictConfig, registry: Any) -> ResolvedRun:
     defaulted = evaluator_names is None
     lookup = registry.get
     if evaluator_names is None:
-        evaluator_names = list(modality.default_evaluators)
+        evaluator_names = list(getattr(objective, "default_evaluators", None) or modality.default_evaluators)
         lookup = partial(registry.get_default, prefer=(modality.plugin, BUILTIN_PLUGIN_NAME))
     if isinstance(evaluator_names, str):
         evaluator_names = [evaluator_names]
@@ -304,7 +304,7 @@ def follow_task(resolved: ResolvedRun, data_info: Mapping[str, Any]) -> Resolved
     if task is None:
         return resolved
     registry = resolved.registry
-    wanted = default_evaluators(resolved.modality, task, registry)
+    wanted = default_evaluators(resolved.modality, task, registry, defaults=getattr(resolved.objective, "default_evaluators", None))
     current = [str(name) for name in resolved.config.evaluators]
     if resolved.evaluators_defaulted and registry is not None and wanted != current:
         config = resolved.config.copy()

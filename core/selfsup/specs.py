@@ -223,6 +223,10 @@ class ObjectiveSpec(_BuildableSpec):
     #: Dataset settings the objective needs (``{"views_per_scene": 4}``), applied whenever the
     #: run's dataset is ``default_dataset``; they win over the modality's, the user's win over them.
     data_defaults: Mapping[str, Any] = field(default_factory=dict)
+    #: The evaluators a run uses when it names none, for an objective the modality's defaults do
+    #: not fit (e.g. image SSL objectives in a modality whose defaults score a GAN).
+    #: ``None``: the modality's ``default_evaluators``.
+    default_evaluators: tuple[str, ...] | None = None
     kind: ClassVar[str] = "objective"
 
     def __post_init__(self) -> None:

@@ -200,7 +200,9 @@ def supports_task(spec: Any, task: LabelTask | None) -> bool:
     return True
 
 
-def default_evaluators(modality: Any, task: LabelTask | None, registry: Any | None = None) -> list[str]:
+def default_evaluators(
+    modality: Any, task: LabelTask | None, registry: Any | None = None, *, defaults: Sequence[str] | None = None
+) -> list[str]:
     """The evaluators a run uses when the user names none, following the declared ``task``.
 
     1. ``modality.task_evaluators[task.type]`` when the modality gives a list for the task;
@@ -208,13 +210,15 @@ def default_evaluators(modality: Any, task: LabelTask | None, registry: Any | No
        can (the defaults were picked for this kind of data);
     3. else those that can, followed by the core's :data:`TASK_DEFAULT_EVALUATORS` for the task.
 
-    With a ``registry``, names it does not know for this modality are left out.
+    With a ``registry``, names it does not know for this modality are left out. ``defaults``
+    (an objective's ``default_evaluators``) replace the modality's in steps 2 and 3.
     """
-    defaults = [str(name) for name in modality.default_evaluators]
+    objective_defaults = defaults is not None
+    defaults = [str(name) for name in (defaults if defaults is not None else modality.default_evaluators)]
     if task is None:
         return defaults
     by_task = dict(getattr(modality, "task_evaluators", {}) or {})
-    if task.type in by_task:
+    if task.type in by_task and not objective_defaults:
         return [str(name) for name in by_task[task.type]]
     if registry is None:
         return defaults

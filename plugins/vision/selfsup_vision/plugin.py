@@ -20,6 +20,7 @@ from .configs import (
     IdxConfig,
     ImageFolderConfig,
 )
+from .ssl_specs import backbone_encoders, joint_embedding_objectives, ssl_datasets
 
 __all__ = ["register_modalities", "register_encoders", "register_objectives", "register_datasets", "register_evaluators"]
 
@@ -70,7 +71,7 @@ def register_encoders() -> list[EncoderSpec]:
             config_cls=BigGANDiscriminatorConfig,
             description="BigGAN discriminator trunk: residual DBlocks with spectral norm, ReLU, global sum pooling.",
         )
-    ]
+    ] + backbone_encoders()
 
 
 @hookimpl
@@ -103,7 +104,7 @@ def register_objectives() -> list[ObjectiveSpec]:
             trainer_defaults=GAN_TRAINER_DEFAULTS,
             encoders=("biggan-d",),  # the GAN's discriminator trunk
         ),
-    ]
+    ] + joint_embedding_objectives()
 
 
 @hookimpl
@@ -157,7 +158,7 @@ def register_datasets() -> list[DatasetSpec]:
             config_cls=IdxConfig,
             description="Fashion-MNIST IDX files (gzip or not) in data.root; train and/or t10k.",
         ),
-    ]
+    ] + ssl_datasets(IMAGE_INPUTS)
 
 
 @hookimpl

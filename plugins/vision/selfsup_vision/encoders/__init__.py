@@ -1,0 +1,3 @@
+"""Image backbones (timm) registered as vision encoders."""
+
+__all__: list[str] = []

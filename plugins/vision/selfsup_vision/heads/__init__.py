@@ -1,0 +1,4 @@
+"""Reusable heads and pieces of the joint-embedding methods: MLPs, the DINO head,
+Sinkhorn-Knopp, a rank-gathering queue, the EMA teacher."""
+
+__all__: list[str] = []

@@ -1,0 +1,171 @@
+"""Config dataclasses of the joint-embedding objectives (torch-free).
+
+Defaults are the papers' official settings (cited per class); the view keys are shared:
+
+* ``views``: a preset of :mod:`selfsup_vision.views.policies` (``simclr``, ``byol``, ``dino``, ``swav``);
+* ``local_crops`` / ``local_scale`` / ``local_size`` / ``global_scale``: override the preset's crops
+  (``null`` keeps the preset's); sizes are relative to the image side;
+* ``blur``: Gaussian blur in the policies; ``null``: on for images of 64 px or more (SimCLR's
+  CIFAR recipe turns it off at 32 px);
+* ``view_transform=bss``: Batch Styles Standardization of every view batch (``bss_ratio``,
+  ``bss_strength``), usable with any of these objectives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+__all__ = ["ViewsConfig", "SimCLRConfig", "BYOLConfig", "DINOConfig", "SwAVConfig", "SEERConfig", "CIFAR10JPGConfig"]
+
+
+@dataclass
+class ViewsConfig:
+    #: View preset: ``simclr``, ``byol``, ``dino`` or ``swav``.
+    views: str = "simclr"
+    #: Number of local (small) crops; ``null``: the preset's.
+    local_crops: Optional[int] = None
+    #: Area range of the global crops; ``null``: the preset's.
+    global_scale: Optional[list[float]] = None
+    #: Area range of the local crops; ``null``: the preset's.
+    local_scale: Optional[list[float]] = None
+    #: Side of the local crops relative to the image side (DINO: 96/224); ``null``: the preset's.
+    local_size: Optional[float] = None
+    #: Gaussian blur in the view policies; ``null``: on for images of at least 64 px.
+    blur: Optional[bool] = None
+    #: A transform of each whole view batch: ``null`` or ``bss`` (Batch Styles Standardization).
+    view_transform: Optional[str] = None
+    #: BSS: share of each frequency axis whose amplitude is standardised (the low-frequency band).
+    bss_ratio: float = 0.1
+    #: BSS: strength λ of the transfer of the reference's amplitude (1: replaced).
+    bss_strength: float = 1.0
+
+
+@dataclass
+class SimCLRConfig(ViewsConfig):
+    """``simclr`` (``google-research/simclr:tf2/run.py``, README's CIFAR-10 command): temperature
+    0.5, a 3-layer projection head with BN (``num_proj_layers=3``, ``proj_out_dim=128``, hidden =
+    the backbone width); LARS lr 1.0 per 256 images, weight decay 1e-4 (the trainer defaults)."""
+
+    #: NT-Xent temperature τ (CIFAR 0.5; ImageNet 0.1).
+    temperature: float = 0.5
+    #: Projection MLP hidden width; ``null``: the backbone's ``embed_dim``.
+    proj_hidden_dim: Optional[int] = None
+    #: Projection output width.
+    proj_dim: int = 128
+    #: Linear layers in the projection MLP.
+    proj_layers: int = 3
+
+
+@dataclass
+class BYOLConfig(ViewsConfig):
+    """``byol`` (``deepmind-research:byol/configs/byol.py``): projector and predictor MLPs
+    4096 → 256, EMA target with cosine momentum 0.996 → 1; LARS lr 0.2 per 256, wd 1.5e-6."""
+
+    views: str = "byol"
+    #: Hidden width of the projector and predictor MLPs.
+    hidden_dim: int = 4096
+    #: Output width of the projector and predictor.
+    proj_dim: int = 256
+    #: EMA momentum at the first step (cosine schedule to ``momentum_final``).
+    momentum_base: float = 0.996
+    #: EMA momentum at the last step.
+    momentum_final: float = 1.0
+
+
+@dataclass
+class DINOConfig(ViewsConfig):
+    """``dino`` (``facebookresearch/dino:main_dino.py`` defaults, ViT-S/16): DINO head out_dim 65536,
+    hidden 2048, bottleneck 256, weight-normalised last layer with g fixed; student temperature 0.1,
+    teacher 0.04 (linear warm-up from ``warmup_teacher_temp``), centre momentum 0.9, teacher
+    momentum 0.996 → 1 (cosine), last layer frozen for the first ``freeze_last_layer_steps``;
+    AdamW lr 5e-4 per 256, weight decay 0.04, gradient clipping 3.0."""
+
+    views: str = "dino"
+    #: Prototypes (the head's output width).
+    out_dim: int = 65536
+    #: Hidden width of the head's MLP.
+    hidden_dim: int = 2048
+    #: Bottleneck width before the weight-normalised prototypes.
+    bottleneck_dim: int = 256
+    #: BatchNorm in the head's MLP (official: false for ViTs, true for ResNets).
+    use_bn_in_head: bool = False
+    #: Fix the prototypes' weight-norm gain to 1.
+    norm_last_layer: bool = True
+    #: Student softmax temperature.
+    student_temp: float = 0.1
+    #: Teacher temperature after the warm-up.
+    teacher_temp: float = 0.04
+    #: Teacher temperature at step 1.
+    warmup_teacher_temp: float = 0.04
+    #: Steps of the linear teacher-temperature warm-up (official: 0 epochs by default, 30 for larger temperatures).
+    warmup_teacher_temp_steps: int = 0
+    #: Centre EMA momentum.
+    center_momentum: float = 0.9
+    #: Teacher EMA momentum at the first step (cosine to 1).
+    momentum_teacher: float = 0.996
+    #: Steps during which the prototypes get no gradient (official: 1 epoch).
+    freeze_last_layer_steps: int = 0
+
+
+@dataclass
+class SwAVConfig(ViewsConfig):
+    """``swav`` (``facebookresearch/swav:main_swav.py`` defaults and its 400-epoch ImageNet script):
+    projection 2048 → 128, 3000 prototypes, temperature 0.1, Sinkhorn ε 0.05 with 3 iterations,
+    codes from crops 0 and 1, prototypes frozen for the first 313 steps; LARS lr 0.6 at batch 256
+    (``scripts/swav_200ep_bs256_pretrain.sh``; 4.8 at batch 4096), weight decay 1e-6. ``queue_length``
+    (0: no queue; the bs-256 script uses 3840, from epoch 15) is used from ``queue_start_step``. The ``seer`` recipe is this objective on a RegNetY trunk."""
+
+    views: str = "swav"
+    #: Hidden width of the projection MLP.
+    hidden_dim: int = 2048
+    #: Projection output width.
+    feat_dim: int = 128
+    #: Number of prototypes.
+    prototypes: int = 3000
+    #: Softmax temperature of the swapped prediction.
+    temperature: float = 0.1
+    #: Sinkhorn regularisation ε.
+    epsilon: float = 0.05
+    #: Sinkhorn iterations.
+    sinkhorn_iterations: int = 3
+    #: Crops whose codes are computed (the global crops).
+    crops_for_assign: list[int] = field(default_factory=lambda: [0, 1])
+    #: Steps during which the prototypes get no gradient.
+    freeze_prototypes_steps: int = 313
+    #: Rows of the feature queue per assigned crop (0: none).
+    queue_length: int = 0
+    #: First step at which the queue may be used.
+    queue_start_step: int = 0
+    #: BatchNorm in the projection MLP (SEER: ``noBNhead``).
+    head_bn: bool = True
+
+
+@dataclass
+class SEERConfig(SwAVConfig):
+    """``seer``: SwAV with SEER's recipe (``facebookresearch/vissl:projects/SEER/README.md``,
+    the released checkpoints' names): 10 Sinkhorn iterations, 16k prototypes, no BN in the
+    head, weight decay 1e-5, on a RegNetY trunk (the objective's default encoder), LARS with a
+    cosine schedule. SEER's data setting (one pass over uncurated images) is the dataset's."""
+
+    #: Number of prototypes (``proto16k``).
+    prototypes: int = 16000
+    #: Sinkhorn iterations (``sinkhorn10``).
+    sinkhorn_iterations: int = 10
+    #: BatchNorm in the projection MLP (``noBNhead``).
+    head_bn: bool = False
+
+
+from .configs import ImageFolderConfig  # noqa: E402  (torch-free)
+
+
+@dataclass
+class CIFAR10JPGConfig(ImageFolderConfig):
+    """``cifar10-jpg``: the CIFAR-10 test images as JPEG files (``root/test/<class>/<NNNN>.jpg``,
+    10,000 images), split once into 8,000 train and 2,000 test images with ``split_seed`` 0
+    (no validation split): the fixed 8k/2k split of the vision benchmarks."""
+
+    #: No validation split (the k-NN and linear-probe protocols use train and test).
+    val_fraction: float = 0.0
+    #: 2,000 of the 10,000 images.
+    test_fraction: float = 0.2
