@@ -111,8 +111,8 @@ class LLSConfig:
     n_bins: Optional[int] = None
     #: Share of the domain rows used to fit the discriminator (the rest are scored).
     fit_fraction: float = 0.5
-    #: L2 penalty of the logistic-regression domain discriminator.
-    l2: float = 1e-3
+    #: L2 penalty of the logistic-regression domain discriminator (1e-2: MNIST test, DDFA 0.63 vs 0.46 at 1e-3).
+    l2: float = 1e-2
     #: NMF restarts (the best reconstruction is kept).
     nmf_restarts: int = 5
     #: Refuse (ConfigError) when the estimated cond(p(y|d)) exceeds this.
