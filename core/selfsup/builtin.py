@@ -16,6 +16,7 @@ from .evaluation.configs import (
     RegressionProbeConfig,
 )
 from .hookspecs import hookimpl
+from .procedures.configs import LLSConfig, SelfTrainConfig
 from .loggers.plugin import register_loggers
 from .specs import EvaluatorSpec
 
@@ -75,5 +76,19 @@ def register_evaluators() -> list[EvaluatorSpec]:
             tasks=CLASSIFICATION | {"multilabel", "regression"},
             config_cls=FineTuneConfig,
             description="Fine-tunes a copy of the encoder with a linear head; accuracy, masked ROC-AUC or RMSE/MAE/R² by task.",
+        ),
+        EvaluatorSpec(
+            name="self-train",
+            factory="selfsup.procedures.self_train:SelfTrain",
+            tasks=CLASSIFICATION,
+            config_cls=SelfTrainConfig,
+            description="Self-training with few labels (labels.fraction): pseudo-label rounds, mean teacher or FST-D/W; per-round accuracy beside supervised-only.",
+        ),
+        EvaluatorSpec(
+            name="lls",
+            factory="selfsup.procedures.lls_eval:LatentLabelShift",
+            tasks=CLASSIFICATION,
+            config_cls=LLSConfig,
+            description="Latent label shift (DDFA): domains with shifted label proportions, domain discriminator, NMF; Hungarian accuracy vs k-means.",
         ),
     ]

@@ -7,6 +7,7 @@
     selfsup plugins
     selfsup embed run_dir=DIR data.root=PATH out=FILE.parquet|FILE.npy
     selfsup export run_dir=DIR format=onnx|torchscript|safetensors [out=DIR]
+    selfsup distill run_dir=DIR size=N [steps=200] [out=DIR] [transfer=true]
     selfsup runs DIR... [--format table|csv|markdown] [--out FILE]
     selfsup --version
 
@@ -27,6 +28,8 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from . import runs
+from .cli_distill import COMMANDS as DISTILL_COMMANDS
+from .cli_distill import add_parser as add_distill_parser
 from .cli_embed import COMMANDS as EMBED_COMMANDS
 from .cli_embed import add_parsers as add_embed_parsers
 from .errors import ConfigError, SelfsupError
@@ -55,6 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     info.add_argument("--modality")
     sub.add_parser("plugins", help="list plugins with distribution, version and status")
     add_embed_parsers(sub)
+    add_distill_parser(sub)
     runs.add_parser(sub)
     return parser
 
@@ -102,6 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "info": _info,
             "plugins": _plugins,
             **EMBED_COMMANDS,
+            **DISTILL_COMMANDS,
             "runs": runs.command,
         }[args.command](args)
         sys.stdout.flush()  # a closed pipe shows here, inside the handler below
