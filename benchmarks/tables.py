@@ -22,7 +22,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["TABLES", "NOT_COVERED", "load_runs", "paired_summary", "main"]
+__all__ = ["TABLES", "ARMS", "NOT_COVERED", "load_runs", "paired_summary", "main"]
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -60,12 +60,39 @@ TABLES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "diffaugment-mnist": (
         "vision.md § AugSelf-GAN vs DiffAugment on MNIST", tuple(f"vision/diffaugment-seed{s}.json" for s in range(3)),
         ("fd-local/fd_local", "linear-probe/accuracy")),
+    "fsdd-default-ssast-before": (
+        "audio.md § FSDD defaults", tuple(f"audio-fsdd-default-ssast-before-s{s}.metrics.json" for s in range(3)),
+        ("linear-probe/accuracy", "knn/accuracy")),
+    "fsdd-default-ssast-after": (
+        "audio.md § FSDD defaults", tuple(f"audio-fsdd-default-ssast-after-s{s}.metrics.json" for s in range(3)),
+        ("linear-probe/accuracy", "knn/accuracy")),
+    "fsdd-default-ssamba-before": (
+        "audio.md § FSDD defaults", tuple(f"audio-fsdd-default-ssamba-before-s{s}.metrics.json" for s in range(3)),
+        ("linear-probe/accuracy", "knn/accuracy")),
+    "fsdd-default-ssamba-after": (
+        "audio.md § FSDD defaults", tuple(f"audio-fsdd-default-ssamba-after-s{s}.metrics.json" for s in range(3)),
+        ("linear-probe/accuracy", "knn/accuracy")),
+    "tjepa-adult-paired-context": (
+        "tabular.md § T-JEPA on Adult: paired, context and EMA-target encoders",
+        tuple(f"tabular-tjepa-adult-paired-s{s}.json" for s in range(5)), ("linear-probe/accuracy",)),
+    "tjepa-adult-paired-target": (
+        "tabular.md § T-JEPA on Adult: paired, context and EMA-target encoders",
+        tuple(f"tabular-tjepa-adult-paired-s{s}.json" for s in range(5)), ("linear-probe/accuracy",)),
+    "tjepa-adult-paired-target-vs-context": (
+        "tabular.md § T-JEPA on Adult: paired, context and EMA-target encoders",
+        tuple(f"tabular-tjepa-adult-paired-s{s}.json" for s in range(5)), ("linear-probe/accuracy",)),
     "msm-procedural": (
         "pointcloud.md § MSM on procedural rooms", ("pointcloud-msm-procedural.json",),
         ("seg-linear-probe/miou_multires", "seg-linear-probe/miou_last")),
     "gaussian-cross-procedural": (
         "pointcloud.md § GaussianCross on procedural rooms", ("pointcloud-gaussian-cross-procedural.json",),
         ("seg-linear-probe/miou_multires", "seg-linear-probe/miou_last")),
+}
+
+#: The two arms a table compares when they are not (pretrained, random init).
+ARMS: dict[str, tuple[str, str]] = {
+    "tjepa-adult-paired-target": ("target", "random_init"),
+    "tjepa-adult-paired-target-vs-context": ("target", "pretrained"),
 }
 
 #: Tables not recomputed here, and why (an honest list, to be shortened).
@@ -79,14 +106,14 @@ NOT_COVERED: dict[str, str] = {
 }
 
 
-def _flatten_metrics_json(payload: dict) -> tuple[dict[str, float], dict[str, float]]:
-    pretrained, random_init = {}, {}
+def _flatten_metrics_json(payload: dict) -> dict[str, dict[str, float]]:
+    """``{"pretrained": {...}, "random_init": {...}, "raw_features": {...}}`` (raw only when recorded)."""
+    arms: dict[str, dict[str, float]] = {"pretrained": {}, "random_init": {}}
     for name, record in payload["evaluations"].items():
-        for key, value in (record.get("pretrained") or {}).items():
-            pretrained[f"{name}/{key}"] = value
-        for key, value in (record.get("random_init") or {}).items():
-            random_init[f"{name}/{key}"] = value
-    return pretrained, random_init
+        for arm in ("pretrained", "random_init", "raw_features"):
+            for key, value in (record.get(arm) or {}).items():
+                arms.setdefault(arm, {})[f"{name}/{key}"] = value
+    return arms
 
 
 def load_runs(files: Iterable[str]) -> list[dict]:
@@ -97,8 +124,11 @@ def load_runs(files: Iterable[str]) -> list[dict]:
         if isinstance(payload, list):  # benchmarks/quality.py
             runs += [{"seed": r["seed"], "pretrained": r["pretrained"], "random_init": r["random_init"]} for r in payload]
         elif "evaluations" in payload:  # a run folder's metrics.json
-            pretrained, random_init = _flatten_metrics_json(payload)
-            runs.append({"seed": payload["run"]["seed"], "pretrained": pretrained, "random_init": random_init})
+            runs.append({"seed": payload["run"]["seed"], **_flatten_metrics_json(payload)})
+        elif "context" in payload:  # benchmarks/tjepa_paired.py: context (= pretrained), EMA target, random init
+            prefixed = lambda arm: {f"linear-probe/{k}": v for k, v in payload[arm].items()}  # noqa: E731
+            runs.append({"seed": payload["seed"], "pretrained": prefixed("context"), "target": prefixed("target"),
+                         "random_init": prefixed("random_init")})
         else:  # vision bench file
             runs.append({"seed": payload["seed"], "pretrained": payload["metrics"],
                          "random_init": payload["random_init_metrics"]})
@@ -126,15 +156,23 @@ def table(key: str) -> str:
     if missing:
         return f"### {key} ({where})\n\nraw results missing: {missing}\n"
     runs = load_runs(files)
+    a, b = ARMS.get(key, ("pretrained", "random_init"))
+    raw = all("raw_features" in r for r in runs)
+    names = {"pretrained": "pretrained", "random_init": "random init", "target": "EMA target"}
     lines = [f"### {key} ({where})", "", f"seeds {sorted(r['seed'] for r in runs)}; files: {', '.join(files)}", "",
-             "| metric | pretrained | random init | paired difference (95 % CI) |", "|---|---|---|---|"]
+             f"| metric | {names[a]} | {names[b]} | paired difference (95 % CI) |" + (" raw features |" if raw else ""),
+             "|---|---|---|---|" + ("---|" if raw else "")]
     for metric in metrics:
-        if not all(metric in r["pretrained"] and metric in r["random_init"] for r in runs):
+        if not all(metric in r[a] and metric in r[b] for r in runs):
             lines.append(f"| {metric} | (not in every run) | | |")
             continue
-        s = paired_summary([r["pretrained"][metric] for r in runs], [r["random_init"][metric] for r in runs])
-        lines.append(f"| {metric} | {s['pretrained']:.4f} ± {s['pretrained_sd']:.4f} | "
-                     f"{s['random_init']:.4f} ± {s['random_init_sd']:.4f} | {s['diff']:+.4f} ± {s['diff_ci']:.4f} |")
+        s = paired_summary([r[a][metric] for r in runs], [r[b][metric] for r in runs])
+        cells = (f"| {metric} | {s['pretrained']:.4f} ± {s['pretrained_sd']:.4f} | "
+                 f"{s['random_init']:.4f} ± {s['random_init_sd']:.4f} | {s['diff']:+.4f} ± {s['diff_ci']:.4f} |")
+        if raw:
+            values = [r["raw_features"].get(metric, float("nan")) for r in runs]
+            cells += f" {statistics.mean(values):.4f} |"
+        lines.append(cells)
     return "\n".join(lines) + "\n"
 
 

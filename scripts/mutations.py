@@ -172,4 +172,22 @@ MUTATIONS: tuple[Mutation, ...] = (
       "positives = torch.arange(2 * n, device=u.device).roll(n - 1)", _EX),
     M("ntxent-self-similarity-kept", "examples/selfsup-example-plugin/selfsup_example/losses.py",
       "logits = logits.masked_fill(self_mask, float(\"-inf\"))", "logits = logits", _EX),
+    # ---- issue 21 (quality): dataset trainer defaults, the audio raw-feature baseline, paired tables
+    M("dataset-trainer-defaults-below-modality", "core/selfsup/config.py",
+      "        _modality_layer(modality, encoder, objective, dataset, evaluators, registry),\n"
+      "        OmegaConf.create({\"trainer\": dict(dataset.trainer_defaults)}),\n",
+      "        OmegaConf.create({\"trainer\": dict(dataset.trainer_defaults)}),\n"
+      "        _modality_layer(modality, encoder, objective, dataset, evaluators, registry),\n",
+      ("tests/test_config.py",)),
+    M("fbank-stats-padding-counted", "plugins/audio/selfsup_audio/datasets/raw.py",
+      "lengths = lengths.to(x.device).long().clamp(1, frames)", "lengths = torch.full_like(lengths, frames).to(x.device)",
+      (_AUD + "test_audio_datasets.py::test_the_raw_feature_baseline_is_the_fbank_mean_and_std_over_real_frames",)),
+    M("fbank-stats-sample-std", "plugins/audio/selfsup_audio/datasets/raw.py",
+      "var = (((x - mean[:, None, :]) * mask) ** 2).sum(1) / count",
+      "var = (((x - mean[:, None, :]) * mask) ** 2).sum(1) / (count - 1).clamp_min(1)",
+      (_AUD + "test_audio_datasets.py::test_the_raw_feature_baseline_is_the_fbank_mean_and_std_over_real_frames",)),
+    M("tables-unpaired-interval", "benchmarks/tables.py",
+      "half = _T95.get(n - 1, 1.96) * sd(diffs) / math.sqrt(n) if n > 1 else float(\"nan\")",
+      "half = _T95.get(n - 1, 1.96) * sd(pretrained) / math.sqrt(n) if n > 1 else float(\"nan\")",
+      ("tests/test_benchmark_tables.py",)),
 )

@@ -103,3 +103,23 @@ def test_progress_accepts_yaml_on_off(toy):
     assert _resolve(modality="toy", trainer={"progress": "on"}).config.trainer.progress == "on"
     with pytest.raises(ConfigError, match="trainer.progress='sometimes'"):
         _resolve(modality="toy", trainer={"progress": "sometimes"})
+
+
+def test_a_dataset_trainer_defaults_sit_between_the_modality_and_the_user(toy, register_plugin):
+    """``DatasetSpec.trainer_defaults`` win over the objective's and the modality's settings and
+    apply only to runs on that dataset; the user's keys win over them."""
+    import types
+
+    from selfsup import DatasetSpec, hookimpl
+
+    plugin = types.ModuleType("small_blobs")
+    plugin.register_datasets = hookimpl(lambda: [DatasetSpec(
+        name="small-blobs", modality="toy", factory=toy.Blobs, config_cls=toy.BlobsConfig,
+        trainer_defaults={"max_steps": 7, "lr": 0.25})])
+    register_plugin(plugin, name="small_blobs")
+    on_it = _resolve(modality="toy", dataset="small-blobs").config.trainer
+    assert (on_it.max_steps, on_it.lr, on_it.batch_size) == (7, 0.25, 32)  # modality said 20, objective 0.01
+    elsewhere = _resolve(modality="toy").config.trainer
+    assert (elsewhere.max_steps, elsewhere.lr) == (20, 0.01)
+    user = _resolve(modality="toy", dataset="small-blobs", trainer={"max_steps": 3}).config.trainer
+    assert (user.max_steps, user.lr) == (3, 0.25)

@@ -2,7 +2,7 @@
 
 Merge order, lowest first: component defaults (each spec's ``config_cls`` and
 the objective's ``trainer_defaults``) < modality defaults
-(``ModalitySpec.overrides``) < user overrides (config file < keyword arguments
+(``ModalitySpec.overrides``) < the dataset's ``trainer_defaults`` < user overrides (config file < keyword arguments
 < CLI dotlist). An unknown or mistyped key is a :class:`ConfigError` naming the
 key and the closest valid one.
 
@@ -259,6 +259,7 @@ def resolve(user: Mapping[str, Any] | DictConfig, registry: Any) -> ResolvedRun:
     layers = [
         OmegaConf.create({"trainer": dict(objective.trainer_defaults)}),
         _modality_layer(modality, encoder, objective, dataset, evaluators, registry),
+        OmegaConf.create({"trainer": dict(dataset.trainer_defaults)}),
         _objective_data_layer(objective, dataset),
         user_cfg,
     ]

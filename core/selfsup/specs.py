@@ -291,6 +291,10 @@ class DatasetSpec(_BuildableSpec):
     #: ``config`` is the run's dataset config and ``state`` what the data source's
     #: ``preprocessing_state()`` returned at pretraining time. A callable or a lazy path.
     input_transform: Factory | None = None
+    #: Trainer settings this dataset needs for the default run to show what pretraining does
+    #: on it (a small dataset's budget, e.g. ``{"max_steps": 1200}``). They win over the
+    #: objective's ``trainer_defaults`` and the modality's overrides; the user's win over them.
+    trainer_defaults: Mapping[str, Any] = field(default_factory=dict)
     kind: ClassVar[str] = "dataset"
 
     def resolve_input_transform(self) -> Callable[..., Any] | None:

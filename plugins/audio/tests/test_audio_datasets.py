@@ -128,3 +128,21 @@ class TestFSDDContract(DatasetContract):
     modality = "audio"
     dataset = "fsdd"
     dataset_config = {"root": str(DATA / "fsdd"), "max_clips": 200}
+
+
+def test_the_raw_feature_baseline_is_the_fbank_mean_and_std_over_real_frames():
+    """The audio raw-feature column: per mel bin, mean and population std over the clip's own
+    frames only (padding left out). Hand-computed: bin 0 frames (1, 3) -> mean 2, std 1; bin 1
+    (2, 6) -> 4, 2; the padded third frame (9, 9) must not count."""
+    from selfsup.tasks import RawFeatureSource
+    from selfsup_audio.datasets.raw import FbankStats
+
+    x = torch.tensor([[[1.0, 2.0], [3.0, 6.0], [9.0, 9.0]], [[1.0, 1.0], [1.0, 1.0], [4.0, 1.0]]])
+    out = FbankStats(2)({"x": x, "num_frames": torch.tensor([2, 3])})
+    assert torch.allclose(out[0], torch.tensor([2.0, 4.0, 1.0, 2.0]))
+    assert torch.allclose(out[1], torch.tensor([2.0, 1.0, 2.0**0.5, 0.0]))
+    data = SyntheticSounds(SyntheticSoundsConfig(train_per_class=2, val_per_class=1, test_per_class=1))
+    assert isinstance(data, RawFeatureSource)
+    baseline = data.raw_feature_encoder()
+    batch = data.split("train").__getitems__([0, 1])
+    assert baseline.embed_dim == 2 * data.info["num_mel_bins"] == baseline(batch).shape[1]

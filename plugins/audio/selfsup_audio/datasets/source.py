@@ -289,6 +289,12 @@ class AudioSource(DataSource):
         keys = ("sample_rate", "num_mel_bins", "target_length", "norm_mean", "norm_std")
         return {key: self.info[key] for key in keys}
 
+    def raw_feature_encoder(self) -> torch.nn.Module:
+        """The raw-feature baseline (:class:`selfsup.tasks.RawFeatureSource`): fbank mean/std per mel bin."""
+        from .raw import FbankStats
+
+        return FbankStats(int(self.info["num_mel_bins"]))
+
     def split(self, name: str) -> AudioSplit:
         if name not in self._splits:
             raise KeyError(name)
