@@ -100,7 +100,9 @@ def test_the_old_script_is_a_deprecated_alias(tmp_path, capsys):
 def test_command_errors_are_one_line(tmp_path, capsys):
     from selfsup.cli import main as selfsup_main
 
-    assert selfsup_main(["audio-stats", "--dataset", "esc-50", "--out", str(tmp_path / "x.json")]) == 2
+    assert selfsup_main(["audio-stats", "--dataset", "esc", "--out", str(tmp_path / "x.json")]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("selfsup: error: Unknown dataset 'esc-50'") and "esc50" in err and "Traceback" not in err
+    assert err.startswith("selfsup: error: Unknown dataset 'esc'") and "esc50" in err and "Traceback" not in err
+    assert selfsup_main(["audio-stats", "--dataset", "esc50", "--out", str(tmp_path / "x.json")]) == 2
+    assert "data.root is not set" in capsys.readouterr().err
     assert not (tmp_path / "x.json").exists()
