@@ -132,6 +132,13 @@ def test_a_core_name_is_refused_and_two_providers_are_told_apart(monkeypatch, ca
     assert "hello" not in capsys.readouterr().out
 
 
+def test_a_factory_must_return_a_handler(monkeypatch, capsys) -> None:
+    _TARGET.nothing = lambda parser: None  # type: ignore[attr-defined]
+    _plugins(monkeypatch, _commands(CommandSpec(name="nothing", factory="test_commands_target:nothing")))
+    assert main(["nothing", "any", "--words"]) == 2
+    assert "its factory returned NoneType, not a handler(args) function" in capsys.readouterr().err
+
+
 def test_the_spec_checks_its_name() -> None:
     with pytest.raises(RegistrationError, match="Invalid command name"):
         CommandSpec(name="Audio Stats", factory="x:y")

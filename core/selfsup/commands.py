@@ -139,12 +139,13 @@ def _add(sub: Any, name: str, spec: CommandSpec, requested: str | None) -> None:
         return
     parser = argparse.ArgumentParser(prog=f"{sub._prog_prefix} {name}", description=spec.description)
     try:
-        handler: Handler = _Bound(spec, spec.resolve_factory()(parser))
-        if not callable(handler.handler):
+        built = spec.resolve_factory()(parser)
+        if not callable(built):
             raise RegistrationError(
-                f"Command '{spec.name}' ({spec.provider}): its factory returned {type(handler.handler).__name__}, "
+                f"Command '{spec.name}' ({spec.provider}): its factory returned {type(built).__name__}, "
                 "not a handler(args) function. Please report this to the plugin author."
             )
+        handler: Handler = _Bound(spec, built)
     except SelfsupError as exc:
         parser, handler = argparse.ArgumentParser(**_ANY_ARGUMENTS), _failing(exc)
         parser.add_argument("arguments", nargs=argparse.REMAINDER)
