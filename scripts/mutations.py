@@ -30,6 +30,7 @@ _AUD_TESTS = (_AUD + "test_audio_mutants.py", _AUD + "test_audio_losses.py", _AU
               _AUD + "test_audio_ssamba.py")
 _GR = "plugins/graph/tests/"
 _GR_SCGC = (_GR + "test_graph_losses.py", _GR + "test_graph_objectives.py")
+_GR_ASSIGN = (_GR + "test_graph_assignment.py",)
 _GR_DSLA = (_GR + "test_graph_dsla_losses.py", _GR + "test_graph_dsla_objective.py")
 _VIS = ("plugins/vision/tests/test_vision_losses.py", "plugins/vision/tests/test_vision_objectives.py")
 _VJ = "plugins/vision/tests/"
@@ -113,6 +114,13 @@ MUTATIONS: tuple[Mutation, ...] = (
       "weight = q.pow(2) / q.sum(dim=0, keepdim=True)", "weight = q / q.sum(dim=0, keepdim=True)", _GR_SCGC),
     M("dec-student-t-exponent", "plugins/graph/selfsup_graph/losses/dec.py",
       "kernel = (1.0 + sq / dof).pow(-(dof + 1.0) / 2.0)", "kernel = (1.0 + sq / dof).pow(-(dof + 1.0))", _GR_SCGC),
+    M("scgc-argmax-q-scores-p", "plugins/graph/selfsup_graph/objectives/scgc.py",
+      "scores = score_assignment(batch[\"label\"], argmax_q(z, self.centers, self.dof))",
+      "scores = score_assignment(batch[\"label\"], p.argmax(dim=1))", _GR_ASSIGN),
+    M("argmax-q-best-is-last", "plugins/graph/selfsup_graph/assignment.py",
+      "if key not in best or value > best[key]:", "if True:", _GR_ASSIGN),
+    M("argmax-q-ari-as-nmi", "plugins/graph/selfsup_graph/assignment.py",
+      "\"q_nmi\": metrics.normalized_mutual_info(y, c),", "\"q_nmi\": metrics.adjusted_rand_index(y, c),", _GR_ASSIGN),
     M("dsla-original-not-first", "plugins/graph/selfsup_graph/losses/dsla_discrimination.py",
       "target = torch.zeros(scores.shape[0], dtype=torch.long, device=scores.device)",
       "target = torch.ones(scores.shape[0], dtype=torch.long, device=scores.device)", _GR_DSLA),

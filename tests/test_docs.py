@@ -129,28 +129,16 @@ def test_every_cli_subcommand_is_in_the_user_guide(command):
 # --------------------------------------------------------------------------- (e) quoted messages
 
 
-class _Dist:
-    def __init__(self, name: str, version: str) -> None:
-        self.name, self.version = name, version
+def _EntryPoint(name: str, target: object):  # noqa: N802 (reads as the class it stands for)
+    from selfsup.testing import FakeEntryPoint
 
-
-class _EntryPoint:
-    def __init__(self, name: str, target: object) -> None:
-        self.name, self._target, self.dist = name, target, _Dist("acme-ssl", "1.2.0")
-
-    def load(self) -> object:
-        if isinstance(self._target, BaseException):
-            raise self._target
-        return self._target
+    return FakeEntryPoint(name, target)
 
 
 def _acme(**hooks) -> types.ModuleType:
-    from selfsup import hookimpl
+    from selfsup.testing import hook_module
 
-    module = types.ModuleType("acme_plugin")
-    for name, function in hooks.items():
-        setattr(module, name, hookimpl(function))
-    return module
+    return hook_module("acme_plugin", **hooks)
 
 
 def _plugin_set(monkeypatch, *entry_points, strict=True, toy=False):

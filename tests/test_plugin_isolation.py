@@ -16,36 +16,22 @@ import pytest
 import torch
 from torch import nn
 
-from selfsup import EncoderSpec, ObjectiveSpec, hookimpl, pretrain
+from selfsup import EncoderSpec, ObjectiveSpec, pretrain
 from selfsup import plugins as plugins_module
 from selfsup import registry as registry_module
 from selfsup.cli import main
 from selfsup.errors import EncoderOutputError, PluginConflictError, RegistrationError, UnknownComponentError
 from selfsup.plugins import PluginSet
+from selfsup.testing import FakeEntryPoint, hook_module
 
 TINY = {"trainer": {"max_steps": 2, "batch_size": 32, "progress": "off"}}
 
 
-class _Dist:
-    def __init__(self, name: str, version: str) -> None:
-        self.name, self.version = name, version
-
-
-class _EntryPoint:
-    def __init__(self, name: str, target: object) -> None:
-        self.name, self._target, self.dist = name, target, _Dist("acme-ssl", "1.2.0")
-
-    def load(self) -> object:
-        if isinstance(self._target, BaseException):
-            raise self._target
-        return self._target
+_EntryPoint = FakeEntryPoint
 
 
 def _module(**hooks) -> types.ModuleType:
-    module = types.ModuleType("acme_plugin")
-    for name, function in hooks.items():
-        setattr(module, name, hookimpl(function))
-    return module
+    return hook_module("acme_plugin", **hooks)
 
 
 def _install(monkeypatch, target: object) -> PluginSet:

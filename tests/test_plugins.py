@@ -7,35 +7,19 @@ import types
 
 import pytest
 
-from selfsup import hookimpl
 from selfsup.errors import PluginError, PluginLoadError, PluginValidationError
 from selfsup.plugins import BUILTIN_PLUGIN_NAME, PluginSet
+from selfsup.testing import FakeEntryPoint, hook_module, use_entry_points
 
-
-class _FakeDist:
-    def __init__(self, name: str, version: str) -> None:
-        self.name, self.version = name, version
-
-
-class _FakeEntryPoint:
-    def __init__(self, name: str, target, dist=("acme-ssl", "1.2.0")) -> None:
-        self.name, self._target, self.dist = name, target, _FakeDist(*dist)
-
-    def load(self):
-        if isinstance(self._target, BaseException):
-            raise self._target
-        return self._target
+_FakeEntryPoint = FakeEntryPoint
 
 
 def _plugin_module(**hooks) -> types.ModuleType:
-    module = types.ModuleType("fake_plugin")
-    for name, function in hooks.items():
-        setattr(module, name, hookimpl(function))
-    return module
+    return hook_module("fake_plugin", **hooks)
 
 
 def _load(monkeypatch, entry_points, *, strict=False) -> PluginSet:
-    monkeypatch.setattr("selfsup.plugins._entry_points", lambda: entry_points)
+    use_entry_points(monkeypatch, *entry_points)
     plugins = PluginSet(strict=strict)
     plugins.load_builtins()
     plugins.load_entry_points()

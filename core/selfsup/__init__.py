@@ -31,6 +31,7 @@ _LAZY = {
     "DataInfo": "interfaces",
     "StepOutput": "interfaces",
     "Logger": "loggers",
+    "CommandSpec": "commands",
 }
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "EvaluatorSpec",
     "DatasetSpec",
     "LoggerSpec",
+    "CommandSpec",
     "Logger",
     "Objective",
     "Phase",

@@ -9,6 +9,7 @@
     selfsup export run_dir=DIR format=onnx|torchscript|safetensors [out=DIR]
     selfsup distill run_dir=DIR size=N [steps=200] [out=DIR] [transfer=true]
     selfsup runs DIR... [--format table|csv|markdown] [--out FILE]
+    selfsup <plugin command> ...      (``register_commands``: selfsup.commands)
     selfsup --version
 
 Errors of the ``SelfsupError`` family are printed as one line, without a traceback,
@@ -39,7 +40,7 @@ __all__ = ["main"]
 LIST_KINDS = ("modalities", "encoders", "objectives", "evaluators", "datasets", "loggers")
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="selfsup", description="Self-supervised pretraining across modalities.")
     parser.add_argument("--version", action=_VersionAction, help="print the core's and every plugin's version and exit")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -60,7 +61,16 @@ def _parser() -> argparse.ArgumentParser:
     add_embed_parsers(sub)
     add_distill_parser(sub)
     runs.add_parser(sub)
+    _add_plugin_commands(sub, argv)
     return parser
+
+
+def _add_plugin_commands(sub: Any, argv: Sequence[str]) -> None:
+    """The plugins' subcommands (:mod:`selfsup.commands`), only when ``argv`` names none of the core's."""
+    from .commands import add_plugin_commands
+    from .plugins import get_plugins
+
+    add_plugin_commands(sub, argv, core=set(sub.choices), load_plugins=get_plugins)
 
 
 class _VersionAction(argparse.Action):
@@ -96,8 +106,14 @@ def _show_selfsup_warnings() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
     _show_selfsup_warnings()
+    try:
+        parser = _parser(argv)
+    except SelfsupError as exc:  # e.g. a plugin's register_commands failing under SELFSUP_STRICT_PLUGINS=1
+        print(f"selfsup: error: {exc}", file=sys.stderr)
+        return 2
+    args = parser.parse_args(argv)
     try:
         code = {
             "pretrain": _pretrain,
@@ -108,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             **EMBED_COMMANDS,
             **DISTILL_COMMANDS,
             "runs": runs.command,
-        }[args.command](args)
+        }.get(args.command, _plugin_command)(args)
         sys.stdout.flush()  # a closed pipe shows here, inside the handler below
         return code
     except SelfsupError as exc:
@@ -119,6 +135,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return _closed_pipe()
+
+
+def _plugin_command(args: argparse.Namespace) -> int:
+    from .commands import run_plugin_command
+
+    return run_plugin_command(args)
 
 
 def _closed_pipe() -> int:

@@ -9,10 +9,14 @@ collected, and two providers of the same key are an error, never last-wins.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import pluggy
 
 from .specs import DatasetSpec, EncoderSpec, EvaluatorSpec, LoggerSpec, ModalitySpec, ObjectiveSpec
+
+if TYPE_CHECKING:
+    from .commands import CommandSpec
 
 __all__ = ["hookimpl", "hookspec", "PROJECT_NAME"]
 
@@ -100,4 +104,20 @@ def register_loggers() -> Iterable[LoggerSpec]:
         @hookimpl
         def register_loggers():
             return [LoggerSpec(name="csv", factory="my_plugin.logging:CSVLogger", config_cls=CSVConfig)]
+    """
+
+
+@hookspec
+def register_commands() -> Iterable[CommandSpec]:
+    """Return subcommands of ``selfsup`` (``selfsup.commands.CommandSpec``); ``factory(parser)``
+    adds the command's arguments to its ``argparse`` parser and returns ``handler(args) -> int | None``.
+
+    Keyed by ``name``; a core command's name is refused, and two plugins providing one name are
+    reached as ``selfsup <plugin>:<name>``. The factory is imported only when its command runs.
+    Example::
+
+        @hookimpl
+        def register_commands():
+            return [CommandSpec(name="audio-stats", description="fbank mean and std of a dataset",
+                                factory="my_plugin.stats:command")]
     """

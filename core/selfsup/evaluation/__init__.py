@@ -41,8 +41,9 @@ _LAZY: dict[str, str] = {
     "LinearProbe": "linear_probe",
     "LinearClassifier": "linear_probe",
     "fit_logistic_regression": "linear_probe",
-    "penalised_cross_entropy": "linear_probe",
-    "penalised_binary_cross_entropy": "linear_probe",
+    "penalised_cross_entropy": "logistic",
+    "penalised_binary_cross_entropy": "logistic",
+    "lbfgs_fit": "logistic",
     "KNN": "knn",
     "knn_predict": "knn",
     "Clustering": "clustering",
@@ -83,7 +84,7 @@ _LAZY: dict[str, str] = {
     "format_results": "table",
 }
 _SUBMODULES = frozenset(
-    {"metrics", "features", "multitask", "grids", "table", "linear_probe", "knn", "clustering", "regression_probe", "mlp_probe", "embedding_stats", "fine_tune"}
+    {"metrics", "features", "logistic", "multitask", "grids", "table", "linear_probe", "knn", "clustering", "regression_probe", "mlp_probe", "embedding_stats", "fine_tune"}
 )
 
 
@@ -128,6 +129,7 @@ __all__ = [
     "fit_logistic_regression",
     "penalised_cross_entropy",
     "penalised_binary_cross_entropy",
+    "lbfgs_fit",
     "LinearClassifier",
     "knn_predict",
     "kmeans",

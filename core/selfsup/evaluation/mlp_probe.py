@@ -29,11 +29,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ComponentError
-from ..interfaces import DataSource, Evaluator
+from ..interfaces import DataSource
 from . import metrics
 from ._common import Standardizer, as_class_indices, count_classes
 from .configs import MLPProbeConfig, check_mlp_settings
-from .features import probe_features
+from .features import ProbeFeatures
+from .probe import FeatureProbe
 
 __all__ = ["MLPProbeConfig", "MLPProbe", "MLPClassifier", "fit_mlp_classifier"]
 
@@ -176,24 +177,15 @@ def fit_mlp_classifier(
     )
 
 
-class MLPProbe(Evaluator):
+class MLPProbe(FeatureProbe):
     """MLP-probe accuracy of frozen features (registered as ``mlp-probe``)."""
 
     config_cls = MLPProbeConfig
+    name = _NAME
     config: MLPProbeConfig
 
-    def evaluate(self, encoder: nn.Module, data: DataSource, *, device: torch.device, seed: int) -> dict[str, float]:
+    def fit_and_score(self, feats: ProbeFeatures, data: DataSource, *, device: torch.device, seed: int) -> dict[str, float]:
         cfg = self.config
-        feats = probe_features(
-            encoder,
-            data,
-            cfg.split,
-            device=device,
-            batch_size=cfg.batch_size,
-            val_fraction=cfg.val_fraction,
-            seed=seed,
-            evaluator=_NAME,
-        )
         y_eval = as_class_indices(feats.y_eval, evaluator=_NAME, what=cfg.split)
         model = fit_mlp_classifier(
             feats.x_fit,

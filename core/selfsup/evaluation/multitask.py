@@ -7,7 +7,7 @@ Protocol (what ``linear-probe`` does when the data declares ``multilabel`` label
    rows' statistics (as the single-task probe).
 2. For each ``l2`` (the widening grid of :func:`selfsup.evaluation.grids.widen_grid`) and each
    task ``t``: one L2-penalised binary logistic regression on the rows whose label ``t`` is
-   present (:func:`selfsup.evaluation.linear_probe.penalised_binary_cross_entropy`); a task
+   present (:func:`selfsup.evaluation.logistic.penalised_binary_cross_entropy`); a task
    with one class among its fitting rows predicts that class's prior. The ``l2`` with the best
    mean validation ROC-AUC over the tasks with both classes wins (ties: the larger).
 3. Refit on the whole train split when validation rows were held out of it.
@@ -25,6 +25,7 @@ import torch
 from ..errors import DatasetError
 from ._common import Standardizer
 from .grids import widen_grid
+from .logistic import lbfgs_fit
 
 __all__ = ["fit_multitask_logistic", "multitask_targets", "masked_task_auc"]
 
@@ -52,14 +53,12 @@ def masked_task_auc(targets: torch.Tensor, scores: torch.Tensor) -> tuple[float,
 
 def _fit_task(x_t: torch.Tensor, y: torch.Tensor, l2: float, max_iter: int) -> tuple[torch.Tensor, torch.Tensor]:
     """``(u [D], c [1])`` of one task's binary fit; a one-class task gets ``u = 0`` and its log-odds prior."""
-    from .linear_probe import _lbfgs_fit
-
     positives = float(y.sum())
     if positives == 0 or positives == y.numel():
         prior = (positives + 0.5) / (y.numel() + 1.0)
         return torch.zeros(x_t.shape[0], device=x_t.device), torch.tensor([math.log(prior / (1 - prior))], device=x_t.device)
     init = (torch.zeros(x_t.shape[0], 2, device=x_t.device), torch.zeros(2, device=x_t.device))
-    weight, bias = _lbfgs_fit(x_t, y.to(torch.int64), l2, max_iter, init)
+    weight, bias = lbfgs_fit(x_t, y.to(torch.int64), l2, max_iter, init)
     return weight[:, 1] - weight[:, 0], bias[1:] - bias[:1]
 
 

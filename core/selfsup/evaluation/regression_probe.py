@@ -32,15 +32,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
-from torch import nn
 
 from ..errors import ComponentError, ConfigError, DatasetError
-from ..interfaces import DataSource, Evaluator
+from ..interfaces import DataSource
 from . import metrics
 from ._common import Standardizer
 from .configs import RegressionProbeConfig, check_grid
-from .features import probe_features
+from .features import ProbeFeatures
 from .grids import widen_grid
+from .probe import FeatureProbe
 
 __all__ = ["RegressionProbeConfig", "RegressionProbe", "RidgeRegressor", "ridge_regression", "fit_ridge"]
 
@@ -170,29 +170,20 @@ def _labelled_rows(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torc
     return x, y
 
 
-class RegressionProbe(Evaluator):
+class RegressionProbe(FeatureProbe):
     """Ridge-regression R^2 / RMSE / MAE of frozen features (registered as ``regression-probe``).
 
     Rows with a missing (NaN) target are left out of fitting and scoring.
     """
 
     config_cls = RegressionProbeConfig
+    name = _NAME
     config: RegressionProbeConfig
     hyperparameters = ("alpha", "alpha_at_edge")
     lower_is_better = ("rmse", "mae")
 
-    def evaluate(self, encoder: nn.Module, data: DataSource, *, device: torch.device, seed: int) -> dict[str, float]:
+    def fit_and_score(self, feats: ProbeFeatures, data: DataSource, *, device: torch.device, seed: int) -> dict[str, float]:
         cfg = self.config
-        feats = probe_features(
-            encoder,
-            data,
-            cfg.split,
-            device=device,
-            batch_size=cfg.batch_size,
-            val_fraction=cfg.val_fraction,
-            seed=seed,
-            evaluator=_NAME,
-        )
         x_train, y_train = _labelled_rows(feats.x_train, feats.y_train)
         x_fit, y_fit = _labelled_rows(feats.x_fit, feats.y_fit)
         x_val, y_val = _labelled_rows(feats.x_val, feats.y_val)

@@ -1,8 +1,10 @@
-"""Pytest fixtures for plugin authors: an isolated plugin set, registration, a hook recorder."""
+"""Pytest fixtures for plugin authors: an isolated plugin set, registration, a hook recorder,
+one intra-op thread, and a plugin test suite that sees only its own plugin."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,7 +14,18 @@ from .. import plugins as plugins_module
 from .. import registry as registry_module
 from ..plugins import PluginSet
 
-__all__ = ["HookCall", "HookRecorder", "plugin_set", "register_plugin", "hook_recorder", "isolate"]
+__all__ = [
+    "HookCall",
+    "HookRecorder",
+    "plugin_set",
+    "register_plugin",
+    "hook_recorder",
+    "isolate",
+    "one_thread",
+    "one_thread_fixture",
+    "only_plugin",
+    "torch_threads",
+]
 
 
 @pytest.fixture
@@ -99,3 +112,57 @@ def hook_recorder(plugin_set: PluginSet) -> Iterator[HookRecorder]:
     undo = plugin_set.manager.add_hookcall_monitoring(before, after)
     yield recorder
     undo()
+
+
+@contextmanager
+def torch_threads(count: int) -> Iterator[None]:
+    """``torch.set_num_threads(count)`` inside the block, the previous number restored afterwards."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def one_thread_fixture(*, autouse: bool = False) -> Any:
+    """A ``one_thread`` fixture: one intra-op torch thread for the test (tiny models are fastest so,
+    and immune to contention for a shared machine's cores). ``autouse=True`` for a whole suite::
+
+        # conftest.py
+        from selfsup.testing import one_thread_fixture
+        one_thread = one_thread_fixture(autouse=True)
+    """
+
+    @pytest.fixture(autouse=autouse, name="one_thread")
+    def _one_thread() -> Iterator[None]:
+        with torch_threads(1):
+            yield
+
+    return _one_thread
+
+
+#: ``one_thread`` for the tests that ask for it (the suites that load ``selfsup.testing``).
+one_thread = one_thread_fixture()
+
+
+def only_plugin(distribution: str, *, autouse: bool = True) -> Any:
+    """An ``only_this_plugin`` fixture: every test sees the core's built-ins and the installed
+    plugin ``distribution`` only (its entry points; ``SELFSUP_LOAD_PLUGINS`` keeps the other
+    installed plugins out, so a broken unrelated plugin cannot fail the suite in strict mode),
+    in a fresh plugin set and registry (:class:`isolate`). The fixture yields the plugin set::
+
+        # conftest.py
+        from selfsup.testing import only_plugin
+        only_this_plugin = only_plugin("selfsup-audio")
+    """
+
+    @pytest.fixture(autouse=autouse, name="only_this_plugin")
+    def _only_this_plugin(monkeypatch: pytest.MonkeyPatch) -> Iterator[PluginSet]:
+        monkeypatch.setenv("SELFSUP_LOAD_PLUGINS", distribution)
+        with isolate(monkeypatch, entry_points=True) as plugins:
+            yield plugins
+
+    return _only_this_plugin

@@ -8,7 +8,7 @@ configs come from the torch-free ``configs`` module.
 
 from __future__ import annotations
 
-from selfsup import DatasetSpec, EncoderSpec, ModalitySpec, ObjectiveSpec, hookimpl
+from selfsup import CommandSpec, DatasetSpec, EncoderSpec, ModalitySpec, ObjectiveSpec, hookimpl
 
 from .configs import Conv1dConfig, SinesConfig, TSSimCLRConfig
 
@@ -64,5 +64,17 @@ def register_objectives() -> list[ObjectiveSpec]:
             config_cls=TSSimCLRConfig,
             description="SimCLR for time series: NT-Xent over jittered, scaled, time-shifted views.",
             trainer_defaults={"lr": 2e-3, "weight_decay": 1e-4},
+        )
+    ]
+
+
+@hookimpl
+def register_commands() -> list[CommandSpec]:
+    # ``selfsup sines-summary``: the factory is imported only when the command runs.
+    return [
+        CommandSpec(
+            name="sines-summary",
+            description="rows per class of each synthetic-sines split",
+            factory="selfsup_example.commands:summary",
         )
     ]

@@ -43,3 +43,16 @@ def test_example_cli_reports_plugin_errors_in_one_line(tmp_path, capsys):
     assert code == 2
     assert err.startswith("selfsup: error: synthetic-sines cannot generate data.num_classes=1")
     assert "Traceback" not in err
+
+
+def test_the_plugin_command_sines_summary(capsys):
+    """``selfsup sines-summary``, added through the register_commands hook: per-class counts of
+    each split of the generated data, and a bad key as one error line."""
+    assert main(["sines-summary", "num_classes=3", "train_size=60", "val_size=30", "test_size=30"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in lines] == ["train", "val", "test"]
+    train_counts = [int(v) for v in lines[0].split("[")[1].rstrip("]").split(",")]
+    assert lines[0].startswith("train: 60 rows") and len(train_counts) == 3 and sum(train_counts) == 60
+    assert main(["sines-summary", "classes=3"]) == 2
+    err = capsys.readouterr().err
+    assert "'classes=3' is not key=value with a key of synthetic-sines" in err and "Traceback" not in err

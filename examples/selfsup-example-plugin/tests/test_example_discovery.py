@@ -20,7 +20,7 @@ def test_example_plugin_is_installed_and_ok():
     assert status.name == "example"
     assert status.status == "ok", status.error
     assert status.version == "0.1.0"
-    assert status.hooks == ["register_datasets", "register_encoders", "register_modalities", "register_objectives"]
+    assert status.hooks == ["register_commands", "register_datasets", "register_encoders", "register_modalities", "register_objectives"]
 
 
 def test_example_components_are_registered_with_provenance():

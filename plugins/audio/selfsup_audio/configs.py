@@ -54,7 +54,7 @@ class FeatureConfig:
     norm: str = "fixed"
     norm_mean: float = AUDIOSET_MEAN
     norm_std: float = AUDIOSET_STD
-    #: A JSON file written by ``selfsup-audio-stats`` (``norm="fixed"`` only): its ``mean`` and
+    #: A JSON file written by ``selfsup audio-stats`` (``norm="fixed"`` only): its ``mean`` and
     #: ``std`` replace ``norm_mean``/``norm_std``; its feature settings must match these.
     norm_file: Optional[str] = None
     #: File datasets keep decoded, un-normalised features here (one ``.pt`` per set of files

@@ -8,6 +8,7 @@ neither torch nor torchaudio.
 from __future__ import annotations
 
 from selfsup import DatasetSpec, EncoderSpec, ModalitySpec, ObjectiveSpec, hookimpl
+from selfsup.commands import CommandSpec
 
 from .configs import (
     AMBAConfig,
@@ -173,4 +174,15 @@ def register_datasets() -> list[DatasetSpec]:
             config_cls=SpeechCommandsConfig,
             description="Speech Commands v2 (35 words; validation_list.txt / testing_list.txt splits) from data.root.",
         ),
+    ]
+
+
+@hookimpl
+def register_commands() -> list[CommandSpec]:
+    return [
+        CommandSpec(
+            name="audio-stats",
+            description="an audio dataset's fbank mean and std (SSAST normalisation) as JSON for data.norm_file",
+            factory="selfsup_audio.stats:command",
+        )
     ]

@@ -1,4 +1,4 @@
-"""``selfsup-audio-stats``: a dataset's fbank mean and std, stored as JSON for ``data.norm_file``.
+"""``selfsup audio-stats``: a dataset's fbank mean and std, stored as JSON for ``data.norm_file``.
 
 SSAST normalises every dataset with its own statistics (``src/get_norm_stats.py``: mean and
 std of the padded training inputs; e.g. ESC-50 −6.6268077 / 5.358466). This command builds
@@ -10,12 +10,15 @@ split (``train`` by default) and writes::
 
 Usage (the ``key=value`` arguments are the dataset's config keys, as ``data.<key>`` in a run)::
 
-    selfsup-audio-stats --dataset esc50 --out esc50-fold1.json root=/data/ESC-50 fold=1
+    selfsup audio-stats --dataset esc50 --out esc50-fold1.json root=/data/ESC-50 fold=1
     python -m selfsup_audio.stats --dataset fsdd --out fsdd.json split=speaker
 
 then ``selfsup pretrain modality=audio dataset=esc50 data.root=/data/ESC-50 data.fold=1
 data.norm_file=esc50-fold1.json``. Padding zeros are part of the statistics, as in SSAST,
 so a file only fits runs with the same ``target_length`` (checked when it is read).
+
+The command comes through selfsup's ``register_commands`` hook (:func:`command`); the older
+console script ``selfsup-audio-stats`` (:func:`main`) is a deprecated alias of it.
 """
 
 from __future__ import annotations
@@ -23,11 +26,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["compute_stats", "main"]
+__all__ = ["compute_stats", "command", "main"]
 
 
 def compute_stats(dataset: str, overrides: Mapping[str, Any] | None = None, *, split: str = "train") -> dict[str, Any]:
@@ -74,33 +77,49 @@ def compute_stats(dataset: str, overrides: Mapping[str, Any] | None = None, *, s
     }
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="selfsup-audio-stats",
-        description="Compute an audio dataset's fbank mean and std (SSAST normalisation) and store them as JSON.",
-    )
+DESCRIPTION = "Compute an audio dataset's fbank mean and std (SSAST normalisation) and store them as JSON."
+
+
+def command(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
+    """``selfsup audio-stats`` (the ``register_commands`` factory): add the arguments, return the handler."""
     parser.add_argument("--dataset", required=True, help="an audio dataset name, e.g. esc50, fsdd, audio-folder")
     parser.add_argument("--out", required=True, help="the JSON file to write (use it as data.norm_file)")
     parser.add_argument("--split", default="train", help="the split to measure (default: train)")
     parser.add_argument("overrides", nargs="*", help="dataset config keys as key=value, e.g. root=/data/ESC-50 fold=1")
-    args = parser.parse_args(argv)
+    return run
 
-    from selfsup.config import parse_dotlist
-    from selfsup.errors import SelfsupError
+
+def run(args: argparse.Namespace) -> int:
+    """Measure and write the statistics; selfsup errors propagate (the CLI prints them as one line)."""
     from omegaconf import OmegaConf
 
-    try:
-        overrides = OmegaConf.to_container(parse_dotlist(args.overrides))
-        stats = compute_stats(args.dataset, overrides, split=args.split)
-    except SelfsupError as exc:
-        print(f"selfsup-audio-stats: error: {exc}", file=sys.stderr)
-        return 2
+    from selfsup.config import parse_dotlist
+
+    overrides = OmegaConf.to_container(parse_dotlist(args.overrides))
+    stats = compute_stats(args.dataset, overrides, split=args.split)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(stats, indent=2) + "\n")
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(json.dumps(stats, indent=2) + "\n")
+    tmp.replace(out)  # atomic: a reader never sees half a file
     print(f"{stats['dataset']} {stats['split']} ({stats['num_clips']} clips): mean {stats['mean']:.6f}, "
           f"std {stats['std']:.6f} -> {out}")
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The deprecated ``selfsup-audio-stats`` script: ``selfsup audio-stats`` with a notice."""
+    from selfsup.errors import SelfsupError
+
+    parser = argparse.ArgumentParser(prog="selfsup-audio-stats", description=DESCRIPTION)
+    handler = command(parser)
+    args = parser.parse_args(argv)
+    print("selfsup-audio-stats: deprecated; run 'selfsup audio-stats' (same arguments).", file=sys.stderr)
+    try:
+        return handler(args)
+    except SelfsupError as exc:
+        print(f"selfsup-audio-stats: error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -6,7 +6,10 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
+
+pytest.register_assert_rewrite("selfsup.testing")  # before its import, so its asserts are rewritten
+
+from selfsup.testing import one_thread_fixture, only_plugin
 
 pytest_plugins = ["selfsup.testing"]
 
@@ -16,18 +19,5 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from selfsup_audio_fixtures import DATA, FSDD_DIR, needs_fsdd  # noqa: E402,F401 (the one definition)
 
 
-@pytest.fixture(autouse=True)
-def only_this_plugin(monkeypatch):
-    from selfsup.testing import isolate
-
-    monkeypatch.setenv("SELFSUP_LOAD_PLUGINS", "selfsup-audio")
-    with isolate(monkeypatch, entry_points=True) as plugins:
-        yield plugins
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+only_this_plugin = only_plugin("selfsup-audio")
+one_thread = one_thread_fixture(autouse=True)

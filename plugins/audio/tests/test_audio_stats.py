@@ -1,4 +1,4 @@
-"""``selfsup-audio-stats``: dataset fbank statistics stored as JSON and read back through ``data.norm_file``."""
+"""``selfsup audio-stats``: dataset fbank statistics stored as JSON and read back through ``data.norm_file``."""
 
 from __future__ import annotations
 
@@ -39,9 +39,12 @@ def test_stats_are_the_train_split_moments_of_the_raw_fbank(tmp_path):
 
 
 def test_the_command_writes_a_file_the_dataset_config_reads(tmp_path, capsys):
+    """``selfsup audio-stats``, the plugin's command through the core's register_commands hook."""
+    from selfsup.cli import main as selfsup_main
+
     root = esc50_tree(tmp_path / "esc50", folds=3, classes=2)
     out = tmp_path / "stats" / "esc50-fold1.json"
-    assert main(["--dataset", "esc50", "--out", str(out), f"root={root}", "fold=1", "target_length=64"]) == 0
+    assert selfsup_main(["audio-stats", "--dataset", "esc50", "--out", str(out), f"root={root}", "fold=1", "target_length=64"]) == 0
     stats = json.loads(out.read_text())
     assert "mean" in capsys.readouterr().out
     assert stats["split"] == "train" and stats["data"]["fold"] == 1 and "norm" not in stats["data"]
@@ -84,3 +87,22 @@ def test_the_command_reports_bad_input_without_a_traceback(tmp_path, capsys):
     assert main(["--dataset", "audio-folder", "--out", str(tmp_path / "s.json"), "--split", "holdout", f"root={root}"]) == 2
     assert "no split 'holdout'" in capsys.readouterr().err
     assert not (tmp_path / "s.json").exists()
+
+
+def test_the_old_script_is_a_deprecated_alias(tmp_path, capsys):
+    root = esc50_tree(tmp_path / "esc50", folds=3, classes=2)
+    out = tmp_path / "old.json"
+    assert main(["--dataset", "esc50", "--out", str(out), f"root={root}", "fold=1", "target_length=64"]) == 0
+    assert "deprecated; run 'selfsup audio-stats'" in capsys.readouterr().err
+    assert json.loads(out.read_text())["split"] == "train"
+
+
+def test_command_errors_are_one_line(tmp_path, capsys):
+    from selfsup.cli import main as selfsup_main
+
+    assert selfsup_main(["audio-stats", "--dataset", "esc", "--out", str(tmp_path / "x.json")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("selfsup: error: Unknown dataset 'esc'") and "esc50" in err and "Traceback" not in err
+    assert selfsup_main(["audio-stats", "--dataset", "esc50", "--out", str(tmp_path / "x.json")]) == 2
+    assert "data.root is not set" in capsys.readouterr().err
+    assert not (tmp_path / "x.json").exists()

@@ -281,6 +281,12 @@ class SCGCConfig:
     kmeans_n_init: int = 20
     #: Number of clusters; ``None`` takes ``data_info["num_classes"]``.
     num_clusters: Optional[int] = None
+    #: ``kmeans`` (default: the run's ``clustering`` evaluator, k-means on the L2-normalised
+    #: encoder outputs) or ``argmax-q`` (also the official evaluation: at every main step, before
+    #: its update, the argmax of Q over every node is scored against the labels and logged as
+    #: ``q_acc``, ``q_nmi``, ``q_ari``, ``q_macro_f1`` in ``log.jsonl``; the official report is
+    #: each metric's maximum over the steps, ``selfsup_graph.assignment.best_per_metric``).
+    assign: str = "kmeans"
 
 
 @dataclass

@@ -1,22 +1,15 @@
-"""Shared fixtures of the point-cloud plugin's tests."""
+"""Shared fixtures of the point-cloud plugin's tests: selfsup's built-ins plus this plugin (from
+its installed entry point), one intra-op thread, in every test."""
 
 from __future__ import annotations
 
 import pytest
-import torch
+
+pytest.register_assert_rewrite("selfsup.testing")  # before its import, so its asserts are rewritten
+
+from selfsup.testing import one_thread_fixture, only_plugin
 
 pytest_plugins = ["selfsup.testing"]
 
-torch.set_num_threads(1)
-
-
-@pytest.fixture(autouse=True)
-def pointcloud_plugin_only(monkeypatch):
-    """Every test sees the core's built-ins and this plugin only (not whatever else is installed)."""
-    from selfsup.testing import isolate
-
-    import selfsup_pointcloud.plugin
-
-    with isolate(monkeypatch, entry_points=False) as plugins:
-        plugins.register(selfsup_pointcloud.plugin, name="pointcloud")
-        yield plugins
+only_this_plugin = only_plugin("selfsup-pointcloud")
+one_thread = one_thread_fixture(autouse=True)

@@ -11,17 +11,11 @@ measured, and more than 4 times the seed-to-seed sd of either encoder (0.004 / 0
 from __future__ import annotations
 
 import pytest
-import torch
 
 from selfsup import pretrain
+from selfsup.testing import one_thread_fixture
 
-
-@pytest.fixture
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+one_thread = one_thread_fixture()  # selfsup.testing's: one intra-op thread for the test
 
 
 @pytest.mark.slow

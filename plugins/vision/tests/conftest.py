@@ -7,7 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
+
+pytest.register_assert_rewrite("selfsup.testing")  # before its import, so its asserts are rewritten
+
+from selfsup.testing import one_thread_fixture, only_plugin
 
 pytest_plugins = ["selfsup.testing"]
 
@@ -22,18 +25,5 @@ needs_mnist = pytest.mark.skipif(not (MNIST_DIR / "t10k-images-idx3-ubyte.gz").i
 needs_cifar_jpg = pytest.mark.skipif(not (CIFAR_JPG_DIR / "test").is_dir(), reason="CIFAR-10 JPEG not found (set SELFSUP_DATA)")
 
 
-@pytest.fixture(autouse=True)
-def only_this_plugin(monkeypatch):
-    from selfsup.testing import isolate
-
-    monkeypatch.setenv("SELFSUP_LOAD_PLUGINS", "selfsup-vision")
-    with isolate(monkeypatch, entry_points=True) as plugins:
-        yield plugins
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+only_this_plugin = only_plugin("selfsup-vision")
+one_thread = one_thread_fixture(autouse=True)

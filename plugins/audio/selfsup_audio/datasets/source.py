@@ -11,7 +11,7 @@ paths, sizes and modification times and the feature settings, so a new process
 skips the per-file decoding as well.
 
 Normalisation: ``norm="fixed"`` uses ``norm_mean``/``norm_std`` (SSAST's AudioSet constants
-by default) or the statistics in ``norm_file`` (written by ``selfsup-audio-stats``);
+by default) or the statistics in ``norm_file`` (written by ``selfsup audio-stats``);
 ``norm="train"`` computes them on the train split at build time.
 """
 
@@ -93,7 +93,7 @@ def read_norm_file(config: FeatureConfig) -> tuple[float, float]:
     if not path.is_file():
         raise ConfigError(
             f"data.norm_file={str(path)!r} does not exist. Write it with "
-            "'selfsup-audio-stats --dataset <name> --out <file> root=<data root>'."
+            "'selfsup audio-stats --dataset <name> --out <file> root=<data root>'."
         )
     try:
         stats = json.loads(path.read_text())
@@ -101,7 +101,7 @@ def read_norm_file(config: FeatureConfig) -> tuple[float, float]:
     except (ValueError, KeyError, TypeError) as exc:
         raise ConfigError(
             f"data.norm_file={str(path)!r} is not a stats JSON with 'mean' and 'std' ({exc}). "
-            "Rewrite it with selfsup-audio-stats."
+            "Rewrite it with selfsup audio-stats."
         ) from exc
     if not std > 0:
         raise ConfigError(f"data.norm_file={str(path)!r} has std={std}; it must be positive. Recompute it.")

@@ -17,6 +17,19 @@ first occurrence's features kept). Each graph's node ids become 0-based local id
 Graph labels are mapped to ``0..K-1`` in sorted order. Problems are
 :class:`~selfsup.errors.DatasetError`\\ s that name the file and, for bad
 values, the line.
+
+Why not ``torch_geometric.io.read_tu_data`` itself (checked 2026-12-07, torch-geometric as
+pinned): on the MUTAG files it reads the same, to the bit, for all 188 graphs (``x``,
+``edge_index``, ``edge_attr``; labels the same after the sorted mapping), and
+``plugins/graph/tests/test_graph_tu.py`` keeps checking that. It is kept apart because
+(1) ``selfsup embed`` must one-hot a new folder's labels with *the run's* ``[min, width]``
+codes (``encodings``) and read folders without ``_graph_labels.txt``; ``read_tu_data`` fits
+``value - min`` and the width on each folder, so a folder holding only some label values gets
+other columns; (2) the bad-file errors name the file and the line; measured on the tests'
+``tiny_tu`` folder, ``read_tu_data`` reads an ``_A.txt`` line ``1; 2`` as ``ValueError: invalid
+literal for int() with base 10: '1; 2'`` (no file, no line), and an added edge ``3, 4`` that
+joins two graphs without any error, into one graph's slice; (3) it is faster: 17 ms against 72 ms of CPU for MUTAG (mean of 5 warm calls, one
+shared CPU core).
 """
 
 from __future__ import annotations
