@@ -4,6 +4,7 @@ repository is in its layout, and every module of the core is in its module table
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -13,6 +14,14 @@ IGNORED = {".git", ".venv", ".gl", ".whl", "runs", "build", "dist", "__pycache__
 
 
 def _tracked_top_level() -> list[str]:
+    """Top-level folders git tracks (untracked caches and tool folders do not count); without
+    git, every non-empty folder that is not a known build or cache folder."""
+    try:
+        files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    except (OSError, subprocess.CalledProcessError):
+        files = []
+    if files:
+        return sorted({f.split("/", 1)[0] for f in files if "/" in f} - IGNORED)
     return sorted(
         p.name for p in ROOT.iterdir()
         if p.is_dir() and p.name not in IGNORED and not p.name.endswith(".egg-info") and any(p.iterdir())
