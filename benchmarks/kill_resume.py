@@ -2,6 +2,7 @@
 ends bit-identical to an uninterrupted run (single process and 2 ranks under torchrun, gloo).
 
     python benchmarks/kill_resume.py --trials 24 --modes single,ddp2 --out benchmarks/results/kill_resume.json
+    python benchmarks/kill_resume.py --table benchmarks/results/kill_resume*.json   # the table of kill_resume.md
 
 Each mode first trains a reference run uninterrupted. Each trial then starts the same run,
 draws a step uniformly from 1 .. STEPS - 1, waits until ``log.jsonl`` shows that step (every
@@ -151,14 +152,48 @@ def trial(mode: str, index: int, number: int, root: Path, expected: bytes, rng: 
     return record
 
 
+def table(paths: list[Path]) -> str:
+    """The Markdown table of ``kill_resume.md`` from one or more result files (trials pooled)."""
+    trials = [t for path in paths for t in json.loads(path.read_text())["trials"]]
+    lines = [
+        "| mode | signal | trials | signalled during training | exit codes | resume command printed "
+        "| first recovery: resume / restart | bit-identical encoder | log.jsonl each step once | signal → exit (s, max) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for mode in dict.fromkeys(t["mode"] for t in trials):
+        for name in ("SIGTERM", "SIGINT", "SIGKILL"):
+            group = [t for t in trials if t["mode"] == mode and t["signal"] == name]
+            if not group:
+                continue
+            signalled = [t for t in group if "exit_code" in t]
+            codes: dict[Any, int] = {}
+            for t in signalled:
+                codes[t["exit_code"]] = codes.get(t["exit_code"], 0) + 1
+            resumed = sum(t["recovery"][0]["resume"] for t in group)
+            exit_s = "-" if name == "SIGKILL" else f"{max(t['exit_after_s'] for t in signalled):.1f}"
+            lines.append(
+                f"| {mode} | {name} | {len(group)} | {len(signalled)} | "
+                + ", ".join(f"{code}: {n}" for code, n in sorted(codes.items(), key=str))
+                + f" | {sum(t['printed_resume_command'] for t in signalled)} | {resumed} / {len(group) - resumed} | "
+                f"{sum(t['identical'] for t in group)}/{len(group)} | {sum(t['log_steps_once'] for t in group)}/{len(group)} | {exit_s} |"
+            )
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--trials", type=int, default=24, help="trials per mode")
     parser.add_argument("--modes", default="single,ddp2")
     parser.add_argument("--signals", default="SIGTERM,SIGINT,SIGKILL", help="cycled over the trials")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--out", type=Path, help="where the raw trials go (JSON)")
+    parser.add_argument("--table", type=Path, nargs="+", metavar="RESULTS", help="print the table of these result files and exit")
     args = parser.parse_args()
+    if args.table:
+        print(table(args.table))
+        return
+    if args.out is None:
+        parser.error("--out is required unless --table is given")
     rng = random.Random(args.seed)
     signals = [getattr(signal, name) for name in args.signals.split(",")]
     root = Path(tempfile.mkdtemp(prefix="kill-resume-"))
