@@ -12,7 +12,15 @@ from collections.abc import Iterable
 
 import pluggy
 
-from .specs import DatasetSpec, EncoderSpec, EvaluatorSpec, LoggerSpec, ModalitySpec, ObjectiveSpec
+from .specs import (
+    DatasetSpec,
+    EncoderSpec,
+    EvaluatorSpec,
+    FineTuneStrategySpec,
+    LoggerSpec,
+    ModalitySpec,
+    ObjectiveSpec,
+)
 
 __all__ = ["hookimpl", "hookspec", "PROJECT_NAME"]
 
@@ -100,4 +108,20 @@ def register_loggers() -> Iterable[LoggerSpec]:
         @hookimpl
         def register_loggers():
             return [LoggerSpec(name="csv", factory="my_plugin.logging:CSVLogger", config_cls=CSVConfig)]
+    """
+
+
+@hookspec
+def register_fine_tune_strategies() -> Iterable[FineTuneStrategySpec]:
+    """Return fine-tuning strategy specs; ``factory(config)`` builds a
+    ``selfsup.evaluation.fine_tune_strategy.FineTuneStrategy`` (``tasks``, ``build_head``,
+    ``training_loss``, ``predict``) that the ``fine-tune`` evaluator trains with.
+
+    Keyed by ``name``; a run picks one with ``evaluator_config.fine-tune.strategy=<name>`` and
+    sets it with ``evaluator_config.fine-tune.strategy_config.<key>=...``. Example::
+
+        @hookimpl
+        def register_fine_tune_strategies():
+            return [FineTuneStrategySpec(name="label-smoothing", factory="my_plugin.tuning:LabelSmoothing",
+                                         config_cls=LabelSmoothingConfig)]
     """
