@@ -71,6 +71,14 @@ def test_sla_distillation_golden_value(temperature: float) -> None:
     assert sla_distillation_loss(single, aggregated, torch.tensor([0]), temperature).item() == pytest.approx(expected, rel=1e-6)
 
 
+def test_sla_distillation_teacher_gets_no_gradient() -> None:
+    single = torch.zeros(1, 2, requires_grad=True)
+    aggregated = torch.tensor([[math.log(3.0), 0.0]], requires_grad=True)
+    sla_distillation_loss(single, aggregated, torch.tensor([0])).backward()
+    assert aggregated.grad is None, "the aggregated (teacher) scores are detached, as in the official code"
+    assert single.grad is not None and single.grad.abs().sum() > 0
+
+
 def test_rotations_are_interleaved_per_image() -> None:
     images = torch.arange(2 * 1 * 3 * 3, dtype=torch.float32).reshape(2, 1, 3, 3)
     out = rotations(images, (0, 1, 2, 3))
