@@ -41,6 +41,8 @@ _PC = "plugins/pointcloud/tests/"
 _PC_GC = (_PC + "test_pointcloud_gaussian_losses.py", _PC + "test_pointcloud_gaussian_cross.py")
 _PC_MSM = (_PC + "test_pointcloud_msm_loss.py", _PC + "test_pointcloud_msm.py")
 _EX = ("examples/selfsup-example-plugin/tests/test_example_losses.py",)
+_MAE = ("plugins/vision/tests/test_vision_mae.py",)
+_FTS = ("tests/test_fine_tune_strategies.py",)
 
 M = Mutation
 MUTATIONS: tuple[Mutation, ...] = (
@@ -174,6 +176,36 @@ MUTATIONS: tuple[Mutation, ...] = (
       "return ((rendered - target).abs() * weight).mean()", _PC_GC),
     M("gc-colour-mask-ignored", "plugins/pointcloud/selfsup_pointcloud/losses/gaussian_cross_color.py",
       "weight = mask.to(error.dtype)[..., None]", "weight = torch.ones_like(error[..., :1])", _PC_GC),
+    # ---- masked image modelling and fine-tuning strategies (mim)
+    M("mae-loss-all-patches", "plugins/vision/selfsup_vision/losses/mae.py",
+      "return (per_patch * mask).sum() / mask.sum().clamp_min(1.0)", "return per_patch.mean()", _MAE),
+    M("mae-biased-variance", "plugins/vision/selfsup_vision/losses/mae.py",
+      "var = patches.var(dim=-1, keepdim=True)", "var = patches.var(dim=-1, keepdim=True, unbiased=False)", _MAE),
+    M("mae-mask-inverted", "plugins/vision/selfsup_vision/encoders/mae_vit.py",
+      "mask[:, :keep] = 0", "mask[:, keep:] = 0", _MAE),
+    M("mae-decoder-no-unshuffle", "plugins/vision/selfsup_vision/objectives/mae.py",
+      "rest = torch.gather(rest, 1, ids_restore.unsqueeze(-1).expand(-1, -1, x.shape[2]))", "rest = rest", _MAE),
+    M("mae-encoder-sees-all", "plugins/vision/selfsup_vision/objectives/mae.py",
+      "latent, mask, ids_restore = self.encoder.forward_masked(images, self.config.mask_ratio, noise)",
+      "latent, mask, ids_restore = self.encoder.forward_masked(images, 0.0, noise)", _MAE),
+    M("sla-joint-label-order", "core/selfsup/evaluation/fine_tune_strategies/sla_joint.py",
+      "return (labels.long().unsqueeze(1) * transforms + offsets).reshape(-1)",
+      "return (labels.long().unsqueeze(1) + offsets * transforms).reshape(-1)", _FTS),
+    M("sla-aggregate-identity-only", "core/selfsup/evaluation/fine_tune_strategies/sla_joint.py",
+      "total = total + joint_logits[j::transforms, j::transforms]", "total = total + joint_logits[0::transforms, 0::transforms]", _FTS),
+    M("sla-sd-teacher-not-detached", "core/selfsup/evaluation/fine_tune_strategies/sla_distillation.py",
+      "F.softmax(aggregated.detach() / temperature, dim=1)", "F.softmax(aggregated / temperature, dim=1)", _FTS),
+    M("sla-rotation-not-interleaved", "core/selfsup/evaluation/fine_tune_strategies/sla.py",
+      "stacked = torch.stack([torch.rot90(images, k, (2, 3)) for k in quarter_turns], dim=1)",
+      "stacked = torch.stack([torch.rot90(images, k, (2, 3)) for k in quarter_turns], dim=0)", _FTS),
+    M("core-focal-weight-dropped", "core/selfsup/evaluation/fine_tune_strategies/focal_supcon.py",
+      "weight = 1.0 - torch.exp(log_prob)", "weight = torch.ones_like(log_prob)", _FTS),
+    M("core-hard-positive-argmax", "core/selfsup/evaluation/fine_tune_strategies/core_mixup.py",
+      "positive = (similarity * (equal * not_self)).argmin(dim=1)", "positive = (similarity * (equal * not_self)).argmax(dim=1)", _FTS),
+    M("core-originals-attached", "core/selfsup/evaluation/fine_tune_strategies/core_mixup.py",
+      "torch.cat([features.detach(), negatives, positives]),", "torch.cat([features, negatives, positives]),", _FTS),
+    M("core-negative-weight-unclipped", "core/selfsup/evaluation/fine_tune_strategies/core_mixup.py",
+      "lam = np.maximum(rng.beta(alpha, alpha, n), negative_min_weight)", "lam = rng.beta(alpha, alpha, n)", _FTS),
     # ---- example plugin
     M("ntxent-positive-offset", "examples/selfsup-example-plugin/selfsup_example/losses.py",
       "positives = torch.arange(2 * n, device=u.device).roll(n)",

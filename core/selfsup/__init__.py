@@ -11,7 +11,7 @@ import importlib
 
 from . import errors, specs
 from .hookspecs import hookimpl
-from .specs import DatasetSpec, EncoderSpec, EvaluatorSpec, LoggerSpec, ModalitySpec, ObjectiveSpec
+from .specs import DatasetSpec, EncoderSpec, EvaluatorSpec, FineTuneStrategySpec, LoggerSpec, ModalitySpec, ObjectiveSpec
 
 #: Public names that need torch, imported on first access so that
 #: ``import selfsup`` and ``selfsup list`` stay fast.
@@ -52,6 +52,7 @@ __all__ = [
     "DatasetSpec",
     "LoggerSpec",
     "CommandSpec",
+    "FineTuneStrategySpec",
     "Logger",
     "Objective",
     "Phase",

@@ -15,15 +15,16 @@ from .evaluation.configs import (
     MLPProbeConfig,
     RegressionProbeConfig,
 )
+from .evaluation.fine_tune_strategies.configs import CoreTuningConfig, CrossEntropyConfig, SLAConfig, SLASDConfig
 from .hookspecs import hookimpl
 from .procedures.configs import LLSConfig, SelfTrainConfig
 from .loggers.plugin import register_loggers
-from .specs import EvaluatorSpec
+from .specs import EvaluatorSpec, FineTuneStrategySpec
 
 #: Task types of the class-index evaluators.
 CLASSIFICATION = frozenset({"binary", "multiclass"})
 
-__all__ = ["register_evaluators", "register_loggers"]
+__all__ = ["register_evaluators", "register_loggers", "register_fine_tune_strategies"]
 
 
 @hookimpl
@@ -90,5 +91,35 @@ def register_evaluators() -> list[EvaluatorSpec]:
             tasks=CLASSIFICATION,
             config_cls=LLSConfig,
             description="Latent label shift (DDFA): domains with shifted label proportions, domain discriminator, NMF; Hungarian accuracy vs k-means.",
+        ),
+    ]
+
+
+@hookimpl
+def register_fine_tune_strategies() -> list[FineTuneStrategySpec]:
+    return [
+        FineTuneStrategySpec(
+            name="cross-entropy",
+            factory="selfsup.evaluation.fine_tune_strategy:CrossEntropy",
+            config_cls=CrossEntropyConfig,
+            description="Plain fine-tuning: a linear head and the task's loss (cross-entropy, masked BCE or MSE). The default.",
+        ),
+        FineTuneStrategySpec(
+            name="sla",
+            factory="selfsup.evaluation.fine_tune_strategies.sla:SLA",
+            config_cls=SLAConfig,
+            description="SLA (Lee et al. 2020): joint rotation x class labels, scores aggregated over rotations; images only.",
+        ),
+        FineTuneStrategySpec(
+            name="sla-sd",
+            factory="selfsup.evaluation.fine_tune_strategies.sla:SLA",
+            config_cls=SLASDConfig,
+            description="SLA+SD: SLA plus a single head distilled from the aggregated scores (one forward pass at test time); images only.",
+        ),
+        FineTuneStrategySpec(
+            name="core-tuning",
+            factory="selfsup.evaluation.fine_tune_strategies.core_tuning:CoreTuning",
+            config_cls=CoreTuningConfig,
+            description="Core-tuning (Zhang et al. 2021): CE + focal SupCon on mixed hard positives/negatives of the embeddings.",
         ),
     ]

@@ -37,7 +37,7 @@ from .errors import ConfigError, SelfsupError
 
 __all__ = ["main"]
 
-LIST_KINDS = ("modalities", "encoders", "objectives", "evaluators", "datasets", "loggers")
+LIST_KINDS = ("modalities", "encoders", "objectives", "evaluators", "datasets", "loggers", "strategies")
 
 
 def _parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
@@ -55,7 +55,7 @@ def _parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     listing.add_argument("--modality")
     info = sub.add_parser("info", help="describe one component: provider, description, config defaults")
     info.add_argument("name")
-    info.add_argument("--kind", choices=[k[:-1] if k != "modalities" else "modality" for k in LIST_KINDS])
+    info.add_argument("--kind", choices=[{"modalities": "modality", "strategies": "strategy"}.get(k, k[:-1]) for k in LIST_KINDS])
     info.add_argument("--modality")
     sub.add_parser("plugins", help="list plugins with distribution, version and status")
     add_embed_parsers(sub)

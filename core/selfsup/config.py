@@ -363,6 +363,10 @@ def _schema(config_cls: type) -> DictConfig:
     """A component's structured config, writable even when its dataclass is frozen."""
     node = OmegaConf.structured(config_cls)
     OmegaConf.set_readonly(node, False)
+    for key in node.keys():  # free mapping fields (dict[str, Any], e.g. fine-tune's strategy_config) take any key
+        child = node._get_node(key)
+        if isinstance(child, DictConfig) and OmegaConf.get_type(child) is dict and len(child) == 0:
+            OmegaConf.set_struct(child, False)
     return node
 
 
@@ -382,6 +386,8 @@ def _check_keys(layer: DictConfig, schema: DictConfig, prefix: str) -> None:
                 + (" Remove or rename it." if hint else "")
             )
         value, expected = layer[key], schema[key]
+        if isinstance(expected, DictConfig) and OmegaConf.get_type(expected) is dict and len(expected) == 0:
+            continue  # a free mapping field (e.g. fine-tune's strategy_config): its owner checks the keys
         if isinstance(value, DictConfig) and isinstance(expected, DictConfig):
             _check_keys(value, expected, dotted + ".")
         elif isinstance(value, DictConfig) and expected is not None and not isinstance(expected, DictConfig):

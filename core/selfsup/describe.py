@@ -31,6 +31,7 @@ SECTIONS = {
     "encoder": "encoder_config",
     "objective": "objective_config",
     "evaluator": "evaluator_config.{name}",
+    "strategy": "evaluator_config.fine-tune.strategy_config",
 }
 
 _FIELD = re.compile(r"^(\w+)\s*:")

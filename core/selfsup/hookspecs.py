@@ -13,7 +13,15 @@ from typing import TYPE_CHECKING
 
 import pluggy
 
-from .specs import DatasetSpec, EncoderSpec, EvaluatorSpec, LoggerSpec, ModalitySpec, ObjectiveSpec
+from .specs import (
+    DatasetSpec,
+    EncoderSpec,
+    EvaluatorSpec,
+    FineTuneStrategySpec,
+    LoggerSpec,
+    ModalitySpec,
+    ObjectiveSpec,
+)
 
 if TYPE_CHECKING:
     from .commands import CommandSpec
@@ -120,4 +128,20 @@ def register_commands() -> Iterable[CommandSpec]:
         def register_commands():
             return [CommandSpec(name="audio-stats", description="fbank mean and std of a dataset",
                                 factory="my_plugin.stats:command")]
+    """
+
+
+@hookspec
+def register_fine_tune_strategies() -> Iterable[FineTuneStrategySpec]:
+    """Return fine-tuning strategy specs; ``factory(config)`` builds a
+    ``selfsup.evaluation.fine_tune_strategy.FineTuneStrategy`` (``tasks``, ``build_head``,
+    ``training_loss``, ``predict``) that the ``fine-tune`` evaluator trains with.
+
+    Keyed by ``name``; a run picks one with ``evaluator_config.fine-tune.strategy=<name>`` and
+    sets it with ``evaluator_config.fine-tune.strategy_config.<key>=...``. Example::
+
+        @hookimpl
+        def register_fine_tune_strategies():
+            return [FineTuneStrategySpec(name="label-smoothing", factory="my_plugin.tuning:LabelSmoothing",
+                                         config_cls=LabelSmoothingConfig)]
     """

@@ -31,7 +31,16 @@ from .errors import (
     did_you_mean,
 )
 from .plugins import PluginSet, PluginStatus, get_plugins
-from .specs import ComponentSpec, DatasetSpec, EncoderSpec, EvaluatorSpec, LoggerSpec, ModalitySpec, ObjectiveSpec
+from .specs import (
+    ComponentSpec,
+    DatasetSpec,
+    EncoderSpec,
+    EvaluatorSpec,
+    FineTuneStrategySpec,
+    LoggerSpec,
+    ModalitySpec,
+    ObjectiveSpec,
+)
 
 __all__ = ["Registry", "get_registry", "list_plugins", "reset", "KINDS"]
 
@@ -45,6 +54,7 @@ KINDS: dict[str, tuple[str, type[ComponentSpec], bool]] = {
     "evaluator": ("register_evaluators", EvaluatorSpec, False),
     "dataset": ("register_datasets", DatasetSpec, True),
     "logger": ("register_loggers", LoggerSpec, False),
+    "strategy": ("register_fine_tune_strategies", FineTuneStrategySpec, False),
 }
 
 #: First-party plugins, named in "unknown modality" messages.
@@ -298,7 +308,7 @@ def _for(modality: str | None, table: _Table[Any]) -> str:
 
 
 def _check_kind(kind: str) -> str:
-    singular = {"modalities": "modality"}.get(kind, kind[:-1] if kind.endswith("s") else kind)
+    singular = {"modalities": "modality", "strategies": "strategy"}.get(kind, kind[:-1] if kind.endswith("s") else kind)
     if singular not in KINDS:
         raise UnknownComponentError(
             f"Unknown component kind '{kind}'.{did_you_mean(kind, KINDS)} Kinds: {', '.join(KINDS)}."

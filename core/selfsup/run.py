@@ -29,6 +29,7 @@ from .preprocessing import save_state
 from .progress import ProgressBar, ProgressSettings, stage, use_progress
 from .registry import get_registry
 from .safe_files import check_output_paths, load_weights, read_json, save_weights
+from .strategies import build_evaluator, check_strategies
 from .tracking import RunTracker
 from .resume import record_resume, reusable_results, save_config
 from .run_folder import PreparedRunDir, prepare_run_dir
@@ -186,6 +187,7 @@ def pretrain(
 
 def run_resolved(resolved: ResolvedRun) -> PretrainResult:
     """Run a resolved config (what ``pretrain`` and the CLI do after resolving)."""
+    check_strategies(resolved)  # an unknown fine-tuning strategy or setting fails before training
     tracker = RunTracker(resolved)
     with intra_op_threads(resolved.config.trainer.threads), tracker.running():
         return _run_resolved(resolved, tracker)
@@ -343,7 +345,7 @@ def _evaluate_during_training(
         return None
     chosen = {str(name).rpartition(":")[2] for name in trainer.eval_during_training}
     evaluators = [
-        (spec.name, spec.resolve_factory()(resolved.evaluator_config(spec.name)))
+        (spec.name, build_evaluator(resolved, spec))
         for spec in resolved.evaluators
         if not chosen or spec.name in chosen
     ]
@@ -380,7 +382,7 @@ def run_evaluators(
 
     seed = int(resolved.config.seed)
     evaluators = [
-        (spec.name, spec.resolve_factory()(resolved.evaluator_config(spec.name))) for spec in resolved.evaluators
+        (spec.name, build_evaluator(resolved, spec)) for spec in resolved.evaluators
     ]
     task = label_task(data.info)
     results: dict[str, dict[str, Any]] = {
@@ -528,6 +530,7 @@ def evaluate(
     if evaluators is not None:
         overrides = {**overrides, "evaluators": list(evaluators)}
     resolved = _resolve_saved(run_dir, overrides, plugins)
+    check_strategies(resolved)
     if write:  # before evaluating: metrics.json must be writable and, if there, valid
         check_output_paths(run_dir, ("metrics.json",), ())
         if (run_dir / "metrics.json").exists():

@@ -42,6 +42,7 @@ __all__ = [
     "EvaluatorSpec",
     "DatasetSpec",
     "LoggerSpec",
+    "FineTuneStrategySpec",
     "EmptyConfig",
     "Factory",
     "NAME_PATTERN",
@@ -311,3 +312,19 @@ class LoggerSpec(_BuildableSpec):
     training scalars, evaluation metrics and plots; chosen with ``loggers=[...]``."""
 
     kind: ClassVar[str] = "logger"
+
+
+@dataclass(frozen=True, kw_only=True)
+class FineTuneStrategySpec(_BuildableSpec):
+    """How the ``fine-tune`` evaluator trains and predicts (plain cross-entropy, SLA,
+    Core-tuning, ...): ``factory(config)`` builds a
+    :class:`selfsup.evaluation.fine_tune_strategy.FineTuneStrategy`; chosen with
+    ``evaluator_config.fine-tune.strategy=<name>``."""
+
+    #: Modalities it fits; ``None``: any (a strategy that needs images says so with a named
+    #: error on the first batch of another modality).
+    modalities: frozenset[str] | None = None
+    kind: ClassVar[str] = "strategy"
+
+    def supports(self, modality: str) -> bool:
+        return self.modalities is None or modality in self.modalities

@@ -9,7 +9,7 @@ The protocols behind the fields are documented in each evaluator's module.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ConfigError
@@ -307,9 +307,19 @@ class FineTuneConfig:
     val_fraction: float = 0.1
     #: Batch size when scoring the validation and scored splits.
     eval_batch_size: int = 256
+    #: Keep this fraction of the fitting rows' labels (a seeded random subset; the
+    #: semi-supervised "10 % of the labels" setting is 0.1). Full-batch sources ignore it.
+    label_fraction: float = 1.0
+    #: The fine-tuning strategy (``selfsup list strategies``): ``cross-entropy`` (plain),
+    #: ``sla``, ``core-tuning``, or one a plugin registers (``register_fine_tune_strategies``).
+    strategy: str = "cross-entropy"
+    #: The strategy's settings, e.g. ``{eta: 0.1}`` (``selfsup info <strategy>``).
+    strategy_config: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         owner = "fine-tune"
+        if not 0.0 < self.label_fraction <= 1.0:
+            raise ConfigError(f"{owner}: label_fraction={self.label_fraction} is not in (0, 1]. Use e.g. label_fraction=0.1.")
         if self.task not in FINE_TUNE_TASKS:
             raise ConfigError(
                 f"{owner}: task must be one of {list(FINE_TUNE_TASKS)}, got {self.task!r}. Use task='auto'."

@@ -30,6 +30,11 @@ Protocol (:class:`FineTune`):
    ``tasks_scored`` (binary), or ``rmse``, ``mae`` and ``r2`` in the targets' units
    (regression; selection by validation RMSE), plus ``best_epoch``.
 
+Pluggable strategies (:mod:`selfsup.evaluation.fine_tune_strategy`): the heads, the training
+loss and the predictions come from ``config.strategy`` (``cross-entropy``, the protocol above,
+by default; ``sla``, ``core-tuning`` or a plugin's), bound by :func:`selfsup.strategies.build_evaluator`.
+``label_fraction < 1`` keeps a seeded random subset of the fitting rows (before any training).
+
 The global RNG is untouched: shuffling uses a private generator, and dropout
 inside the encoder draws from a forked, seeded RNG state, so results are
 reproducible for a given ``seed``.
@@ -47,12 +52,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..engine.device import move_to_device
-from ..errors import ComponentError, DatasetError
+from ..errors import ComponentError, ConfigError, DatasetError
 from ..interfaces import Batch, DataSource, Evaluator
 from . import metrics
 from ._common import as_class_indices
 from .configs import FineTuneConfig
 from .features import _open_split, dataset_name, split_train_val
+from .fine_tune_strategy import CrossEntropy, FineTuneRun, FineTuneStrategy
 
 __all__ = ["FineTuneConfig", "FineTune", "binary_task_roc_auc", "masked_binary_cross_entropy", "masked_mse"]
 
@@ -159,6 +165,33 @@ class FineTune(Evaluator):
     hyperparameters = ("best_epoch", "tasks_scored")
     lower_is_better = ("rmse", "mae")
     _target_stats: tuple[torch.Tensor, torch.Tensor] | None = None
+    _strategy: FineTuneStrategy | None = None
+
+    # ------------------------------------------------------------------ strategy
+
+    @property
+    def strategy_name(self) -> str:
+        """The strategy the config names (bound by :func:`selfsup.strategies.build_evaluator`)."""
+        return str(getattr(self.config, "strategy", "cross-entropy"))
+
+    @property
+    def strategy_config(self) -> Mapping[str, Any]:
+        return dict(getattr(self.config, "strategy_config", {}) or {})
+
+    def use_strategy(self, strategy: FineTuneStrategy) -> None:
+        """Train and predict with ``strategy`` (what ``config.strategy`` names, built from the registry)."""
+        self._strategy = strategy
+
+    @property
+    def strategy(self) -> FineTuneStrategy:
+        if self._strategy is not None:
+            return self._strategy
+        if self.strategy_name == "cross-entropy":
+            return CrossEntropy()
+        raise ConfigError(
+            f"{_NAME}: strategy '{self.strategy_name}' was never built for this evaluator. Build the evaluator "
+            "with selfsup.strategies.build_evaluator (as pretrain and evaluate do), or call use_strategy()."
+        )
 
     def evaluate(self, encoder: nn.Module, data: DataSource, *, device: torch.device, seed: int) -> dict[str, float]:
         cfg = self.config
@@ -173,7 +206,12 @@ class FineTune(Evaluator):
             fit_idx, val_idx = split_train_val(len(train_ds), cfg.val_fraction, seed)  # type: ignore[arg-type]
             fit_ds = torch.utils.data.Subset(train_ds, fit_idx.tolist())
             val_ds = torch.utils.data.Subset(train_ds, val_idx.tolist())
+        if cfg.label_fraction < 1.0 and not full_batch:
+            keep = max(1, round(cfg.label_fraction * len(fit_ds)))  # type: ignore[arg-type]
+            chosen = torch.randperm(len(fit_ds), generator=torch.Generator().manual_seed(seed + 7919))[:keep]  # type: ignore[arg-type]
+            fit_ds = torch.utils.data.Subset(fit_ds, sorted(chosen.tolist()))
         eval_ds = _open_split(data, cfg.split, _NAME)
+        strategy = self.strategy
 
         model = copy.deepcopy(encoder).to(device)
         embed_dim = getattr(model, "embed_dim", None)
@@ -186,12 +224,23 @@ class FineTune(Evaluator):
         first_labels = self._labels(first, dataset_name(data), "train")
         task = _resolve_task(cfg.task, first_labels, getattr(data, "info", None))
         outputs = self._output_count(task, data, first_labels)
+        if task not in strategy.tasks:
+            raise ConfigError(
+                f"{_NAME}: strategy '{self.strategy_name}' trains {sorted(strategy.tasks)} tasks, but dataset "
+                f"{dataset_name(data)} is a {task} task. Use evaluator_config.fine-tune.strategy=cross-entropy."
+            )
         self._target_stats = self._standardisation(task, data, fit_ds) if task == "regression" else None
 
         devices = [device.index or 0] if device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(seed)
-            head = nn.Linear(embed_dim, outputs).to(device)
+            head = strategy.build_head(embed_dim, outputs).to(device)
+            run = FineTuneRun(
+                encoder=model, head=head, task=task, outputs=outputs,
+                task_loss=lambda scores, labels: self._loss(task, scores, labels),
+                embed=lambda moved: self._embed(model, moved, device, data),
+                generator=torch.Generator().manual_seed(seed), dataset=dataset_name(data),
+            )
             optimizer = torch.optim.AdamW(
                 [
                     {"params": [p for p in model.parameters() if p.requires_grad], "lr": cfg.lr},
@@ -207,15 +256,14 @@ class FineTune(Evaluator):
                 head.train()
                 with torch.enable_grad():
                     for batch in self._batches(data, fit_ds, cfg.batch_size, shuffle=True, generator=order):
-                        logits, labels = self._forward(model, head, batch, device, data)
-                        loss = self._loss(task, logits, labels)
+                        loss = strategy.training_loss(run, self._move(batch, device))
                         optimizer.zero_grad(set_to_none=True)
                         loss.backward()
                         optimizer.step()
                 if val_ds is None:
                     best_epoch, best_state = epoch, None
                     continue
-                score = self._score(task, *self._predict(model, head, data, val_ds, device), what="val")[0]
+                score = self._score(task, *self._predict(run, data, val_ds, device), what="val")[0]
                 if score > best_score:
                     best_score, best_epoch, stale = score, epoch, 0
                     best_state = self._snapshot(model, head)
@@ -226,7 +274,7 @@ class FineTune(Evaluator):
             if best_state is not None:
                 model.load_state_dict(best_state[0])
                 head.load_state_dict(best_state[1])
-            result = self._score(task, *self._predict(model, head, data, eval_ds, device), what=cfg.split)[1]
+            result = self._score(task, *self._predict(run, data, eval_ds, device), what=cfg.split)[1]
         result["best_epoch"] = float(best_epoch)
         return result
 
@@ -302,16 +350,20 @@ class FineTune(Evaluator):
             "classification head needs. Set it in the data source's info."
         )
 
-    def _forward(
-        self, model: nn.Module, head: nn.Module, batch: Batch, device: torch.device, data: DataSource
+    @staticmethod
+    def _move(batch: Batch, device: torch.device) -> Batch:
+        return {key: move_to_device(value, device) for key, value in batch.items()}
+
+    def _embed(
+        self, model: nn.Module, moved: Batch, device: torch.device, data: DataSource
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        moved: Batch = {key: move_to_device(value, device) for key, value in batch.items()}
+        """``(embeddings, labels)`` of a batch on the device, restricted to its ``eval_mask`` rows."""
         embeddings = model(moved)
         labels = self._labels(moved, dataset_name(data), "train")
         if "eval_mask" in moved:
             mask = torch.as_tensor(moved["eval_mask"]).to(device=embeddings.device, dtype=torch.bool)
             embeddings, labels = embeddings[mask], labels[mask.to(labels.device)]
-        return head(embeddings), labels
+        return embeddings, labels
 
     def _loss(self, task: str, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         if task == "regression":
@@ -324,14 +376,14 @@ class FineTune(Evaluator):
         return F.cross_entropy(logits, targets)
 
     def _predict(
-        self, model: nn.Module, head: nn.Module, data: DataSource, ds: torch.utils.data.Dataset[Any], device: torch.device
+        self, run: FineTuneRun, data: DataSource, ds: torch.utils.data.Dataset[Any], device: torch.device
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        model.eval()
-        head.eval()
+        run.encoder.eval()
+        run.head.eval()
         scored = _Scored()
         with torch.inference_mode():
             for batch in self._batches(data, ds, self.config.eval_batch_size, shuffle=False, generator=None):
-                logits, labels = self._forward(model, head, batch, device, data)
+                logits, labels = self.strategy.predict(run, self._move(batch, device))
                 scored.add(logits, labels)
         return scored.tensors()
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from selfsup import DatasetSpec, EncoderSpec, EvaluatorSpec, ModalitySpec, ObjectiveSpec, hookimpl
 
+from .plugin_mim import mim_encoders, mim_objectives
 from .configs import (
     AugSelfGANConfig,
     AugSelfGANPlusConfig,
@@ -70,7 +71,8 @@ def register_encoders() -> list[EncoderSpec]:
             factory="selfsup_vision.networks.encoder:build_discriminator_trunk",
             config_cls=BigGANDiscriminatorConfig,
             description="BigGAN discriminator trunk: residual DBlocks with spectral norm, ReLU, global sum pooling.",
-        )
+        ),
+        *mim_encoders(),
     ] + backbone_encoders()
 
 
@@ -104,6 +106,7 @@ def register_objectives() -> list[ObjectiveSpec]:
             trainer_defaults=GAN_TRAINER_DEFAULTS,
             encoders=("biggan-d",),  # the GAN's discriminator trunk
         ),
+        *mim_objectives(),
     ] + joint_embedding_objectives()
 
 

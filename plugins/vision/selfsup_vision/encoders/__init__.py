@@ -1,3 +1,3 @@
-"""Image backbones (timm) registered as vision encoders."""
+"""Image backbones (timm) registered as vision encoders, and MAE's ViT (``mae-vit``)."""
 
 __all__: list[str] = []
