@@ -61,10 +61,12 @@ class BasicBlock(nn.Module):
         self.downsample = downsample
         self.stride = stride if downsample else 1
         self.is_first_block, self.use_bn, self.use_do = is_first_block, use_bn, use_do
-        self.bn1 = nn.BatchNorm1d(in_channels)
+        # the official block also builds bn1 in the first block and both norms without use_bn, but never
+        # uses them; they are left out here so that every parameter receives a gradient
+        self.bn1 = nn.BatchNorm1d(in_channels) if use_bn and not is_first_block else nn.Identity()
         self.do1 = nn.Dropout(p=0.5)
         self.conv1 = Conv1dPadSame(in_channels, out_channels, kernel_size, self.stride)
-        self.bn2 = nn.BatchNorm1d(out_channels)
+        self.bn2 = nn.BatchNorm1d(out_channels) if use_bn else nn.Identity()
         self.do2 = nn.Dropout(p=0.5)
         self.conv2 = Conv1dPadSame(out_channels, out_channels, kernel_size, 1)
         self.max_pool = MaxPool1dPadSame(kernel_size=self.stride)
