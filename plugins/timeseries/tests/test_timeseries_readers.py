@@ -50,9 +50,13 @@ def test_unequal_lengths_are_refused_by_name_or_resampled(ucr_root):
         UCRArchive(UCRConfig(root=str(ucr_root), name="JapaneseVowels"))
     source = UCRArchive(UCRConfig(root=str(ucr_root), name="JapaneseVowels", unequal_length="resample", length=32))
     assert source.split("train").x.shape == (270, 12, 32) and source.split("test").x.shape == (370, 12, 32)
-    padded = UCRArchive(UCRConfig(root=str(ucr_root), name="PickupGestureWiimoteZ", unequal_length="pad", znorm=False))
+    padded = UCRArchive(UCRConfig(root=str(ucr_root), name="PickupGestureWiimoteZ", unequal_length="pad"))
     x = padded.split("train").x
     assert x.shape[-1] == 361 and (x[:, :, -1] == 0).sum() > 40  # most series are shorter than the longest
+    # each series is z-normalised over its own steps, before the padding
+    first = x[0, 0]
+    steps = int((first != 0).nonzero().max()) + 1
+    assert first[:steps].mean().abs() < 1e-4 and (first[:steps].std(unbiased=False) - 1).abs() < 1e-3
 
 
 def test_regression_targets_from_ts(ucr_root):

@@ -67,6 +67,9 @@ def to_array(raw: list[np.ndarray], *, length: int | None, policy: str, znorm: b
                            "Set data.unequal_length=resample (or pad).")
     out = []
     for s in raw:
+        if znorm:  # each series on its own, before padding (the zeros stay zeros)
+            std = s.std(axis=-1, keepdims=True)
+            s = (s - s.mean(axis=-1, keepdims=True)) / np.where(std > 1e-8, std, 1.0)
         if s.shape[-1] == target:
             pass
         elif policy == "pad" and s.shape[-1] < target:
@@ -77,12 +80,7 @@ def to_array(raw: list[np.ndarray], *, length: int | None, policy: str, znorm: b
         else:
             s = _resample(s, target)
         out.append(s)
-    x = np.stack(out).astype(np.float64)
-    if znorm:
-        mean = x.mean(axis=-1, keepdims=True)
-        std = x.std(axis=-1, keepdims=True)
-        x = (x - mean) / np.where(std > 1e-8, std, 1.0)
-    return x.astype(np.float32)
+    return np.stack(out).astype(np.float32)
 
 
 def _finish(source: DataSource, name: str, train: RawSeries, test: RawSeries | None, cfg, where: str) -> None:
