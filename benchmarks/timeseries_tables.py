@@ -19,7 +19,7 @@ from pathlib import Path
 __all__ = ["DATASETS", "summary", "main"]
 
 RESULTS = Path(__file__).resolve().parent / "results"
-DATASETS = ("ItalyPowerDemand", "BasicMotions", "GunPoint")
+DATASETS = ("ItalyPowerDemand", "BasicMotions", "JapaneseVowels")
 METRIC = "linear-probe/accuracy"
 #: two-sided 95 % Student-t quantiles by degrees of freedom
 T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776}
