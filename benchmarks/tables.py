@@ -87,6 +87,12 @@ TABLES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "gaussian-cross-procedural": (
         "pointcloud.md § GaussianCross on procedural rooms", ("pointcloud-gaussian-cross-procedural.json",),
         ("seg-linear-probe/miou_multires", "seg-linear-probe/miou_last")),
+    # the time-series table (frame projections vs SimCLR) is benchmarks/timeseries_tables.py; these are
+    # its per-objective pretrained-vs-random-init halves
+    **{f"{objective}-{problem.lower()}": (
+        f"timeseries.md § Frame projections vs random init vs a SimCLR-style baseline ({problem})",
+        (f"timeseries-{objective}-{problem.lower()}.json",), ("linear-probe/accuracy", "knn/accuracy"))
+       for objective in ("frame-projections", "series-simclr") for problem in ("ItalyPowerDemand",)}  # JapaneseVowels: 1 seed, shown only by timeseries_tables.py,
 }
 
 #: The two arms a table compares when they are not (pretrained, random init).

@@ -90,7 +90,7 @@ SELFSUP=$WORK/venv/bin/selfsup
 step "selfsup plugins"
 "$SELFSUP" plugins | tee plugins.txt
 modalities=$("$SELFSUP" list modalities | sed -n 's/^  \([a-z0-9_.-]*\) .*/\1/p')
-for name in builtin tabular graph audio vision pointcloud example; do
+for name in builtin tabular graph audio vision pointcloud timeseries example; do
   grep -qE "^(selfsup-)?$name .* ok " plugins.txt || { echo "check_wheels: plugin '$name' is not ok" >&2; exit 1; }
 done
 if grep -qE " (error|blocked) " plugins.txt; then

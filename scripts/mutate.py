@@ -34,7 +34,7 @@ __all__ = ["main", "run_mutation"]
 REPO = Path(__file__).resolve().parents[1]
 #: The import roots of the core and every plugin (what the editable installs point at).
 PACKAGE_ROOTS = ("core", "plugins/tabular", "plugins/graph", "plugins/audio", "plugins/vision",
-                 "plugins/pointcloud", "examples/selfsup-example-plugin")
+                 "plugins/pointcloud", "plugins/timeseries", "examples/selfsup-example-plugin")
 
 
 def copy_tree(destination: Path) -> Path:

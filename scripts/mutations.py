@@ -43,6 +43,10 @@ _PC_MSM = (_PC + "test_pointcloud_msm_loss.py", _PC + "test_pointcloud_msm.py")
 _EX = ("examples/selfsup-example-plugin/tests/test_example_losses.py",)
 _MAE = ("plugins/vision/tests/test_vision_mae.py",)
 _FTS = ("tests/test_fine_tune_strategies.py",)
+_TS = "plugins/timeseries/tests/"
+_TS_LOSS = (_TS + "test_timeseries_losses.py", _TS + "test_timeseries_fidelity.py")
+_TS_VIEWS = (_TS + "test_timeseries_views.py", _TS + "test_timeseries_fidelity.py")
+_TS_WIRING = (_TS + "test_timeseries_fidelity.py", _TS + "test_timeseries_contracts.py")
 
 M = Mutation
 MUTATIONS: tuple[Mutation, ...] = (
@@ -230,4 +234,35 @@ MUTATIONS: tuple[Mutation, ...] = (
       "half = _T95.get(n - 1, 1.96) * sd(diffs) / math.sqrt(n) if n > 1 else float(\"nan\")",
       "half = _T95.get(n - 1, 1.96) * sd(pretrained) / math.sqrt(n) if n > 1 else float(\"nan\")",
       ("tests/test_benchmark_tables.py",)),
+    # ---- time series (frame projections)
+    M("frames-l1-not-divided-by-batch", "plugins/timeseries/selfsup_timeseries/losses/frame_loss.py",
+      "l1_cwt = F.l1_loss(predict_cwt(e_t), e_w) / rows", "l1_cwt = F.l1_loss(predict_cwt(e_t), e_w)", _TS_LOSS),
+    M("frames-ntx-term-dropped", "plugins/timeseries/selfsup_timeseries/losses/frame_loss.py",
+      "loss = ntx_tw + ntx_tf + ntx_wf + (l1_ft + l1_cwt)", "loss = ntx_tw + ntx_tf + (l1_ft + l1_cwt)", _TS_LOSS),
+    M("frames-not-normalised", "plugins/timeseries/selfsup_timeseries/losses/frame_loss.py",
+      "e_t, e_w, e_f = (F.normalize(z, dim=1) for z in (z_time, z_cwt, z_ft))",
+      "e_t, e_w, e_f = z_time, z_cwt, z_ft", _TS_LOSS),
+    M("ntxent-positive-is-self-view", "plugins/timeseries/selfsup_timeseries/losses/ntxent.py",
+      "targets = torch.cat([torch.arange(rows, 2 * rows), torch.arange(0, rows)]).to(r.device)",
+      "targets = torch.cat([torch.arange(0, rows), torch.arange(rows, 2 * rows)]).to(r.device)", _TS_LOSS),
+    M("mapper-l1-divided-by-batch", "plugins/timeseries/selfsup_timeseries/losses/frame_loss.py",
+      "l1_ft = F.l1_loss(mapped_ft, h_ft)\n", "l1_ft = F.l1_loss(mapped_ft, h_ft) / h_ft.shape[0]\n", _TS_LOSS),
+    M("fourier-not-orthonormal", "plugins/timeseries/selfsup_timeseries/views.py",
+      'return torch.fft.rfft(x.to(torch.float32), dim=-1, norm="ortho")',
+      "return torch.fft.rfft(x.to(torch.float32), dim=-1)", _TS_VIEWS),
+    M("cwt-linear-scales", "plugins/timeseries/selfsup_timeseries/views.py",
+      "return np.geomspace(min_scale, max_scale, num=num_scales)",
+      "return np.linspace(min_scale, max_scale, num=num_scales)", _TS_VIEWS),
+    M("cwt-wrong-wavelet", "plugins/timeseries/selfsup_timeseries/configs.py",
+      'wavelet: str = "cmor1-1"', 'wavelet: str = "cmor1.5-1"', _TS_VIEWS),
+    M("frames-shared-projector", "plugins/timeseries/selfsup_timeseries/objectives/frame_projections.py",
+      "z_w = self.gather(self.projector_spect(h_w))", "z_w = self.gather(self.projector(h_w))", _TS_WIRING),
+    M("frames-stage2-train-mode", "plugins/timeseries/selfsup_timeseries/objectives/frame_projections.py",
+      "            module.eval()  # the official", "            module.train()  # the official", _TS_WIRING),
+    M("frames-inference-order", "plugins/timeseries/selfsup_timeseries/encoders/resnet1d.py",
+      "return torch.cat([self.map_ft(h), h, self.map_cwt(h)], dim=1)",
+      "return torch.cat([h, self.map_ft(h), self.map_cwt(h)], dim=1)", _TS_WIRING),
+    M("frames-mappers-in-stage1", "plugins/timeseries/selfsup_timeseries/objectives/frame_projections.py",
+      'Phase("pretrain", stage1, last_step=self.config.pretrain_steps)',
+      'Phase("pretrain", stage1 + mappers, last_step=self.config.pretrain_steps)', _TS_WIRING),
 )

@@ -221,6 +221,7 @@ def test_uncoloured_mesh(capsys, tmp_path) -> None:
         ("vision", "digits", ("multiclass", "row")),
         ("pointcloud", "procedural-rooms", ("multiclass", "point")),
         ("example-series", "synthetic-sines", ("multiclass", "row")),
+        ("timeseries", "synthetic-pulses", ("regression", "row")),
     ],
 )
 def test_first_party_datasets_declare_their_task(modality, dataset, expected) -> None:

@@ -1,0 +1,133 @@
+"""The timeseries plugin's entry point: hook implementations returning specs, nothing else.
+
+Factories are lazy ``"module:attribute"`` paths and every config lives in the torch-free
+:mod:`selfsup_timeseries.configs`, so registering imports neither torch, numpy nor PyWavelets.
+"""
+
+from __future__ import annotations
+
+from selfsup import DatasetSpec, EncoderSpec, ModalitySpec, ObjectiveSpec, hookimpl
+
+from .configs import (
+    CSVWindowsConfig,
+    FrameProjectionsConfig,
+    FrameResNet1DConfig,
+    ResNet1DConfig,
+    SyntheticPulsesConfig,
+    TSSimCLRConfig,
+    UCRConfig,
+)
+
+__all__ = [
+    "register_modalities",
+    "register_encoders",
+    "register_objectives",
+    "register_datasets",
+    "FRAME_PROJECTIONS_TRAINER_DEFAULTS",
+    "SERIES_SIMCLR_TRAINER_DEFAULTS",
+]
+
+TIMESERIES = frozenset({"timeseries"})
+
+#: Frame projections' optimisation (eth-siplab/Learning-with-FrameProjections: main.py, README's
+#: quickstart): Adam, lr 1e-3, weight decay 1e-4 on every parameter, no schedule. The run length is
+#: a CPU budget: 300 steps of stage 1 (``objective_config.pretrain_steps``) + 100 of stage 2.
+FRAME_PROJECTIONS_TRAINER_DEFAULTS = {
+    "optimizer": "adam",
+    "lr": 1e-3,
+    "weight_decay": 1e-4,
+    "exclude_bias_and_norm_from_weight_decay": False,
+    "schedule": "constant",
+    "warmup_fraction": 0.0,
+    "batch_size": 128,
+    "max_steps": 400,
+}
+#: The baseline gets the same optimiser and the stage-1 budget.
+SERIES_SIMCLR_TRAINER_DEFAULTS = {**FRAME_PROJECTIONS_TRAINER_DEFAULTS, "max_steps": 300}
+
+
+@hookimpl
+def register_modalities() -> list[ModalitySpec]:
+    return [
+        ModalitySpec(
+            name="timeseries",
+            description="Time series [rows, channels, length]: UCR/UEA archives, CSV windows.",
+            default_encoder="resnet1d",
+            default_objective="frame-projections",
+            default_dataset="synthetic-pulses",
+            default_evaluators=("linear-probe", "knn"),
+            task_evaluators={"regression": ("regression-probe",)},
+            sample_unit="series",
+        )
+    ]
+
+
+@hookimpl
+def register_encoders() -> list[EncoderSpec]:
+    return [
+        EncoderSpec(
+            name="resnet1d",
+            modality="timeseries",
+            factory="selfsup_timeseries.encoders.resnet1d:ResNet1D",
+            config_cls=ResNet1DConfig,
+            description="The frame-projections 1-D ResNet (SAME convs, basic blocks, mean pooling, dense to out_dim).",
+        ),
+        EncoderSpec(
+            name="frame-resnet1d",
+            modality="timeseries",
+            factory="selfsup_timeseries.encoders.resnet1d:FrameResNet1D",
+            config_cls=FrameResNet1DConfig,
+            description="resnet1d + the two stage-2 mappers: concat[P_f(h), h, P_w(h)] (frame projections' inference encoder).",
+        ),
+    ]
+
+
+@hookimpl
+def register_objectives() -> list[ObjectiveSpec]:
+    return [
+        ObjectiveSpec(
+            name="frame-projections",
+            modalities=TIMESERIES,
+            factory="selfsup_timeseries.objectives.frame_projections:FrameProjections",
+            config_cls=FrameProjectionsConfig,
+            description="Frame projections (Demirel & Holz, NeurIPS 2025): time/Fourier/wavelet views, no augmentation.",
+            encoders=("frame-resnet1d",),
+            default_encoder="frame-resnet1d",
+            trainer_defaults=FRAME_PROJECTIONS_TRAINER_DEFAULTS,
+        ),
+        ObjectiveSpec(
+            name="series-simclr",
+            modalities=TIMESERIES,
+            factory="selfsup_timeseries.objectives.simclr:TSSimCLR",
+            config_cls=TSSimCLRConfig,
+            description="SimCLR-style baseline: jitter/scale/shift views, NT-Xent (tau 0.15).",
+            trainer_defaults=SERIES_SIMCLR_TRAINER_DEFAULTS,
+        ),
+    ]
+
+
+@hookimpl
+def register_datasets() -> list[DatasetSpec]:
+    return [
+        DatasetSpec(
+            name="synthetic-pulses",
+            modality="timeseries",
+            factory="selfsup_timeseries.datasets.sources:SyntheticPulses",
+            config_cls=SyntheticPulsesConfig,
+            description="Embedded default (no files): quasi-periodic pulse trains; regress the rate (Hz).",
+        ),
+        DatasetSpec(
+            name="ucr",
+            modality="timeseries",
+            factory="selfsup_timeseries.datasets.sources:UCRArchive",
+            config_cls=UCRConfig,
+            description="A UCR/UEA problem (.ts, .arff, .tsv, .txt; uni- or multivariate) from data.root/data.name.",
+        ),
+        DatasetSpec(
+            name="csv-windows",
+            modality="timeseries",
+            factory="selfsup_timeseries.datasets.sources:CSVWindows",
+            config_cls=CSVWindowsConfig,
+            description="A CSV of windows (one row each, channel-major values, a label column).",
+        ),
+    ]
