@@ -31,7 +31,7 @@ from .progress import ProgressBar, ProgressSettings, stage, use_progress
 from .registry import get_registry
 from .safe_files import check_output_paths, load_weights, read_json, save_weights
 from .strategies import build_evaluator, check_strategies
-from .tracking import RunTracker
+from .tracking import RunTracker, evaluation_loggers
 from .resume import record_resume, reusable_results, save_config
 from .run_folder import PreparedRunDir, prepare_run_dir
 
@@ -523,8 +523,11 @@ def evaluate(
     random_init = _build_encoder(resolved.encoder, resolved.component_config("encoder_config"), data.info, cfg.seed)
     check_encoder_output(resolved.encoder, random_init, data)
     device = resolve_device(cfg.trainer.device)
-    with intra_op_threads(cfg.trainer.threads), use_progress(ProgressSettings.from_trainer(cfg.trainer)):
-        results = run_evaluators(resolved, data, {"pretrained": encoder, "random_init": random_init}, device)
-    if write:
-        write_metrics(run_dir, resolved, results)
+    if not write:  # e.g. one fold of cv=K (selfsup.cv): nothing is written or logged
+        with intra_op_threads(cfg.trainer.threads), use_progress(ProgressSettings.from_trainer(cfg.trainer)):
+            return run_evaluators(resolved, data, {"pretrained": encoder, "random_init": random_init}, device)
+    with evaluation_loggers(resolved, run_dir) as report:  # the run's loggers get the results (selfsup.tracking)
+        with intra_op_threads(cfg.trainer.threads), use_progress(ProgressSettings.from_trainer(cfg.trainer)):
+            results = run_evaluators(resolved, data, {"pretrained": encoder, "random_init": random_init}, device)
+        report(*write_metrics(run_dir, resolved, results))
     return results
