@@ -11,6 +11,12 @@ batches of different sizes (the given inputs, or the run's own test split) befor
 An encoder may declare what it cannot do with two class attributes:
 ``export_formats: tuple[str, ...]`` (the formats that work) and ``export_note: str`` (why
 the others do not); :class:`ExportError` then names the working formats before trying.
+
+An encoder whose batches hold more than tensors (a torch-geometric ``Batch``) can still be
+traced when it offers ``export_batch(batch) -> dict[str, Tensor]`` (:class:`TensorBatchEncoder`):
+the same batch as plain tensors, which its ``forward`` also accepts. The export's inputs are
+those tensors (``export.json`` names them), and the check compares the traced graph on them
+with the eager encoder on the original batch.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import shutil
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -31,12 +37,20 @@ from .embed import open_run
 from .errors import ConfigError, DatasetError, ExportError, MissingDependencyError
 from .preprocessing import PREPROCESSING_FILE, PREPROCESSING_TENSORS_FILE
 
-__all__ = ["FORMATS", "export", "TensorInputs", "encoder_inputs", "load_safetensors_export"]
+__all__ = ["FORMATS", "export", "TensorInputs", "TensorBatchEncoder", "encoder_inputs", "load_safetensors_export"]
 
 #: Export formats and the file each writes.
 FORMATS = {"onnx": "encoder.onnx", "torchscript": "encoder.pt", "safetensors": "encoder.safetensors"}
 #: Batch keys an encoder never reads as an input.
 _NOT_INPUTS = ("label", "eval_mask")
+
+
+@runtime_checkable
+class TensorBatchEncoder(Protocol):
+    """An encoder that can take its batch as plain tensors (for ONNX and TorchScript)."""
+
+    def export_batch(self, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+        """The same inputs as tensors only; ``forward`` on them equals ``forward(batch)``."""
 
 
 class _Recorder(dict):  # type: ignore[type-arg]
@@ -152,9 +166,11 @@ def export(
         raise ExportError(f"{culprit} cannot be exported to {fmt}{': ' + note if note else ''}. Use format={allowed[0]}.")
     target = Path(out) if out is not None else run_dir / f"export-{fmt}"
     first, second, where = _example_batches(resolved, transform, inputs)
-    keys = encoder_inputs(encoder, first)
     with torch.no_grad():
         expected = (encoder(first).float(), encoder(second).float())
+    if fmt != "safetensors" and isinstance(encoder, TensorBatchEncoder):
+        first, second = encoder.export_batch(first), encoder.export_batch(second)
+    keys = encoder_inputs(encoder, first)
     target.mkdir(parents=True, exist_ok=True)
     path = target / FORMATS[fmt]
     partial = target / f".{path.name}.{os.getpid()}.tmp"
