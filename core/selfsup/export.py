@@ -17,10 +17,16 @@ traced when it offers ``export_batch(batch) -> dict[str, Tensor]`` (:class:`Tens
 the same batch as plain tensors, which its ``forward`` also accepts. The export's inputs are
 those tensors (``export.json`` names them), and the check compares the traced graph on them
 with the eager encoder on the original batch.
+
+An encoder whose fast path cannot be traced (a compiled kernel, a data-dependent chunking) but
+that has an equivalent plain-torch path can offer ``traceable()``, a context manager inside
+which its ``forward`` takes that path (:class:`TraceableEncoder`); the export traces inside it
+and still compares with the eager encoder's fast path outside it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -37,7 +43,7 @@ from .embed import open_run
 from .errors import ConfigError, DatasetError, ExportError, MissingDependencyError
 from .preprocessing import PREPROCESSING_FILE, PREPROCESSING_TENSORS_FILE
 
-__all__ = ["FORMATS", "export", "TensorInputs", "TensorBatchEncoder", "encoder_inputs", "load_safetensors_export"]
+__all__ = ["FORMATS", "export", "TensorInputs", "TensorBatchEncoder", "TraceableEncoder", "encoder_inputs", "load_safetensors_export"]
 
 #: Export formats and the file each writes.
 FORMATS = {"onnx": "encoder.onnx", "torchscript": "encoder.pt", "safetensors": "encoder.safetensors"}
@@ -51,6 +57,14 @@ class TensorBatchEncoder(Protocol):
 
     def export_batch(self, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
         """The same inputs as tensors only; ``forward`` on them equals ``forward(batch)``."""
+
+
+@runtime_checkable
+class TraceableEncoder(Protocol):
+    """An encoder with a plain-torch path for tracing (see the module docstring)."""
+
+    def traceable(self) -> contextlib.AbstractContextManager[Any]:
+        """A context inside which ``forward`` uses only traceable torch operations."""
 
 
 class _Recorder(dict):  # type: ignore[type-arg]
@@ -181,10 +195,11 @@ def export(
             args = (_tensors(first, keys, culprit), _tensors(second, keys, culprit))
             wrapper = TensorInputs(encoder, keys).eval()
             inputs_spec = _input_spec(keys, args)
-            if fmt == "torchscript":
-                diffs = _export_torchscript(wrapper, args, expected, partial, atol, culprit)
-            else:
-                diffs = _export_onnx(wrapper, keys, args, expected, partial, atol, culprit, inputs_spec)
+            with encoder.traceable() if isinstance(encoder, TraceableEncoder) else contextlib.nullcontext():
+                if fmt == "torchscript":
+                    diffs = _export_torchscript(wrapper, args, expected, partial, atol, culprit)
+                else:
+                    diffs = _export_onnx(wrapper, keys, args, expected, partial, atol, culprit, inputs_spec)
         os.replace(partial, path)
     finally:
         if partial.exists():

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import selfsup
-from selfsup.errors import DatasetError, ExportError
+from selfsup.errors import DatasetError
 from selfsup.export import export, load_safetensors_export
 
 pytestmark = pytest.mark.usefixtures("one_thread")
