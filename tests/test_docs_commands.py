@@ -27,9 +27,6 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA_ROOT = Path(os.environ.get("SELFSUP_DATA", ROOT.parent / "shared" / "data"))
 SHIM = Path(__file__).parent / "support" / "docs_shim"
 DOC_FILES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-#: Pages whose newest blocks (embedding, tasks, loggers, added in the 2026-12-07 merge) do not all
-#: run yet as written: run, reported as xfail/xpass, never failing CI. Remove a page once it passes.
-PENDING = {"plugins.md", "user-guide.md"}
 MAX_STEPS = 2
 TIMEOUT_S = 600
 READS_DATA = re.compile(r"(?<![\w./-])data/([\w.-]+)")
@@ -77,12 +74,7 @@ def _needs_missing_data(text: str, cwd: Path) -> bool:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "doc",
-    [pytest.param(d, marks=pytest.mark.xfail(reason="blocks not all runnable yet (PENDING)", strict=False))
-     if d.name in PENDING else d for d in DOC_FILES],
-    ids=lambda p: p.name,
-)
+@pytest.mark.parametrize("doc", DOC_FILES, ids=lambda p: p.name)
 def test_documented_commands_run(doc: Path, tmp_path: Path) -> None:
     if DATA_ROOT.is_dir():
         (tmp_path / "data").symlink_to(DATA_ROOT, target_is_directory=True)

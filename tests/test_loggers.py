@@ -331,3 +331,50 @@ def test_wandb_offline_run_holds_history_config_summary_and_plots(toy, tmp_path,
     exits = [r.exit.exit_code for r in records if r.WhichOneof("record_type") == "exit"]
     assert exits == [0]
     assert (offline / "files" / "loss.png").is_file() and (offline / "files" / "metrics.json").is_file()
+
+
+# --------------------------------------------------------------------------- selfsup evaluate reports to the run's loggers
+
+
+def test_evaluate_sends_its_results_to_the_runs_loggers(recording, tmp_path):
+    from selfsup import evaluate
+
+    pretrain(modality="toy", run_dir=tmp_path / "run", loggers=["recording"], evaluators=["linear-probe"], trainer={**TRAIN, "eval_every": 0})
+    recording.clear()
+    results = evaluate(tmp_path / "run", ["knn"])
+    assert [call[0] for call in recording] == ["init", "hyperparams", "metrics", "artifact", "close"]
+    assert recording[1][1]["evaluators"] == ["knn"]  # the config evaluate used
+    _, metrics, step = recording[2]
+    assert step == 20  # the run's last training step
+    assert metrics["final/knn/accuracy"] == pytest.approx(results["knn"]["pretrained"]["accuracy"])
+    assert metrics["random_init/knn/accuracy"] == pytest.approx(results["knn"]["random_init"]["accuracy"])
+    assert metrics["delta/knn/accuracy"] == pytest.approx(
+        results["knn"]["pretrained"]["accuracy"] - results["knn"]["random_init"]["accuracy"]
+    )
+    assert recording[3] == ("artifact", "metrics.json") and recording[4] == ("close", "finished")
+    recording.clear()
+    evaluate(tmp_path / "run", ["knn"], write=False)  # nothing written, nothing logged (as each fold of cv=K)
+    assert recording == []
+
+
+def test_evaluate_of_an_mlflow_run_opens_an_evaluate_run_read_back_from_the_store(toy, tmp_path, monkeypatch):
+    pytest.importorskip("mlflow")
+    from mlflow.tracking import MlflowClient
+
+    from selfsup import evaluate
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    store = tmp_path / "mlruns"
+    pretrain(modality="toy", run_dir=tmp_path / "run", loggers=["mlflow"], evaluators=["linear-probe"],
+             logger_config={"mlflow": {"tracking_uri": str(store), "experiment": "toy-exp"}}, trainer={**TRAIN, "eval_every": 0})
+    results = evaluate(tmp_path / "run", ["knn"])
+    client = MlflowClient(tracking_uri=store.resolve().as_uri())
+    runs = {run.info.run_name: run for run in client.search_runs([client.get_experiment_by_name("toy-exp").experiment_id])}
+    assert set(runs) == {"run", "run (evaluate)"}
+    again = runs["run (evaluate)"]
+    assert again.info.status == "FINISHED" and again.data.params["evaluators"] == "['knn']"
+    assert again.data.metrics["final/knn/accuracy"] == pytest.approx(results["knn"]["pretrained"]["accuracy"])
+    assert again.data.metrics["random_init/knn/accuracy"] == pytest.approx(results["knn"]["random_init"]["accuracy"])
+    assert [m.step for m in client.get_metric_history(again.info.run_id, "final/knn/accuracy")] == [20]
+    assert "metrics.json" in {a.path for a in client.list_artifacts(again.info.run_id)}
+    assert "final/knn/accuracy" not in runs["run"].data.metrics  # the pretraining run is left as it was

@@ -139,3 +139,70 @@ def test_trainer_threads_apply_during_the_run_and_are_restored(tmp_path, toy):
     assert result.config["trainer"]["threads"] == target
     with pytest.raises(ConfigError, match="trainer.threads=0 must be at least 1"):
         pretrain(modality="toy", run_dir=tmp_path / "bad", evaluators=[], trainer={"max_steps": 1, "threads": 0})
+
+
+# --------------------------------------------------------------------------- failing evaluators during training
+
+
+class _Flaky:
+    """Fails at its first ``fail_first`` calls (an OOM in the first evaluation), then scores the step count."""
+
+    calls = 0
+    fail_first = 1
+
+    def __init__(self, config=None):
+        pass
+
+    def settings(self):
+        return {}
+
+    def evaluate(self, encoder, data, *, device, seed):
+        type(self).calls += 1
+        if type(self).calls <= type(self).fail_first:
+            raise RuntimeError("CUDA out of memory (simulated)\nsecond line")
+        return {"score": float(type(self).calls)}
+
+
+@pytest.fixture
+def flaky(toy, register_plugin):
+    from selfsup.hookspecs import hookimpl
+    from selfsup.specs import EvaluatorSpec
+
+    class Plugin:
+        @hookimpl
+        def register_evaluators(self):
+            return [EvaluatorSpec(name="flaky", factory=_Flaky)]
+
+    _Flaky.calls, _Flaky.fail_first = 0, 1
+    register_plugin(Plugin(), name="flaky-test")
+    return _Flaky
+
+
+def test_a_failing_evaluator_during_training_is_recorded_and_training_goes_on(flaky, tmp_path, capsys):
+    result = pretrain(
+        modality="toy", run_dir=tmp_path / "r", evaluators=["flaky", "knn"],
+        trainer={"max_steps": 6, "eval_every": 2, "eval_select": "flaky/score"},
+    )
+    assert len(result.history) == 6  # training did not stop at the step-2 failure
+    log = [json.loads(line) for line in (tmp_path / "r" / EVAL_LOG_FILE).read_text().splitlines()]
+    assert [line["step"] for line in log] == [2, 4, 6]
+    assert "flaky/score" not in log[0] and "knn/accuracy" in log[0]  # the other evaluator still reported
+    assert [line["flaky/score"] for line in log[1:]] == [2.0, 3.0]
+    during = json.loads((tmp_path / "r" / "metrics.json").read_text())["during_training"]
+    assert during["errors"] == {"flaky": {"error": "RuntimeError: CUDA out of memory (simulated)", "steps": [2]}}
+    assert during["select"] == "flaky/score" and during["best"]["step"] == 6  # step 2 (failed) is no candidate
+    assert result.metrics["flaky/score"] == 4.0  # the final evaluation ran it again
+    err = capsys.readouterr().err
+    assert err.count("evaluator 'flaky' failed during training at step 2") == 1
+
+
+def test_an_evaluator_failing_at_every_evaluation_leaves_a_finished_run(flaky, tmp_path):
+    flaky.fail_first = 10**6
+    result = pretrain(modality="toy", run_dir=tmp_path / "r", evaluators=["flaky"], trainer={"max_steps": 4, "eval_every": 2})
+    assert len(result.history) == 4 and result.best_during_training is None
+    payload = json.loads((tmp_path / "r" / "metrics.json").read_text())
+    assert payload["during_training"]["errors"]["flaky"]["steps"] == [2, 4]
+    assert "best" not in payload["during_training"]
+    assert payload["evaluations"]["flaky"]["errors"]["pretrained"].startswith("RuntimeError")  # the final one too
+    assert json.loads((tmp_path / "r" / "status.json").read_text())["status"] == "finished"
+    assert (tmp_path / "r" / "encoder.safetensors").exists() and not (tmp_path / "r" / "plots" / "eval.png").exists()

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 import torch
+from omegaconf import OmegaConf
 from torch import nn
 
 from selfsup import pretrain
@@ -360,3 +361,41 @@ def test_selfsup_info_lists_the_tasks_an_evaluator_scores(capsys) -> None:
     assert "  tasks: regression\n" in capsys.readouterr().out
     assert main(["info", "embedding-stats"]) == 0
     assert "  tasks: any (labels not needed)\n" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------- --print-config follows the task
+
+
+def test_print_config_shows_the_evaluators_the_task_chooses(tasks_plugin, capsys) -> None:
+    from selfsup.cli import main
+
+    assert main(["pretrain", "--print-config", "modality=toy", "dataset=lines"]) == 0
+    out = capsys.readouterr()
+    printed = OmegaConf.create(out.out)
+    assert list(printed.evaluators) == ["regression-probe"] and "regression-probe" in printed.evaluator_config
+    assert out.err == ""
+    assert main(["pretrain", "--print-config", "modality=toy", "dataset=lines", "data.task=none"]) == 0
+    assert list(OmegaConf.create(capsys.readouterr().out).evaluators) == ["embedding-stats"]
+    # Named evaluators that cannot score the task: the error pretrain gives before training.
+    assert main(["pretrain", "--print-config", "modality=toy", "dataset=lines", "evaluators=[linear-probe]"]) == 2
+    assert "'linear-probe' cannot score dataset 'lines'" in capsys.readouterr().err
+
+
+def test_print_config_without_buildable_data_says_its_evaluators_are_the_defaults(tasks_plugin, register_plugin, capsys) -> None:
+    from selfsup.cli import main
+
+    class NoData:
+        @hookimpl
+        def register_datasets(self):
+            return [DatasetSpec(name="absent", modality="toy", factory=_absent, config_cls=LinesConfig)]
+
+    register_plugin(NoData(), name="no-data")
+    assert main(["pretrain", "--print-config", "modality=toy", "dataset=absent"]) == 0
+    out = capsys.readouterr()
+    assert list(OmegaConf.create(out.out).evaluators) == ["linear-probe"]  # the toy modality's defaults
+    assert "the data could not be built (DatasetError: no files under 'nowhere'. Give data.root=<folder>.)" in out.err
+    assert "before the data's task is known" in out.err
+
+
+def _absent(config: LinesConfig) -> DataSource:
+    raise DatasetError("no files under 'nowhere'. Give data.root=<folder>.")

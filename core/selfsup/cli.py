@@ -164,9 +164,10 @@ def _pretrain(args: argparse.Namespace) -> int:
     if args.config:
         user = OmegaConf.merge(reuse_saved_config(load_user_config(args.config), user), user)
     resolved = resolve(user, get_registry())
-    if args.print_config:
-        print(OmegaConf.to_yaml(resolved.config), end="")
-        return 0
+    if args.print_config:  # after the data's task and data fixes (selfsup.print_config)
+        from .print_config import print_config
+
+        return print_config(resolved)
     result = run_resolved(resolved)
     if not DistributedContext.from_env().is_main:  # under torchrun, rank 0 reports
         return 0

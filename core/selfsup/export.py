@@ -11,17 +11,29 @@ batches of different sizes (the given inputs, or the run's own test split) befor
 An encoder may declare what it cannot do with two class attributes:
 ``export_formats: tuple[str, ...]`` (the formats that work) and ``export_note: str`` (why
 the others do not); :class:`ExportError` then names the working formats before trying.
+
+An encoder whose batches hold more than tensors (a torch-geometric ``Batch``) can still be
+traced when it offers ``export_batch(batch) -> dict[str, Tensor]`` (:class:`TensorBatchEncoder`):
+the same batch as plain tensors, which its ``forward`` also accepts. The export's inputs are
+those tensors (``export.json`` names them), and the check compares the traced graph on them
+with the eager encoder on the original batch.
+
+An encoder whose fast path cannot be traced (a compiled kernel, a data-dependent chunking) but
+that has an equivalent plain-torch path can offer ``traceable()``, a context manager inside
+which its ``forward`` takes that path (:class:`TraceableEncoder`); the export traces inside it
+and still compares with the eager encoder's fast path outside it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -31,12 +43,28 @@ from .embed import open_run
 from .errors import ConfigError, DatasetError, ExportError, MissingDependencyError
 from .preprocessing import PREPROCESSING_FILE, PREPROCESSING_TENSORS_FILE
 
-__all__ = ["FORMATS", "export", "TensorInputs", "encoder_inputs", "load_safetensors_export"]
+__all__ = ["FORMATS", "export", "TensorInputs", "TensorBatchEncoder", "TraceableEncoder", "encoder_inputs", "load_safetensors_export"]
 
 #: Export formats and the file each writes.
 FORMATS = {"onnx": "encoder.onnx", "torchscript": "encoder.pt", "safetensors": "encoder.safetensors"}
 #: Batch keys an encoder never reads as an input.
 _NOT_INPUTS = ("label", "eval_mask")
+
+
+@runtime_checkable
+class TensorBatchEncoder(Protocol):
+    """An encoder that can take its batch as plain tensors (for ONNX and TorchScript)."""
+
+    def export_batch(self, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+        """The same inputs as tensors only; ``forward`` on them equals ``forward(batch)``."""
+
+
+@runtime_checkable
+class TraceableEncoder(Protocol):
+    """An encoder with a plain-torch path for tracing (see the module docstring)."""
+
+    def traceable(self) -> contextlib.AbstractContextManager[Any]:
+        """A context inside which ``forward`` uses only traceable torch operations."""
 
 
 class _Recorder(dict):  # type: ignore[type-arg]
@@ -152,9 +180,11 @@ def export(
         raise ExportError(f"{culprit} cannot be exported to {fmt}{': ' + note if note else ''}. Use format={allowed[0]}.")
     target = Path(out) if out is not None else run_dir / f"export-{fmt}"
     first, second, where = _example_batches(resolved, transform, inputs)
-    keys = encoder_inputs(encoder, first)
     with torch.no_grad():
         expected = (encoder(first).float(), encoder(second).float())
+    if fmt != "safetensors" and isinstance(encoder, TensorBatchEncoder):
+        first, second = encoder.export_batch(first), encoder.export_batch(second)
+    keys = encoder_inputs(encoder, first)
     target.mkdir(parents=True, exist_ok=True)
     path = target / FORMATS[fmt]
     partial = target / f".{path.name}.{os.getpid()}.tmp"
@@ -165,10 +195,11 @@ def export(
             args = (_tensors(first, keys, culprit), _tensors(second, keys, culprit))
             wrapper = TensorInputs(encoder, keys).eval()
             inputs_spec = _input_spec(keys, args)
-            if fmt == "torchscript":
-                diffs = _export_torchscript(wrapper, args, expected, partial, atol, culprit)
-            else:
-                diffs = _export_onnx(wrapper, keys, args, expected, partial, atol, culprit, inputs_spec)
+            with encoder.traceable() if isinstance(encoder, TraceableEncoder) else contextlib.nullcontext():
+                if fmt == "torchscript":
+                    diffs = _export_torchscript(wrapper, args, expected, partial, atol, culprit)
+                else:
+                    diffs = _export_onnx(wrapper, keys, args, expected, partial, atol, culprit, inputs_spec)
         os.replace(partial, path)
     finally:
         if partial.exists():

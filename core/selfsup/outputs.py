@@ -29,24 +29,34 @@ def selected_metric(trainer: Any, evaluation: dict[str, float]) -> str:
     return str(select)
 
 
-def summarize_during_training(trainer: Any, evaluations: list[dict[str, float]]) -> dict[str, Any]:
+def summarize_during_training(
+    trainer: Any, evaluations: list[dict[str, float]], errors: dict[str, dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """The ``during_training`` entry of ``metrics.json``: the best and the final evaluation
-    (every one is a line of ``eval_log.jsonl``).
+    (every one is a line of ``eval_log.jsonl``) and, under ``errors``, the evaluators that
+    failed during training (``{name: {"error": ..., "steps": [...]}}``).
 
     The best is the highest ``trainer.eval_select`` (default: the first metric reported), the
     way papers that report "best epoch" pick it; it is labelled as such, never mixed with the
-    final encoder's numbers.
+    final encoder's numbers. Evaluations that lack the metric (its evaluator failed then) are
+    not candidates; when no evaluation has it, there is no ``best``/``final``.
     """
-    select = selected_metric(trainer, evaluations[0])
-    best = max(evaluations, key=lambda line: line[select])
-    final = evaluations[-1]
-    return {
-        "every": int(trainer.eval_every),
-        "select": select,
-        "best": {"step": int(best["step"]), "metrics": {k: v for k, v in best.items() if k != "step"}},
-        "final": {"step": int(final["step"]), "metrics": {k: v for k, v in final.items() if k != "step"}},
-        "log": EVAL_LOG_FILE,
-    }
+    summary: dict[str, Any] = {"every": int(trainer.eval_every)}
+    scored = [line for line in evaluations if len(line) > 1]
+    if scored:
+        select = selected_metric(trainer, {k: v for line in scored for k, v in line.items()})
+        candidates = [line for line in scored if select in line]
+        best = max(candidates, key=lambda line: line[select])
+        final = evaluations[-1]
+        summary.update(
+            select=select,
+            best={"step": int(best["step"]), "metrics": {k: v for k, v in best.items() if k != "step"}},
+            final={"step": int(final["step"]), "metrics": {k: v for k, v in final.items() if k != "step"}},
+        )
+    if errors:
+        summary["errors"] = {name: dict(entry) for name, entry in errors.items()}
+    summary["log"] = EVAL_LOG_FILE
+    return summary
 
 
 def write_metrics(

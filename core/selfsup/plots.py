@@ -138,7 +138,9 @@ def plot_evaluations(
     evaluation ``metrics.json`` calls best) starred; ``None`` without evaluations."""
     if not evaluations:
         return None
-    metrics = [key for key in evaluations[0] if key != "step"]
+    metrics = list(dict.fromkeys(key for line in evaluations for key in line if key != "step"))  # failed ones: gaps
+    if not metrics:  # every evaluator failed during training (metrics.json records why)
+        return None
     columns = 1 if len(metrics) == 1 else 2
     rows = math.ceil(len(metrics) / columns)
     plt = _pyplot()

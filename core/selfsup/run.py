@@ -23,6 +23,7 @@ from .engine.distributed import DistributedContext, broadcast_object
 from .engine.trainer import Trainer
 from .errors import CheckpointError, ConfigError, DatasetError, SelfsupError
 from .fixes import build_with_data_fixes
+from .evaluation.during import DuringTraining, error_text
 from .evaluation.features import shared_features
 from .interfaces import DataSource, Objective
 from .preprocessing import save_state
@@ -30,7 +31,7 @@ from .progress import ProgressBar, ProgressSettings, stage, use_progress
 from .registry import get_registry
 from .safe_files import check_output_paths, load_weights, read_json, save_weights
 from .strategies import build_evaluator, check_strategies
-from .tracking import RunTracker
+from .tracking import RunTracker, evaluation_loggers
 from .resume import record_resume, reusable_results, save_config
 from .run_folder import PreparedRunDir, prepare_run_dir
 
@@ -240,9 +241,8 @@ def _train_and_evaluate(
         for line in [*(f"{k}: {old!r} -> {new!r}" for k, (old, new) in changes.items()), *notes]:
             print(f"selfsup: resuming at step {step}: {line}", file=sys.stderr)
 
-    history = trainer.fit(
-        objective, data, evaluate=_evaluate_during_training(resolved, data, objective, trainer.device), on_resume=on_resume
-    )
+    during_training = _evaluate_during_training(resolved, data, objective, trainer.device)
+    history = trainer.fit(objective, data, evaluate=during_training, on_resume=on_resume)
     if created_group:
         job.leave_process_group()
     encoder = objective.evaluation_encoder()
@@ -253,7 +253,8 @@ def _train_and_evaluate(
     encoder = encoder.cpu().eval()
     if not job.is_main:  # the other ranks trained the same weights; rank 0 evaluates and saves
         return PretrainResult(encoder, {}, {}, run_dir, history=history, config=to_container(cfg))
-    during = summarize_during_training(cfg.trainer, trainer.evaluations) if trainer.evaluations else None
+    errors = during_training.errors if during_training is not None else {}
+    during = summarize_during_training(cfg.trainer, trainer.evaluations, errors) if trainer.evaluations else None
     save_encoder(encoder, run_dir / ENCODER_FILE)
     encoders = {"pretrained": encoder, "random_init": random_init}
     if trainer.resumed is None:
@@ -265,7 +266,7 @@ def _train_and_evaluate(
     with stage("plots", f"writing {run_dir / 'plots'}"):
         plots = save_plots(
             run_dir, history, encoder, data, cfg.trainer.eval_batch_size, evaluations=trainer.evaluations, baseline=baseline,
-            best=(during["best"]["step"], during["select"]) if during else None,
+            best=(during["best"]["step"], during["select"]) if during and "best" in during else None,
             phases=[phase.name for phase in objective.phases()],
         )
     tracker.report(metrics, baseline, int(history[-1]["step"]) if history else 0, [*plots, run_dir / "metrics.json"])
@@ -276,7 +277,7 @@ def _train_and_evaluate(
         run_dir=run_dir,
         history=history,
         config=to_container(cfg),
-        best_during_training=during["best"] | {"select": during["select"]} if during else None,
+        best_during_training=during["best"] | {"select": during["select"]} if during and "best" in during else None,
         raw_feature_metrics={
             f"{name}/{key}": value for name, entry in results.items() for key, value in entry.get("raw_features", {}).items()
         },
@@ -332,14 +333,10 @@ def _evaluate_resumed(
 
 def _evaluate_during_training(
     resolved: ResolvedRun, data: DataSource, objective: Objective, device: torch.device
-) -> Callable[[int], dict[str, float]] | None:
-    """The callback behind ``trainer.eval_every``: the chosen evaluators on the objective's
-    :meth:`~selfsup.interfaces.Objective.evaluation_encoder` as it trains.
-
-    The encoder stays where the trainer put it; the random-init baseline is not re-run.
-    """
-    from .outputs import selected_metric
-
+) -> DuringTraining | None:
+    """The callback behind ``trainer.eval_every`` (:class:`~selfsup.evaluation.during.DuringTraining`):
+    the chosen evaluators on the objective's encoder as it trains; a failing evaluator is
+    recorded and training goes on. The random-init baseline is not re-run."""
     trainer = resolved.config.trainer
     if not trainer.eval_every:
         return None
@@ -351,19 +348,7 @@ def _evaluate_during_training(
     ]
     if not evaluators:  # a run without evaluators has nothing to evaluate during training either
         return None
-    seed = int(resolved.config.seed)
-
-    def evaluate(step: int) -> dict[str, float]:
-        with shared_features():
-            line = {
-                f"{name}/{key}": float(value)
-                for name, evaluator in evaluators
-                for key, value in evaluator.evaluate(objective.evaluation_encoder(), data, device=device, seed=seed).items()
-            }
-        selected_metric(trainer, line)  # a wrong trainer.eval_select fails at the first evaluation
-        return line
-
-    return evaluate
+    return DuringTraining(evaluators, objective, data, device, int(resolved.config.seed), trainer)
 
 
 def run_evaluators(
@@ -424,8 +409,8 @@ def run_evaluators(
                     results[name][label] = {key: float(value) for key, value in scores.items()}
                 except Exception as exc:  # noqa: BLE001 - recorded; the other evaluators still report
                     results[name][label] = {}
-                    results[name].setdefault("errors", {})[label] = _error_text(exc)
-                    _warn(f"evaluator '{name}' failed on the {label.replace('_', ' ')} encoder: {_error_text(exc)}")
+                    results[name].setdefault("errors", {})[label] = error_text(exc)
+                    _warn(f"evaluator '{name}' failed on the {label.replace('_', ' ')} encoder: {error_text(exc)}")
                     continue
                 finally:
                     bar.update(1)
@@ -434,11 +419,6 @@ def run_evaluators(
         encoder.cpu()
     bar.close()
     return results
-
-
-def _error_text(exc: BaseException) -> str:
-    message = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {message[0] if message else ''}".rstrip(": ")
 
 
 def _warn(message: str) -> None:
@@ -543,8 +523,11 @@ def evaluate(
     random_init = _build_encoder(resolved.encoder, resolved.component_config("encoder_config"), data.info, cfg.seed)
     check_encoder_output(resolved.encoder, random_init, data)
     device = resolve_device(cfg.trainer.device)
-    with intra_op_threads(cfg.trainer.threads), use_progress(ProgressSettings.from_trainer(cfg.trainer)):
-        results = run_evaluators(resolved, data, {"pretrained": encoder, "random_init": random_init}, device)
-    if write:
-        write_metrics(run_dir, resolved, results)
+    if not write:  # e.g. one fold of cv=K (selfsup.cv): nothing is written or logged
+        with intra_op_threads(cfg.trainer.threads), use_progress(ProgressSettings.from_trainer(cfg.trainer)):
+            return run_evaluators(resolved, data, {"pretrained": encoder, "random_init": random_init}, device)
+    with evaluation_loggers(resolved, run_dir) as report:  # the run's loggers get the results (selfsup.tracking)
+        with intra_op_threads(cfg.trainer.threads), use_progress(ProgressSettings.from_trainer(cfg.trainer)):
+            results = run_evaluators(resolved, data, {"pretrained": encoder, "random_init": random_init}, device)
+        report(*write_metrics(run_dir, resolved, results))
     return results

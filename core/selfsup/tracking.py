@@ -11,11 +11,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 import os
 import socket
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import replace
 from pathlib import Path
@@ -25,7 +26,7 @@ from .config import ResolvedRun, to_container
 from .loggers import LoggerSet, build_loggers
 from .progress import ProgressSettings, use_progress
 
-__all__ = ["RunTracker", "STATUS_FILE", "write_status", "read_status", "ended_status"]
+__all__ = ["RunTracker", "STATUS_FILE", "write_status", "read_status", "ended_status", "final_scalars", "evaluation_loggers"]
 
 STATUS_FILE = "status.json"
 
@@ -53,6 +54,62 @@ def ended_status(exc: BaseException | None) -> str:
     if isinstance(exc, (KeyboardInterrupt, SystemExit)) or "interrupt" in type(exc).__name__.lower():
         return "interrupted"
     return "failed"
+
+
+def final_scalars(metrics: Mapping[str, float], baseline: Mapping[str, float]) -> dict[str, float]:
+    """``final/<m>``, ``random_init/<m>`` and ``delta/<m>`` (pretrained minus random init) for the loggers."""
+    final = {f"final/{k}": float(v) for k, v in metrics.items()}
+    final.update({f"random_init/{k}": float(v) for k, v in baseline.items()})
+    final.update({f"delta/{k}": float(v) - float(baseline[k]) for k, v in metrics.items() if k in baseline})
+    return final
+
+
+def _last_step(run_dir: Path) -> int:
+    """The run's last logged training step (``log.jsonl``), 0 when it has none."""
+    try:
+        lines = (run_dir / "log.jsonl").read_text().splitlines()
+        return int(json.loads(lines[-1])["step"]) if lines else 0
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0
+
+
+def _evaluate_config(config: Any, run_dir: Path) -> Any:
+    """A logger's config for ``selfsup evaluate``: a ``run_name`` left unset becomes ``<run> (evaluate)``."""
+    if dataclasses.is_dataclass(config) and not isinstance(config, type) and getattr(config, "run_name", "") is None:
+        return dataclasses.replace(config, run_name=f"{run_dir.name} (evaluate)")
+    return config
+
+
+@contextmanager
+def evaluation_loggers(resolved: ResolvedRun, run_dir: Path) -> Iterator[Callable[[Mapping[str, float], Mapping[str, float]], None]]:
+    """Around ``selfsup evaluate``: the run's loggers (its ``loggers`` list, as configured).
+
+    Each logger is started before anything is evaluated (one that cannot start is the same
+    :class:`~selfsup.errors.ConfigError` as in ``pretrain``; MLflow and W&B open a new tracking
+    run, named ``<run> (evaluate)`` unless ``logger_config.<name>.run_name`` is set; TensorBoard
+    writes on in the run's folder) and receives the resolved config. The yielded
+    ``report(metrics, baseline)`` sends the results as ``final/``, ``random_init/`` and
+    ``delta/`` at the run's last training step, and ``metrics.json`` as an artifact. The loggers
+    are closed ``finished``, or ``failed``/``interrupted`` when the evaluation raised.
+    """
+    configs = {spec.name: _evaluate_config(resolved.logger_config(spec.name), run_dir) for spec in resolved.loggers}
+    loggers = build_loggers(resolved.loggers, configs, run_dir) if resolved.loggers else LoggerSet()
+
+    def report(metrics: Mapping[str, float], baseline: Mapping[str, float]) -> None:
+        loggers.log_metrics(final_scalars(metrics, baseline), _last_step(run_dir))
+        if (run_dir / "metrics.json").exists():
+            loggers.log_artifact(run_dir / "metrics.json")
+
+    status = "failed"
+    try:
+        loggers.log_hyperparams(to_container(resolved.config))
+        yield report
+        status = "finished"
+    except BaseException as exc:
+        status = ended_status(exc)
+        raise
+    finally:
+        loggers.close(status)
 
 
 def _now() -> str:
@@ -91,11 +148,8 @@ class RunTracker:
 
     def report(self, metrics: Mapping[str, float], baseline: Mapping[str, float], step: int, artifacts: list[Path]) -> None:
         """The final metrics (``final/``, ``random_init/``, ``delta/``) and the run's files, to every logger."""
-        final = {f"final/{k}": float(v) for k, v in metrics.items()}
-        final.update({f"random_init/{k}": float(v) for k, v in baseline.items()})
-        final.update({f"delta/{k}": float(v) - float(baseline[k]) for k, v in metrics.items() if k in baseline})
         self.step = step
-        self.loggers.log_metrics(final, step)
+        self.loggers.log_metrics(final_scalars(metrics, baseline), step)
         for path in artifacts:
             if path.exists():
                 self.loggers.log_artifact(path)

@@ -1,5 +1,6 @@
 """``selfsup embed`` / ``export`` on graph-level runs: SMILES CSVs and TU folders, featurised with the
-run's saved encodings; GIN reads a torch-geometric batch and exports to safetensors."""
+run's saved encodings; graph-level GIN/GCN export to ONNX and TorchScript (the torch-geometric batch
+as tensors) and to safetensors."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 import torch
 
 import selfsup
-from selfsup.errors import DatasetError, ExportError
+from selfsup.errors import DatasetError
 from selfsup.export import export, load_safetensors_export
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -69,10 +70,8 @@ def test_a_bad_smiles_is_named_with_its_line(molecule_run, tmp_path):
         selfsup.embed(molecule_run.run_dir, tmp_path / "bad.csv")
 
 
-def test_gin_refuses_traced_formats_and_exports_safetensors(molecule_run, tmp_path):
+def test_gin_exports_safetensors_exactly(molecule_run, tmp_path):
     (tmp_path / "new.csv").write_text("smiles\nCCO\nCCN\nc1ccccc1\n")
-    with pytest.raises(ExportError, match=r"batch\['graph'\].*not a tensor|rather than a tensor"):
-        export(molecule_run.run_dir, "onnx", inputs=tmp_path / "new.csv")
     target = export(molecule_run.run_dir, "safetensors", out=tmp_path / "st", inputs=tmp_path / "new.csv")
     from selfsup.embed import open_run
 
@@ -81,6 +80,38 @@ def test_gin_refuses_traced_formats_and_exports_safetensors(molecule_run, tmp_pa
     assert units == [3, 3, 6]  # heavy atoms per molecule
     with torch.no_grad():
         torch.testing.assert_close(load_safetensors_export(target)(batch), encoder(batch), atol=0, rtol=0)
+
+
+def _check_traced_exports(run_dir: Path, inputs: Path, other: Path, tmp_path: Path) -> None:
+    """ONNX (onnxruntime) and TorchScript exports of a graph-level run equal the eager encoder on
+    ``other``: real graphs that neither export was traced or checked on, in a batch of another size."""
+    onnxruntime = pytest.importorskip("onnxruntime")
+    from selfsup.embed import open_run
+
+    _, encoder, transform = open_run(run_dir)
+    batch, _ = transform.batch([g for _, g in transform.read(other)])
+    tensors = encoder.export_batch(batch)
+    with torch.no_grad():
+        expected = encoder(batch).numpy()
+    onnx_dir = export(run_dir, "onnx", out=tmp_path / "onnx", inputs=inputs)
+    manifest = json.loads((onnx_dir / "export.json").read_text())
+    names = [spec["name"] for spec in manifest["inputs"]]
+    assert names[:2] == ["x", "edge_index"] and names[-2:] == ["batch", "graphs"] and manifest["max_abs_diff"] <= 1e-4
+    assert manifest["inputs"][-1]["shape"] == ["graphs_dim0"]  # the number of graphs is dynamic
+    session = onnxruntime.InferenceSession(str(onnx_dir / "encoder.onnx"), providers=["CPUExecutionProvider"])
+    feed = {i.name: tensors[i.name].numpy() for i in session.get_inputs()}
+    got = session.run(None, feed)[0]
+    assert got.shape == expected.shape == (int(tensors["graphs"].shape[0]), encoder.embed_dim)
+    np.testing.assert_allclose(got, expected, atol=1e-4)
+    script = torch.jit.load(str(export(run_dir, "torchscript", out=tmp_path / "ts", inputs=inputs) / "encoder.pt"))
+    with torch.no_grad():
+        np.testing.assert_allclose(script(*(tensors[n] for n in names)).numpy(), expected, atol=1e-5)
+
+
+def test_gin_on_smiles_exports_to_onnx_and_torchscript(molecule_run, tmp_path):
+    (tmp_path / "new.csv").write_text("smiles\nCCO\nCCN\nc1ccccc1\nCC(=O)O\nC1CCOCC1\n")
+    (tmp_path / "other.csv").write_text("smiles\nc1ccncc1\nCCCCCCCCN\nClCCl\nc1ccc2ccccc2c1\nCS\nOCCO\nC1CC1\n")
+    _check_traced_exports(molecule_run.run_dir, tmp_path / "new.csv", tmp_path / "other.csv", tmp_path)
 
 
 def _tu_folder(folder: Path, node_labels: list[int], graphs: list[int], edges: list[tuple[int, int]]) -> Path:
@@ -152,3 +183,27 @@ def test_planetoid_runs_embed_one_row_per_node(tmp_path):
     np.testing.assert_allclose(out.vectors, expected.numpy(), atol=1e-6)
     manifest = json.loads((export(run.run_dir, "onnx", out=tmp_path / "onnx") / "export.json").read_text())
     assert manifest["max_abs_diff"] <= 1e-4 and manifest["inputs"][0]["shape"] == [2708, 1433]
+
+
+@pytest.mark.skipif(not (MUTAG / "MUTAG_A.txt").is_file(), reason="MUTAG not found (set SELFSUP_DATA)")
+def test_graph_level_gcn_on_tu_graphs_exports_to_onnx_and_torchscript(tmp_path):
+    run = selfsup.pretrain(
+        modality="graph", objective="d-sla", encoder="gcn", dataset="mutag", run_dir=tmp_path / "run",
+        data={"root": str(MUTAG)}, evaluators=[], encoder_config=GIN, trainer=TRAINER,
+    )
+    indicator = np.loadtxt(MUTAG / "MUTAG_graph_indicator.txt", dtype=int)
+    pairs = np.loadtxt(MUTAG / "MUTAG_A.txt", delimiter=",", dtype=int)
+    node_labels = np.loadtxt(MUTAG / "MUTAG_node_labels.txt", dtype=int)
+    edge_labels = np.loadtxt(MUTAG / "MUTAG_edge_labels.txt", dtype=int)
+
+    def tu_copy(folder: Path, first: int, last: int) -> Path:  # MUTAG graphs first..last as a new TU folder
+        folder.mkdir()
+        nodes = np.flatnonzero((indicator >= first) & (indicator <= last))
+        keep = np.isin(pairs[:, 0] - 1, nodes)
+        np.savetxt(folder / "NEW_A.txt", pairs[keep] - nodes[0], fmt="%d", delimiter=", ")
+        np.savetxt(folder / "NEW_graph_indicator.txt", indicator[nodes] - first + 1, fmt="%d")
+        np.savetxt(folder / "NEW_node_labels.txt", node_labels[nodes], fmt="%d")
+        np.savetxt(folder / "NEW_edge_labels.txt", edge_labels[keep], fmt="%d")
+        return folder
+
+    _check_traced_exports(run.run_dir, tu_copy(tmp_path / "a", 1, 4), tu_copy(tmp_path / "b", 10, 16), tmp_path)

@@ -103,13 +103,17 @@ def clip_features(
     """Un-normalised fbank ``[clips, target_length, num_mel_bins]`` and frame counts of 1-D waveforms.
 
     Clips are grouped by sample rate, resampled together, and processed in length-sorted chunks
-    of about ``chunk_samples`` padded samples so that memory stays bounded.
+    of about ``chunk_samples`` padded samples so that memory stays bounded. Progress (clips done,
+    per chunk) goes to the run's progress output (:mod:`selfsup.progress`; off outside a run).
     """
+    from selfsup.progress import ProgressBar
+
     count = len(waveforms)
     out = torch.zeros(count, target_length, num_mel_bins)
     frames = torch.zeros(count, dtype=torch.long)
     order = sorted(range(count), key=lambda i: (int(sample_rates[i]), waveforms[i].numel()))
     start = 0
+    bar = ProgressBar("data: fbank features", count, "clips")
     while start < count:
         rate = int(sample_rates[order[start]])
         stop = start
@@ -133,6 +137,8 @@ def clip_features(
         out[index] = fbank
         frames[index] = n
         start = stop
+        bar.update(len(index))
+    bar.close()
     return out, frames
 
 

@@ -40,8 +40,9 @@ log-uniform Δ bias instead (a deliberate option, not the released behaviour). T
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, Optional
 
 import torch
@@ -179,15 +180,10 @@ class AMBAEncoder(nn.Module):
     embed = ASTEncoder.embed
     unfold = ASTEncoder.unfold
 
-    #: ``selfsup export``: only safetensors. The selective scan runs a compiled C kernel on the
-    #: CPU (an op the tracer cannot record) and otherwise picks its chunk length from the data
-    #: (a value read inside forward), so a traced ONNX/TorchScript graph would hold one input's
-    #: chunking and differ on others (measured: 0.06 off on a second real batch).
-    export_formats = ("safetensors",)
-    export_note = (
-        "its selective scan is a compiled C kernel on the CPU and otherwise chooses its chunk length "
-        "from the data, so a traced graph is only right for the example input"
-    )
+    #: ``selfsup export`` to ONNX/TorchScript traces inside :meth:`traceable`: the fused C kernel
+    #: (an op the tracer cannot record) and the chunked scan (its chunk length is read from the
+    #: data) give way to the step-by-step reference scan, unrolled over the run's fixed number of
+    #: patches; the export is then compared with this encoder's usual scan on real clips.
 
     def __init__(self, config: AMBAConfig, data_info: Mapping[str, Any]) -> None:
         super().__init__()
@@ -224,6 +220,21 @@ class AMBAEncoder(nn.Module):
             hidden, residual = h_f + h_b, r_f + r_b
         residual = hidden if residual is None else residual + self.drop_path(hidden)
         return self.norm_f(self.norm_f(residual))  # norm_f twice, as the released forward
+
+    @contextlib.contextmanager
+    def traceable(self) -> Iterator[None]:
+        """Every selective scan uses the plain-torch reference recurrence (and the convolution
+        ``F.conv1d``) inside the block, so ``torch.jit.trace``/``torch.onnx.export`` can record it;
+        the same numbers as the fused kernel up to float rounding (``selfsup export`` checks 1e-4)."""
+        branches = [module for module in self.modules() if isinstance(module, _SSMBranch)]
+        saved = [branch.scan for branch in branches]
+        for branch in branches:
+            branch.scan = "reference"
+        try:
+            yield
+        finally:
+            for branch, scan in zip(branches, saved):
+                branch.scan = scan
 
     def forward(self, batch: Mapping[str, Any]) -> torch.Tensor:
         out = self.encode(self.embed(batch["x"]))

@@ -21,6 +21,7 @@ import torch
 from rdkit import Chem
 
 from selfsup.errors import DatasetError
+from selfsup.progress import ProgressBar
 
 from .featurize import MoleculeGraph, UnsupportedMolecule, featurize_mol, parse_smiles
 
@@ -85,7 +86,9 @@ def read_molecule_csv(
         task_at = [header.index(c) for c in tasks]
         table = MoleculeTable(graphs=[], smiles=[], labels=torch.empty(0), tasks=tasks, lines=[])
         rows: list[list[float]] = []
+        bar = ProgressBar(f"data: featurising {name} molecules", None, "molecules")
         for row in reader:
+            bar.update(1)
             line = reader.line_num
             if not row or all(not cell.strip() for cell in row):
                 continue
@@ -106,6 +109,7 @@ def read_molecule_csv(
             table.smiles.append(Chem.MolToSmiles(mol))
             table.lines.append(line)
             rows.append(labels)
+        bar.close()
     table.labels = torch.tensor(rows, dtype=torch.float32).reshape(len(rows), len(tasks))
     if table.skipped:
         shown = "; ".join(f"line {s.line}: {s.reason}" for s in table.skipped[:_WARN_LINES])

@@ -42,6 +42,7 @@ import numpy as np
 import torch
 
 from selfsup.errors import DatasetError
+from selfsup.progress import track
 
 from ..configs import TUConfig
 from .graph_set import GraphSetSource
@@ -240,7 +241,7 @@ def read_tu_graphs(
     src_t, dst_t = torch.from_numpy(src[order]), torch.from_numpy(dst[order])
     order_t = torch.from_numpy(order)
     graphs = []
-    for g in range(num_graphs):
+    for g in track(range(num_graphs), f"data: building {name} graphs", unit="graphs"):
         lo, hi = int(edge_bounds[g]), int(edge_bounds[g + 1])
         offset = int(starts[g])
         data = Data(

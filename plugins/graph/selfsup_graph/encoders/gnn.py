@@ -131,9 +131,9 @@ class EdgeInput(nn.Module):
         attr = edge_attr if edge_attr.ndim == 2 else edge_attr.reshape(num_edges, -1)
         if attr.shape[1] != self.num_columns:
             raise DatasetError(f"The encoder expects {self.num_columns} edge-feature columns, the batch has {attr.shape[1]}.")
-        if self.mode == "categorical":
-            loops = torch.zeros(num_nodes, attr.shape[1], dtype=torch.long, device=attr.device)
-            loops[:, 0] = self.self_loop_type
+        if self.mode == "categorical":  # self-loop rows: (self_loop_type, 0, ..., 0), built without in-place writes (ONNX)
+            loop_type = torch.full((num_nodes, 1), self.self_loop_type, dtype=torch.long, device=attr.device)
+            loops = torch.cat([loop_type, torch.zeros(num_nodes, attr.shape[1] - 1, dtype=torch.long, device=attr.device)], 1)
             attr = torch.cat([attr.long(), loops])
             return sum(table(attr[:, k]) for k, table in enumerate(self.tables))  # type: ignore[return-value]
         edges = self.linear(attr.float())
@@ -174,7 +174,8 @@ class HuGCNConv(MessagePassing):
         num_nodes = h.shape[0]
         edge_embedding = self.edges(edge_attr, edge_index.shape[1], num_nodes)
         index = _with_self_loops(edge_index, num_nodes)
-        degree = torch.bincount(index[0], minlength=num_nodes).to(h.dtype)  # >= 1: every node has its self-loop
+        # degrees as a scatter-add of ones (bincount has no ONNX op; index_add exports without accumulation); >= 1: every node has its self-loop
+        degree = torch.zeros(num_nodes, dtype=h.dtype, device=h.device).scatter_add(0, index[0], torch.ones_like(index[0], dtype=h.dtype))
         inv_sqrt = degree.pow(-0.5)
         norm = inv_sqrt[index[0]] * inv_sqrt[index[1]]
         return self.propagate(index, x=self.linear(h), edge_embedding=edge_embedding, norm=norm)
@@ -265,13 +266,34 @@ class GraphGNN(nn.Module):
         num_graphs = int(getattr(graph, "num_graphs", 1) or 1)
         return POOLINGS[self.pooling](nodes, batch, size=num_graphs)
 
+    def export_batch(self, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+        """A graph-level batch as tensors only (``selfsup export`` to ONNX/TorchScript): ``x``,
+        ``edge_index``, ``edge_attr`` (when the graphs have it), ``batch`` (each node's graph) and
+        ``graphs`` (``arange(num_graphs)``: its length is the number of graphs, so graphs without
+        nodes keep their row). ``forward`` on it equals ``forward(batch)``; a node-level batch is
+        returned as it is."""
+        if "graph" not in batch:
+            return dict(batch)
+        graph = batch["graph"]
+        tensors = {"x": graph.x, "edge_index": graph.edge_index}
+        if getattr(graph, "edge_attr", None) is not None:
+            tensors["edge_attr"] = graph.edge_attr
+        nodes = int(graph.x.shape[0])
+        index = getattr(graph, "batch", None)
+        tensors["batch"] = index if index is not None else torch.zeros(nodes, dtype=torch.long)
+        tensors["graphs"] = torch.arange(int(getattr(graph, "num_graphs", 1) or 1))
+        return tensors
+
     def forward(self, batch: Mapping[str, Any]) -> torch.Tensor:
         if "graph" in batch:
             graph = batch["graph"]
             return self.pool(self.embed_nodes(graph), graph).float()
         if "x" in batch and "edge_index" in batch:  # node level: one embedding per node
             graph = SimpleNamespace(x=batch["x"], edge_index=batch["edge_index"], edge_attr=batch.get("edge_attr"))
-            return self.embed_nodes(graph).float()
+            nodes = self.embed_nodes(graph)
+            if "batch" in batch and "graphs" in batch:  # graph level as tensors (export_batch)
+                return POOLINGS[self.pooling](nodes, batch["batch"], size=batch["graphs"].shape[0]).float()
+            return nodes.float()
         raise DatasetError(
             f"{self.conv_type} needs a batch with 'graph' (graph level) or 'x' and 'edge_index' (node level); "
             f"got keys {sorted(batch)}. Use a graph dataset."

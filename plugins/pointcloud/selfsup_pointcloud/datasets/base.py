@@ -24,6 +24,7 @@ from torch import nn
 
 from selfsup.errors import DatasetError
 from selfsup.interfaces import Batch, DataSource
+from selfsup.progress import track
 from selfsup.tasks import declare_task
 
 from ..ops import grid_sample
@@ -179,7 +180,9 @@ class SceneSource(DataSource):
         self.normals = normals
         generator = torch.Generator().manual_seed(seed)
         self._splits = {
-            split: SceneSplit([self._prepare(scene, grid_size, generator) for scene in items])
+            split: SceneSplit(
+                [self._prepare(scene, grid_size, generator) for scene in track(items, f"data: featurising {split} clouds", unit="clouds")]
+            )
             for split, items in scenes.items()
             if items
         }

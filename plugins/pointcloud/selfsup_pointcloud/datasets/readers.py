@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from selfsup.errors import DatasetError
+from selfsup.progress import track
 
 from .base import Scene, skip_bad
 
@@ -28,7 +29,7 @@ def require_root(name: str, root: str | None, layout: str) -> Path:
 def read_all(items: Iterable[T], read: Callable[[T], Scene], skipped: list[str]) -> list[Scene]:
     """``read(item)`` for every item; items whose reading raises :class:`DatasetError` are skipped and counted."""
     scenes = []
-    for item in items:
+    for item in track(items, "data: reading point clouds", unit="files"):
         try:
             scenes.append(read(item))
         except DatasetError as error:

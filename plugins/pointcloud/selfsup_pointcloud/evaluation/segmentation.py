@@ -27,6 +27,7 @@ from selfsup.engine.device import move_to_device
 from selfsup.evaluation.knn import knn_predict
 from selfsup.evaluation.linear_probe import fit_logistic_regression
 from selfsup.interfaces import DataSource, Evaluator
+from selfsup.progress import track
 
 from ..configs import FEATURE_SETS, SegKNNConfig, SegLinearProbeConfig
 from .metrics import segmentation_scores
@@ -58,7 +59,8 @@ def point_features(
     encoder.eval()
     collected: dict[str, list[torch.Tensor]] = {name: [] for name in feature_sets}
     labels = []
-    for start in range(0, len(dataset), batch_size):  # type: ignore[arg-type]
+    starts = range(0, len(dataset), batch_size)  # type: ignore[arg-type]
+    for start in track(starts, f"evaluate: point features ({split})", unit="batches"):
         batch = data.collate([dataset[i] for i in range(start, min(start + batch_size, len(dataset)))])  # type: ignore[arg-type]
         if "label" not in batch or batch["label"].shape[0] != batch["coord"].shape[0]:
             raise DatasetError(

@@ -26,6 +26,7 @@ from torch import nn
 
 from selfsup.errors import ComponentError, DatasetError
 from selfsup.interfaces import DataSource, Evaluator
+from selfsup.progress import track
 
 from ..configs import FDLocalConfig, FIDConfig
 from .distances import frechet_distance_of_features, kernel_distance
@@ -75,7 +76,9 @@ def generated_images(encoder: nn.Module, data: DataSource, count: int, *, seed: 
 
 @torch.no_grad()
 def _features(extract: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor, batch_size: int, device: torch.device) -> torch.Tensor:
-    return torch.cat([extract(images[i : i + batch_size].to(device)).float().cpu() for i in range(0, images.shape[0], batch_size)])
+    starts = range(0, images.shape[0], batch_size)
+    chunks = [extract(images[i : i + batch_size].to(device)).float().cpu() for i in track(starts, "evaluate: image features", unit="batches")]
+    return torch.cat(chunks)
 
 
 class _GenerativeEvaluator(Evaluator):

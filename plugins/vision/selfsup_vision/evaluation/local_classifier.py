@@ -14,6 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from selfsup.progress import track
+
 __all__ = ["LocalClassifier", "train_local_classifier"]
 
 
@@ -47,7 +49,7 @@ def train_local_classifier(
     optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
     order_rng = torch.Generator().manual_seed(seed)
     model.train()
-    for _ in range(epochs):
+    for _ in track(range(epochs), "evaluate: training the local classifier", unit="epochs"):
         order = torch.randperm(images.shape[0], generator=order_rng)
         for start in range(0, images.shape[0], batch_size):
             index = order[start : start + batch_size]
