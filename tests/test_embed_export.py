@@ -207,7 +207,7 @@ def test_cli_embed_writes_and_reports_errors_in_one_line(scaled, tmp_path, capsy
     assert "2 input(s), 2 embedding(s) per input, width 4" in capsys.readouterr().out
     assert main(["embed", f"data.root={rows}", "out=e.npy"]) == 2
     assert "needs run_dir=" in capsys.readouterr().err
-    assert main(["embed", f"run_dir={result.run_dir}", f"data.root={rows}", f"data.split=x", "out=e.npy"]) == 2
+    assert main(["embed", f"run_dir={result.run_dir}", f"data.root={rows}", "data.split=x", "out=e.npy"]) == 2
     err = capsys.readouterr().err
     assert "data.root" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
 

@@ -125,7 +125,7 @@ def test_encoder_independent_evaluator_runs_once(toy, register_plugin, tmp_path)
 def test_objective_chooses_the_encoder_that_is_saved_and_evaluated(toy, tmp_path, monkeypatch):
     """``Objective.evaluation_encoder`` (e.g. an EMA target) is what the run saves and scores."""
     monkeypatch.setattr(toy.EMATarget, "evaluation_encoder", lambda self: self.target)
-    result = pretrain(modality="toy", objective="ema-target", run_dir=tmp_path / "r", evaluators=["knn"],
+    pretrain(modality="toy", objective="ema-target", run_dir=tmp_path / "r", evaluators=["knn"],
                       trainer={"max_steps": 4, "eval_every": 2})
     checkpoint = torch.load(tmp_path / "r" / "checkpoints" / "step-00000004.pt", weights_only=False)["objective"]
     saved = load_encoder(tmp_path / "r").state_dict()

@@ -15,7 +15,7 @@ from selfsup_audio.datasets.folder import AudioFolder
 from selfsup_audio.datasets.fsdd import FSDD
 from selfsup_audio.datasets.synthetic import SyntheticSounds
 
-from selfsup_audio_fixtures import DATA, FSDD_DIR, needs_fsdd
+from selfsup_audio_fixtures import DATA, needs_fsdd
 
 
 @needs_fsdd

@@ -19,7 +19,7 @@ from selfsup_audio.datasets.features import (
 )
 from selfsup_audio.datasets.io import read_audio
 
-from selfsup_audio_fixtures import DATA, FSDD_DIR, needs_fsdd
+from selfsup_audio_fixtures import FSDD_DIR, needs_fsdd
 
 
 def ssast_fbank(waveform: torch.Tensor, rate: int, target_length: int) -> torch.Tensor:

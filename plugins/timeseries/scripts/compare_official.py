@@ -18,7 +18,6 @@ from __future__ import annotations
 import sys
 import types
 
-import numpy as np
 import torch
 
 

@@ -20,7 +20,7 @@ import torch
 
 from selfsup_timeseries.configs import FrameProjectionsConfig, FrameResNet1DConfig
 from selfsup_timeseries.encoders.resnet1d import FrameResNet1D
-from selfsup_timeseries.losses.frame_loss import frame_projection_loss, mapper_loss
+from selfsup_timeseries.losses.frame_loss import frame_projection_loss
 from selfsup_timeseries.objectives.frame_projections import FrameProjections
 
 OFFICIAL = {"eval": 26.2864571, "train": 23.068861, "stage2": 0.833538175}

@@ -24,7 +24,6 @@ applied —, solarize), for methods that need them (AugSelf, MYOW-style mining, 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Optional
 
