@@ -29,7 +29,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 #: key -> (benchmark file and section, raw result files relative to results/, metrics shown)
 TABLES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "scgc-star-citeseer-final": (
-        "graph.md § SCGC* on CiteSeer", ("graph-scgc-star-citeseer-final.json",),
+        "graph.md § SCGC* on CiteSeer", tuple(f"graph-scgc-star-citeseer-assign-s{s}.json" for s in range(3)),
         ("clustering/acc", "clustering/nmi", "clustering/ari", "clustering/macro_f1")),
     "scgc-star-citeseer-best-epoch": (
         "graph.md § Best epoch", ("graph-scgc-star-citeseer-best-epoch.json",),
@@ -122,22 +122,30 @@ def _flatten_metrics_json(payload: dict) -> dict[str, dict[str, float]]:
     return arms
 
 
+def _run_record(payload: dict) -> dict:
+    """One seed's ``{"seed", "pretrained", "random_init"[, "target", "raw_features"]}`` from any raw format."""
+    if "evaluations" in payload:  # a run folder's metrics.json
+        return {"seed": payload["run"]["seed"], **_flatten_metrics_json(payload)}
+    if "kmeans_final" in payload:  # benchmarks/graph_assign.py: the default scoring (k-means on z, final)
+        prefixed = lambda arm: {f"clustering/{k}": v for k, v in payload[arm].items()}  # noqa: E731
+        return {"seed": payload["seed"], "pretrained": prefixed("kmeans_final"), "random_init": prefixed("random_init_kmeans")}
+    if "context" in payload:  # benchmarks/tjepa_paired.py: context (= pretrained), EMA target, random init
+        prefixed = lambda arm: {f"linear-probe/{k}": v for k, v in payload[arm].items()}  # noqa: E731
+        return {"seed": payload["seed"], "pretrained": prefixed("context"), "target": prefixed("target"),
+                "random_init": prefixed("random_init")}
+    if "pretrained" in payload:  # one entry of a benchmarks/quality.py list
+        return {"seed": payload["seed"], "pretrained": payload["pretrained"], "random_init": payload["random_init"]}
+    return {"seed": payload["seed"], "pretrained": payload["metrics"],  # vision bench file
+            "random_init": payload["random_init_metrics"]}
+
+
 def load_runs(files: Iterable[str]) -> list[dict]:
-    """``[{"seed", "pretrained": {metric: value}, "random_init": {...}}]`` from any of the three formats."""
+    """``[{"seed", "pretrained": {metric: value}, "random_init": {...}}]`` from any of the raw formats
+    (a file holds one record or a list of them)."""
     runs = []
     for name in files:
         payload = json.loads((RESULTS / name).read_text())
-        if isinstance(payload, list):  # benchmarks/quality.py
-            runs += [{"seed": r["seed"], "pretrained": r["pretrained"], "random_init": r["random_init"]} for r in payload]
-        elif "evaluations" in payload:  # a run folder's metrics.json
-            runs.append({"seed": payload["run"]["seed"], **_flatten_metrics_json(payload)})
-        elif "context" in payload:  # benchmarks/tjepa_paired.py: context (= pretrained), EMA target, random init
-            prefixed = lambda arm: {f"linear-probe/{k}": v for k, v in payload[arm].items()}  # noqa: E731
-            runs.append({"seed": payload["seed"], "pretrained": prefixed("context"), "target": prefixed("target"),
-                         "random_init": prefixed("random_init")})
-        else:  # vision bench file
-            runs.append({"seed": payload["seed"], "pretrained": payload["metrics"],
-                         "random_init": payload["random_init_metrics"]})
+        runs += [_run_record(record) for record in (payload if isinstance(payload, list) else [payload])]
     return runs
 
 
