@@ -146,12 +146,12 @@ def _run_record(payload: dict) -> dict:
             "random_init": payload["random_init_metrics"]}
 
 
-def load_runs(files: Iterable[str]) -> list[dict]:
+def load_runs(files: Iterable[str], root: Path | None = None) -> list[dict]:
     """``[{"seed", "pretrained": {metric: value}, "random_init": {...}}]`` from any of the raw formats
-    (a file holds one record or a list of them)."""
+    (a file holds one record or a list of them); ``root`` defaults to ``benchmarks/results/``."""
     runs = []
     for name in files:
-        payload = json.loads((RESULTS / name).read_text())
+        payload = json.loads(((root or RESULTS) / name).read_text())
         runs += [_run_record(record) for record in (payload if isinstance(payload, list) else [payload])]
     return runs
 

@@ -7,7 +7,8 @@ Two kinds, each mean ± sample std over seeds and the **paired** difference per 
 same data) with its 95 % Student-t interval (``tables.paired_summary``):
 
 * ``VARIANTS``: one option changed between two sets of ``benchmarks/quality.py`` runs
-  (e.g. T-JEPA ``objective_config.target_masks``), compared on the pretrained encoder;
+  (e.g. T-JEPA ``objective_config.target_masks``), compared on the pretrained encoder (read by
+  ``tables.load_runs``, so ``quality.py`` and ``tjepa_paired.py`` files both work);
 * ``ASSIGN``: ``benchmarks/graph_assign.py`` files, where every run scores its clusters both
   ways (k-means on the L2-normalised encoder outputs, and SCGC's official argmax of Q).
 
@@ -37,6 +38,12 @@ VARIANTS: dict[str, tuple[str, dict[str, tuple[str, ...]], tuple[str, ...]]] = {
         "tabular.md § T-JEPA target masks: independent vs as released",
         {v: tuple(f"tabular-tjepa-adult-masks-{v}-s{s}.json" for s in SEEDS) for v in ("independent", "as_released")},
         ("linear-probe/accuracy",),
+    ),
+    "tjepa-adult-target-masks-default-budget": (
+        "tabular.md § T-JEPA target masks: independent vs as released, default budget",
+        {"independent": tuple(f"tabular-tjepa-adult-paired-s{s}.json" for s in SEEDS),
+         "as_released": tuple(f"tabular-tjepa-adult-paired-as_released-s{s}.json" for s in SEEDS)},
+        ("linear-probe/accuracy", "linear-probe/macro_f1"),
     ),
 }
 
@@ -86,9 +93,10 @@ def variant_table(key: str) -> str:
     missing = [f for files in variants.values() for f in _missing(files)]
     if missing:
         return f"### {key} ({where})\n\nraw results missing: {missing}\n"
-    paired = _tables_module().paired_summary
+    tables = _tables_module()
+    paired = tables.paired_summary
     (ref_name, ref_files), (alt_name, alt_files) = list(variants.items())
-    ref, alt = _rows(ref_files), _rows(alt_files)
+    ref, alt = (sorted(tables.load_runs(files, RESULTS), key=lambda row: row["seed"]) for files in (ref_files, alt_files))
     if [r["seed"] for r in ref] != [r["seed"] for r in alt]:
         raise SystemExit(f"{key}: the two variants have different seeds")
     lines = [f"### {key} ({where})", "", f"seeds {[r['seed'] for r in ref]}", "",
