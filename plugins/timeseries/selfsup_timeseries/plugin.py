@@ -28,6 +28,8 @@ __all__ = [
 ]
 
 TIMESERIES = frozenset({"timeseries"})
+#: The "new series -> batch" transform of every timeseries dataset (imported lazily: torch).
+SERIES_INPUTS = "selfsup_timeseries.datasets.inputs:series_inputs"
 
 #: Frame projections' optimisation (eth-siplab/Learning-with-FrameProjections: main.py, README's
 #: quickstart): Adam, lr 1e-3, weight decay 1e-4 on every parameter, no schedule. The run length is
@@ -114,6 +116,7 @@ def register_datasets() -> list[DatasetSpec]:
             modality="timeseries",
             factory="selfsup_timeseries.datasets.sources:SyntheticPulses",
             config_cls=SyntheticPulsesConfig,
+            input_transform=SERIES_INPUTS,
             description="Embedded default (no files): quasi-periodic pulse trains; regress the rate (Hz).",
         ),
         DatasetSpec(
@@ -121,6 +124,7 @@ def register_datasets() -> list[DatasetSpec]:
             modality="timeseries",
             factory="selfsup_timeseries.datasets.sources:UCRArchive",
             config_cls=UCRConfig,
+            input_transform=SERIES_INPUTS,
             description="A UCR/UEA problem (.ts, .arff, .tsv, .txt; uni- or multivariate) from data.root/data.name.",
         ),
         DatasetSpec(
@@ -128,6 +132,7 @@ def register_datasets() -> list[DatasetSpec]:
             modality="timeseries",
             factory="selfsup_timeseries.datasets.sources:CSVWindows",
             config_cls=CSVWindowsConfig,
+            input_transform=SERIES_INPUTS,
             description="A CSV of windows (one row each, channel-major values, a label column).",
         ),
     ]

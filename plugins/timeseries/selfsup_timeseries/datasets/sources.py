@@ -113,11 +113,27 @@ def _finish(source: DataSource, name: str, train: RawSeries, test: RawSeries | N
         labels = [None for _ in parts]
         declare_task(info, "none")
     source.info = info
+    source.preprocessing = {"num_channels": info["num_channels"], "length": info["length"],
+                            "unequal_length": cfg.unequal_length, "znorm": bool(cfg.znorm)}
     source.splits = ("train", "test") if test is not None else ("train",)
     source._splits = {s: SeriesSplit(torch.from_numpy(a), y) for s, a, y in zip(source.splits, arrays, labels)}
 
 
-class UCRArchive(DataSource):
+class _SeriesSource(DataSource):
+    """What every timeseries source shares: its splits, and the preprocessing ``embed`` re-applies."""
+
+    _splits: dict[str, SeriesSplit]
+    #: ``{"num_channels", "length", "unequal_length", "znorm"}`` (see :mod:`.inputs`)
+    preprocessing: dict[str, object]
+
+    def split(self, name: str) -> torch.utils.data.Dataset:
+        return self._splits[name]
+
+    def preprocessing_state(self) -> dict[str, object]:
+        return dict(self.preprocessing)
+
+
+class UCRArchive(_SeriesSource):
     """A UCR/UEA problem from ``<root>/<name>/<name>_TRAIN.<ext>`` and ``_TEST.<ext>`` (splits train, test)."""
 
     def __init__(self, config: UCRConfig) -> None:
@@ -137,11 +153,8 @@ class UCRArchive(DataSource):
         test = read_series(test_path) if test_path.is_file() else None
         _finish(self, config.name, train, test, config, str(train_path.parent / config.name))
 
-    def split(self, name: str) -> torch.utils.data.Dataset:
-        return self._splits[name]
 
-
-class CSVWindows(DataSource):
+class CSVWindows(_SeriesSource):
     """Windows from a CSV (see :func:`.readers.read_csv_windows`); test from ``test_path`` or a seeded split."""
 
     def __init__(self, config: CSVWindowsConfig) -> None:
@@ -164,9 +177,6 @@ class CSVWindows(DataSource):
         else:
             test = None
         _finish(self, Path(config.path).stem, train, test, config, config.path)
-
-    def split(self, name: str) -> torch.utils.data.Dataset:
-        return self._splits[name]
 
 
 def make_pulses(n: int, cfg: SyntheticPulsesConfig, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -192,7 +202,7 @@ def make_pulses(n: int, cfg: SyntheticPulsesConfig, generator: torch.Generator) 
     return x.float(), rate.float()
 
 
-class SyntheticPulses(DataSource):
+class SyntheticPulses(_SeriesSource):
     """The embedded default (no files): :func:`make_pulses`, a regression of the pulse rate (train, test)."""
 
     splits = ("train", "test")
@@ -215,6 +225,5 @@ class SyntheticPulses(DataSource):
         self.info = {"name": "synthetic-pulses", "task": "regression", "num_channels": config.num_channels,
                      "length": config.length, "sampling_rate": config.sampling_rate}
         declare_task(self.info, "regression")
-
-    def split(self, name: str) -> torch.utils.data.Dataset:
-        return self._splits[name]
+        self.preprocessing = {"num_channels": config.num_channels, "length": config.length,
+                              "unequal_length": "refuse", "znorm": False}
