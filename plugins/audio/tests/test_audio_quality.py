@@ -20,7 +20,16 @@ objective driven by the real trainer, then the ``linear-probe`` evaluator on bot
   clips (chance 0.10).
 
 The numbers in each test's docstring were measured with exactly this setting, one torch
-thread, seeds 0/1/2 (CPU; benchmarks/audio.md has the full-size runs). Each test runs seed 0.
+thread, seeds 0/1/2 (CPU; benchmarks/audio.md has the full-size runs and the settings tried,
+benchmarks/results/audio-quality-test-settings.jsonl the raw lines). Each test runs seed 0; one
+run costs about 18-25 CPU seconds (fbank, training, two probes and the plots).
+
+Mutants (scripts/mutations.py, run on a mutated copy with ``-m slow``;
+benchmarks/results/mutation-report-audio.md): ``ssast-infonce-positives-shifted`` fails the
+``ssast`` test (gain +0.049, narrowly under the margin); ``ssast-mask-ignored`` and
+``ssast-disc-targets-at-gen-mask`` pass both tests (a pretext without masking still beats random
+init here). These tests are a coarse net; the precise ones are test_audio_mutants.py,
+test_audio_masks.py and test_audio_ssamba.py, which kill all three.
 """
 
 from __future__ import annotations
