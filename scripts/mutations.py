@@ -28,6 +28,7 @@ _TAB_MASK = (_TAB + "test_tabular_mutants.py", _TAB + "test_tabular_models_masks
 _AUD = "plugins/audio/tests/"
 _AUD_TESTS = (_AUD + "test_audio_mutants.py", _AUD + "test_audio_losses.py", _AUD + "test_audio_masks.py",
               _AUD + "test_audio_ssamba.py")
+_AUD_QUALITY = (_AUD + "test_audio_quality.py",)
 _GR = "plugins/graph/tests/"
 _GR_SCGC = (_GR + "test_graph_losses.py", _GR + "test_graph_objectives.py")
 _GR_ASSIGN = (_GR + "test_graph_assignment.py",)
@@ -113,6 +114,29 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("ssast-mask-after-positions", "plugins/audio/selfsup_audio/objectives/ssast.py",
       "return torch.gather(out, 1, mask[..., None].expand(-1, -1, out.shape[-1]))",
       "return out[:, : mask.shape[1]]", _AUD_TESTS),
+    # audio (qaudio): the quality tests (plugins/audio/tests/test_audio_quality.py, marked slow, so the
+    # harness's "not slow" run skips them; run them with `pytest -m slow` on the mutated copy)
+    M("ssast-mask-ignored", "plugins/audio/selfsup_audio/objectives/ssast.py",
+      "return torch.where(dense[..., None], self.mask_embed.to(tokens.dtype).expand_as(tokens), tokens)",
+      "return tokens", _AUD_TESTS + _AUD_QUALITY),
+    M("ssast-infonce-positives-shifted", "plugins/audio/selfsup_audio/objectives/ssast.py",
+      "masked_patch_infonce(self.disc_head(out), pick(mask_d), self.config.nce_variant)",
+      "masked_patch_infonce(self.disc_head(out), pick(mask_d).roll(1, dims=1), self.config.nce_variant)",
+      _AUD_TESTS + _AUD_QUALITY),
+    M("ssast-disc-targets-at-gen-mask", "plugins/audio/selfsup_audio/objectives/ssast.py",
+      "masked_patch_infonce(self.disc_head(out), pick(mask_d), self.config.nce_variant)",
+      "masked_patch_infonce(self.disc_head(out), pick(mask_g), self.config.nce_variant)",
+      _AUD_TESTS + _AUD_QUALITY),
+    M("ast-encode-at-no-cls-offset", "plugins/audio/selfsup_audio/encoders/ast.py",
+      "return self.norm(self.blocks[-1].forward_at(x, index + self.num_cls_tokens))",
+      "return self.norm(self.blocks[-1].forward_at(x, index))",
+      (_AUD + "test_audio_models.py",) + _AUD_TESTS + _AUD_QUALITY),
+    M("amba-backward-block-not-mirrored", "plugins/audio/selfsup_audio/encoders/mamba.py",
+      "h_b, r_b = backward_block(hidden, residual, mirrored=True)",
+      "h_b, r_b = backward_block(hidden, residual, mirrored=False)", _AUD_TESTS + _AUD_QUALITY),
+    M("amba-no-positions", "plugins/audio/selfsup_audio/encoders/mamba.py",
+      "hidden = torch.cat([cls, tokens], dim=1) + self.pos_embed",
+      "hidden = torch.cat([cls, tokens], dim=1)", _AUD_TESTS + _AUD_QUALITY),
     # ---- graph
     M("ncontrast-no-self-mask", "plugins/graph/selfsup_graph/losses/ncontrast.py",
       "return sim * (1.0 - torch.eye(sim.shape[0], device=sim.device, dtype=sim.dtype))", "return sim", _GR_SCGC),

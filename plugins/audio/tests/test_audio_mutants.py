@@ -1,9 +1,14 @@
 """Tests written to kill specific wrong-method mutants of SSAST/SSAMBA (see scripts/mutate.py).
 
-Mutant killed here: the generative MSE compares the predictions made at the *generative*
-mask's positions with targets taken at the *discriminative* mask's positions. With
-independent masks (as released) that loss still falls during training, so only a test
-that recomputes the loss from the two masks sees it.
+Mutants killed here:
+
+* ``ssast-gen-targets-at-disc-mask``: the generative MSE compares the predictions made at the
+  *generative* mask's positions with targets taken at the *discriminative* mask's positions.
+  With independent masks (as released) that loss still falls during training, so only a test
+  that recomputes the loss from the two masks sees it.
+* ``ssast-infonce-positives-shifted`` (each prediction's positive is its neighbour's patch) and
+  ``ssast-disc-targets-at-gen-mask`` (InfoNCE targets taken at the generative mask): both still
+  train and passed every other test; the InfoNCE recomputed from the discriminative mask sees them.
 """
 
 from __future__ import annotations
@@ -59,6 +64,33 @@ def test_generative_loss_is_the_mse_against_the_patches_at_the_generative_mask(b
     wrong = torch.mean((predictions - at(mask_d)) ** 2)
     assert abs(right.item() - wrong.item()) > 1e-3  # the two candidate losses are distinguishable
     assert out["mse"].item() == pytest.approx(right.item(), rel=1e-5)
+
+
+def _infonce_code_variant(predictions: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """SSAST's released InfoNCE written out: S[b, i, j] = x_i . c_j, -mean log softmax_j S[b, i, i]."""
+    scores = targets @ predictions.transpose(1, 2)
+    return -(scores.diagonal(dim1=1, dim2=2) - scores.logsumexp(dim=-1)).mean()
+
+
+@pytest.mark.parametrize("build", [_ssast, _ssamba], ids=["ssast", "ssamba"])
+@pytest.mark.parametrize("task", ["joint", "discriminative"])
+def test_discriminative_loss_is_the_infonce_against_the_patches_at_the_discriminative_mask(build, task):
+    """The positive of the prediction at masked position i is the raw patch at i (not a neighbour's
+    patch, not a patch of the generative mask)."""
+    objective = build(task)
+    objective.eval()
+    torch.manual_seed(1)
+    x = torch.randn(4, 128, 128).cumsum(1) * 0.05
+    mask_d, mask_g = _fixed_masks(objective, 4)
+    out = objective.training_step({"x": x}, step=1, phase="main")
+
+    patches = objective.encoder.unfold(x)
+    at = lambda m: torch.gather(patches, 1, m[..., None].expand(-1, -1, patches.shape[-1]))
+    predictions = objective.disc_head(objective.masked_outputs(x, mask_d))
+    right = _infonce_code_variant(predictions, at(mask_d)).item()
+    for wrong in (at(mask_d).roll(1, dims=1), at(mask_g)):  # the two mutants' targets
+        assert abs(right - _infonce_code_variant(predictions, wrong).item()) > 1e-3
+    assert out["nce"].item() == pytest.approx(right, rel=1e-5)
 
 
 @pytest.mark.parametrize("build", [_ssast, _ssamba], ids=["ssast", "ssamba"])
