@@ -9,7 +9,7 @@ Nothing in the working tree is modified: the tracked and untracked (not ignored)
 copied to a temporary folder, and each mutation replaces one exact snippet of one source file
 there (it must occur exactly once), restored before the next one. The tests run in that copy as
 ``python -m pytest -q -x -m "not slow" <tests>`` (one thread; run the harness itself under
-``nice``) with ``PYTHONPATH``
+``nice``; ``SELFSUP_MUTATE_MARKERS=""`` runs the slow quality tests too) with ``PYTHONPATH``
 pointing at the copy's packages, which take precedence over the editable installs.
 Not run in CI: it takes minutes.
 """
@@ -65,7 +65,8 @@ def run_mutation(mutation: Mutation, tree: Path, *, timeout: float) -> tuple[str
         path.write_text(text.replace(mutation.original, mutation.mutated))
         env = {**os.environ, "OMP_NUM_THREADS": "1",
                "PYTHONPATH": os.pathsep.join(str(tree / root) for root in PACKAGE_ROOTS)}
-        command = [sys.executable, "-m", "pytest", "-q", "-x", "-m", "not slow",
+        markers = os.environ.get("SELFSUP_MUTATE_MARKERS", "not slow")  # "" also runs the slow tests
+        command = [sys.executable, "-m", "pytest", "-q", "-x", "-m", markers,
                    "-p", "no:randomly", *mutation.tests]
         try:
             done = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True, timeout=timeout)

@@ -48,6 +48,7 @@ _TS = "plugins/timeseries/tests/"
 _TS_LOSS = (_TS + "test_timeseries_losses.py", _TS + "test_timeseries_fidelity.py")
 _TS_VIEWS = (_TS + "test_timeseries_views.py", _TS + "test_timeseries_fidelity.py")
 _TS_WIRING = (_TS + "test_timeseries_fidelity.py", _TS + "test_timeseries_contracts.py")
+_TS_QUALITY = (_TS + "test_timeseries_quality.py",)  # slow, real data: SELFSUP_MUTATE_MARKERS="" SELFSUP_DATA=<data>
 
 M = Mutation
 MUTATIONS: tuple[Mutation, ...] = (
@@ -289,4 +290,16 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("frames-mappers-in-stage1", "plugins/timeseries/selfsup_timeseries/objectives/frame_projections.py",
       'Phase("pretrain", stage1, last_step=self.config.pretrain_steps)',
       'Phase("pretrain", stage1 + mappers, last_step=self.config.pretrain_steps)', _TS_WIRING),
+    # ---- issue 21 (qmix): wiring bugs the quality tests catch (slow tests: SELFSUP_MUTATE_MARKERS="")
+    M("series-simclr-positives-misaligned", "plugins/timeseries/selfsup_timeseries/objectives/simclr.py",
+      "loss = nt_xent(z1, z2, self.config.temperature)",
+      "loss = nt_xent(z1, z2.roll(1, dims=0), self.config.temperature)", _TS_QUALITY + _TS_WIRING),
+    M("ts-simclr-positives-misaligned", "examples/selfsup-example-plugin/selfsup_example/objective.py",
+      "loss = nt_xent(z1, z2, self.config.temperature)",
+      "loss = nt_xent(z1, z2.roll(1, dims=0), self.config.temperature)",
+      ("examples/selfsup-example-plugin/tests/test_example_pretrain.py",)),
+    M("msm-teacher-is-the-student", "plugins/pointcloud/selfsup_pointcloud/objectives/msm.py",
+      "teacher: PointUNet = self.teacher  # type: ignore[assignment]",
+      "teacher: PointUNet = self.encoder  # type: ignore[assignment]",
+      _PC_MSM + (_PC + "test_pointcloud_segmentation.py",)),
 )

@@ -46,12 +46,21 @@ def test_example_pretrain_reports_metrics_for_both_encoders(run):
 
 
 def test_example_pretraining_beats_random_init(run):
+    """``ts-simclr`` (60 steps, the module's run) beats its random-init twin; 4 classes, chance 0.25.
+
+    Measured over seeds 0/1/2 with this exact run (2026-12-07, CPU, one thread): linear probe
+    pretrained 0.852/0.799/0.879 vs random init 0.678/0.703/0.678, paired gains
+    +0.174/+0.096/+0.201 (mean 0.157, sample sd 0.055); k-NN 0.799/0.834/0.783 vs
+    0.623/0.557/0.539, gains +0.176/+0.277/+0.244 (mean 0.232, sd 0.052). The margins asked
+    (0.08 linear probe, 0.12 k-NN) lie below the smallest measured gain and above the sd of the gains;
+    the floor 0.75 lies below the lowest pretrained score (0.799) and far above every random init (≤ 0.703).
+    """
     pretrained = run.metrics["linear-probe/accuracy"]
     random_init = run.random_init_metrics["linear-probe/accuracy"]
-    # Seeded: about 0.83 vs 0.68 on CPU; 4 classes, so chance is 0.25.
     assert pretrained >= random_init + 0.08, (pretrained, random_init)
-    assert pretrained >= 0.7
-    assert run.metrics["knn/accuracy"] > run.random_init_metrics["knn/accuracy"]
+    assert pretrained >= 0.75
+    assert run.metrics["knn/accuracy"] >= run.random_init_metrics["knn/accuracy"] + 0.12, (
+        run.metrics["knn/accuracy"], run.random_init_metrics["knn/accuracy"])
 
 
 def test_example_loss_goes_down(run):

@@ -115,3 +115,22 @@ def test_bad_settings_are_config_errors(scenes) -> None:
         _objective(data, mask_ratio=1.0)
     with pytest.raises(ConfigError, match="loss_levels"):
         _objective(data, loss_levels=[7])
+
+
+def test_targets_come_from_the_ema_teacher_not_the_student(scenes) -> None:
+    """The targets are the EMA teacher's features: moving only the teacher's weights moves them and
+    moving only the student's does not (kills the mutant ``msm-teacher-is-the-student``, which the
+    quality test does not: with a stop-gradient, student-as-teacher still learns, SimSiam-style)."""
+    data, batch = scenes
+    objective = _objective(data, loss_levels=[0])
+    torch.manual_seed(3)
+    view = objective.make_view(batch)
+    reference = [t.clone() for t in objective.teacher_levels(view)]
+    with torch.no_grad():
+        for p in objective.encoder.parameters():
+            p.mul_(-2.0)
+    assert all(torch.equal(a, b) for a, b in zip(reference, objective.teacher_levels(view)))
+    with torch.no_grad():
+        for p in objective.teacher.parameters():
+            p.mul_(-2.0)
+    assert not torch.allclose(reference[0], objective.teacher_levels(view)[0])

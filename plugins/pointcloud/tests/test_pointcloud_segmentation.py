@@ -66,7 +66,14 @@ def test_pretrain_runs_end_to_end_beside_random_init(tmp_path) -> None:
 
 @pytest.mark.slow
 def test_msm_pretraining_beats_random_init_on_multires_linear_probe(tmp_path) -> None:
-    """Quality on small generated rooms (seed 1, 20 steps): +0.15 mIoU measured; the margin asked is 0.07."""
+    """Quality on small generated rooms (20 steps; the random-init twin has the same seed and architecture).
+
+    Measured with this exact configuration over seeds 0/1/2 (2026-12-07, CPU): multires mIoU
+    pretrained 0.560/0.546/0.574 vs random init 0.377/0.324/0.364, paired gains +0.184/+0.221/+0.210
+    (mean 0.205, sample sd 0.019, range 0.037). The margin asked, 0.15, lies below the smallest gain
+    and more than 5 sd above zero; the floor 0.5 lies below every pretrained score and above every
+    random init.
+    """
     result = pretrain(
         modality="pointcloud",
         run_dir=tmp_path / "run",
@@ -81,4 +88,5 @@ def test_msm_pretraining_beats_random_init_on_multires_linear_probe(tmp_path) ->
     )
     pretrained = result.metrics["seg-linear-probe/miou_multires"]
     baseline = result.random_init_metrics["seg-linear-probe/miou_multires"]
-    assert pretrained > baseline + 0.07, (pretrained, baseline)
+    assert pretrained > baseline + 0.15, (pretrained, baseline)
+    assert pretrained > 0.5, pretrained
