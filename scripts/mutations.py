@@ -40,6 +40,7 @@ _VIS_SSL_WIRING = (_VJ + "test_vision_ssl_objectives.py", _VJ + "test_vision_hea
 _VIS_VIEWS = (_VJ + "test_vision_views.py",)
 #: The image-SSL quality tests (slow: the harness's "not slow" run skips them; run them on the mutant by hand).
 _VIS_QUALITY = (_VJ + "test_vision_ssl_quality.py",)
+_VIS_PAIRING = (_VJ + "test_vision_ssl_view_pairing.py",)
 _PC = "plugins/pointcloud/tests/"
 _PC_GC = (_PC + "test_pointcloud_gaussian_losses.py", _PC + "test_pointcloud_gaussian_cross.py")
 _PC_MSM = (_PC + "test_pointcloud_msm_loss.py", _PC + "test_pointcloud_msm.py")
@@ -204,10 +205,10 @@ MUTATIONS: tuple[Mutation, ...] = (
       _VIS_SSL_LOSS + _VIS_QUALITY),
     M("vis-simclr-one-view", "plugins/vision/selfsup_vision/objectives/simclr.py",
       "z2 = self.projector(self.encoder.forward_images(v2))", "z2 = self.projector(self.encoder.forward_images(v1))",
-      _VIS_SSL_WIRING + _VIS_QUALITY),
+      _VIS_PAIRING + _VIS_SSL_WIRING + _VIS_QUALITY),
     M("vis-byol-target-from-other-view", "plugins/vision/selfsup_vision/objectives/byol.py",
       "z1, z2 = self.target(v1), self.target(v2)", "z1, z2 = self.target(v2), self.target(v1)",
-      _VIS_SSL_WIRING + _VIS_QUALITY),
+      _VIS_PAIRING + _VIS_SSL_WIRING + _VIS_QUALITY),
     M("vis-dino-centre-frozen", "plugins/vision/selfsup_vision/objectives/dino.py",
       "self.center.copy_(update_center(self.center, teacher, self.config.center_momentum))", "pass",
       _VIS_SSL_WIRING + _VIS_QUALITY),
