@@ -38,6 +38,9 @@ _VJ = "plugins/vision/tests/"
 _VIS_SSL_LOSS = (_VJ + "test_joint_losses.py",)
 _VIS_SSL_WIRING = (_VJ + "test_vision_ssl_objectives.py", _VJ + "test_vision_heads.py")
 _VIS_VIEWS = (_VJ + "test_vision_views.py",)
+#: The image-SSL quality tests (slow: the harness's "not slow" run skips them; run them on the mutant by hand).
+_VIS_QUALITY = (_VJ + "test_vision_ssl_quality.py",)
+_VIS_PAIRING = (_VJ + "test_vision_ssl_view_pairing.py",)
 _PC = "plugins/pointcloud/tests/"
 _PC_GC = (_PC + "test_pointcloud_gaussian_losses.py", _PC + "test_pointcloud_gaussian_cross.py")
 _PC_MSM = (_PC + "test_pointcloud_msm_loss.py", _PC + "test_pointcloud_msm.py")
@@ -196,6 +199,24 @@ MUTATIONS: tuple[Mutation, ...] = (
       "return self.teacher.network.backbone", "return self.encoder", _VIS_SSL_WIRING),
     M("vis-swav-prototypes-never-frozen", "plugins/vision/selfsup_vision/objectives/swav.py",
       "if step <= cfg.freeze_prototypes_steps:", "if step < 0:", _VIS_SSL_WIRING),
+    # ---- vision joint-embedding and MIM methods: wiring bugs for the quality tests (issue 21)
+    M("vis-ntxent-positives-shifted", "plugins/vision/selfsup_vision/losses/nt_xent.py",
+      "target = torch.arange(n, device=a.device) + offset", "target = (torch.arange(n, device=a.device) + 1) % n + offset",
+      _VIS_SSL_LOSS + _VIS_QUALITY),
+    M("vis-simclr-one-view", "plugins/vision/selfsup_vision/objectives/simclr.py",
+      "z2 = self.projector(self.encoder.forward_images(v2))", "z2 = self.projector(self.encoder.forward_images(v1))",
+      _VIS_PAIRING + _VIS_SSL_WIRING + _VIS_QUALITY),
+    M("vis-byol-target-from-other-view", "plugins/vision/selfsup_vision/objectives/byol.py",
+      "z1, z2 = self.target(v1), self.target(v2)", "z1, z2 = self.target(v2), self.target(v1)",
+      _VIS_PAIRING + _VIS_SSL_WIRING + _VIS_QUALITY),
+    M("vis-dino-centre-frozen", "plugins/vision/selfsup_vision/objectives/dino.py",
+      "self.center.copy_(update_center(self.center, teacher, self.config.center_momentum))", "pass",
+      _VIS_SSL_WIRING + _VIS_QUALITY),
+    M("vis-dino-teacher-not-updated", "plugins/vision/selfsup_vision/objectives/dino.py",
+      "self.teacher.update(self.student, step - 1, max_steps)", "pass", _VIS_SSL_WIRING + _VIS_QUALITY),
+    M("mae-loss-on-visible", "plugins/vision/selfsup_vision/objectives/mae.py",
+      "return mae_loss(pred, target, mask, norm_pix=self.config.norm_pix_loss), pred, mask",
+      "return mae_loss(pred, target, 1 - mask, norm_pix=self.config.norm_pix_loss), pred, mask", _MAE + _VIS_QUALITY),
     # ---- point cloud
     M("msm-target-not-detached", "plugins/pointcloud/selfsup_pointcloud/losses/msm.py",
       "F.cosine_similarity(prediction, target.detach(), dim=1, eps=1e-8)",

@@ -50,6 +50,8 @@ class ViTConfig:
     img_size: Optional[int] = None
     #: Stochastic depth rate (DINO: 0.1 for ViT-S).
     drop_path_rate: float = 0.0
+    #: Transformer blocks; ``None``: the size's 12. Fewer blocks give a CPU-sized ViT (the quality tests use 2).
+    depth: Optional[int] = None
 
 
 @dataclass

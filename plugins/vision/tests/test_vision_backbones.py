@@ -48,6 +48,14 @@ def test_vit_patch_must_divide_the_image() -> None:
         build_vit_tiny(ViTConfig(patch_size=5), INFO32)
 
 
+def test_vit_depth_sets_the_number_of_blocks() -> None:
+    assert len(build_vit_tiny(ViTConfig(patch_size=4), INFO32).trunk.blocks) == 12
+    shallow = build_vit_tiny(ViTConfig(patch_size=4, depth=2), INFO32)
+    assert len(shallow.trunk.blocks) == 2 and shallow.embed_dim == 192
+    with pytest.raises(ConfigError, match="encoder_config.depth=0"):
+        build_vit_tiny(ViTConfig(patch_size=4, depth=0), INFO32)
+
+
 def test_regnety_and_bad_variant() -> None:
     enc = build_regnety(RegNetYConfig(), INFO32)
     assert enc({"x": torch.randn(2, 3, 32, 32)}).shape == (2, enc.embed_dim)

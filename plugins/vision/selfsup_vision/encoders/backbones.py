@@ -96,9 +96,12 @@ def build_vit(config: ViTConfig, data_info: Mapping[str, Any], size: str | None 
             f"encoder_config.patch_size={config.patch_size} does not divide the {img_size}-px images. "
             f"Use a divisor of {img_size}, e.g. encoder_config.patch_size={4 if img_size % 4 == 0 else 1}."
         )
+    if config.depth is not None and config.depth < 1:
+        raise ConfigError(f"encoder_config.depth={config.depth} must be a positive number of blocks. Use depth=12 (or null).")
+    depth = {} if config.depth is None else {"depth": config.depth}
     trunk = timm.create_model(
         VIT_SIZES[size], pretrained=False, num_classes=0, in_chans=channels, img_size=img_size,
-        patch_size=config.patch_size, drop_path_rate=config.drop_path_rate, global_pool="token",
+        patch_size=config.patch_size, drop_path_rate=config.drop_path_rate, global_pool="token", **depth,
         dynamic_img_size=True, dynamic_img_pad=True,  # multi-crop: smaller crops, interpolated positions (DINO)
     )
     return ImageBackbone(trunk, trunk.num_features, f"vit-{size}")
