@@ -167,6 +167,13 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("augself-generator-sign", "plugins/vision/selfsup_vision/losses/augself_generator.py",
       "F.mse_loss(pred_fake[p], omega_fake[p]) - F.mse_loss(pred_fake[p], -omega_fake[p])",
       "F.mse_loss(pred_fake[p], -omega_fake[p]) - F.mse_loss(pred_fake[p], omega_fake[p])", _VIS),
+    M("augself-halves-swapped", "plugins/vision/selfsup_vision/objectives/gan.py",
+      "{p: v[rows:] for p, v in predictions.items()}, {p: omegas[p][rows:] for p in predictions},\n"
+      "                {p: v[:rows] for p, v in predictions.items()}, {p: omegas[p][:rows] for p in predictions},",
+      "{p: v[:rows] for p, v in predictions.items()}, {p: omegas[p][:rows] for p in predictions},\n"
+      "                {p: v[rows:] for p, v in predictions.items()}, {p: omegas[p][rows:] for p in predictions},", _VIS),
+    M("augself-head-sees-augmented-only", "plugins/vision/selfsup_vision/objectives/gan.py",
+      "difference = h - trunk.features(x)", "difference = h", _VIS),
     M("hinge-fake-sign", "plugins/vision/selfsup_vision/losses/hinge.py",
       "F.relu(1.0 + fake_logits).mean()", "F.relu(1.0 - fake_logits).mean()", _VIS),
     # ---- vision joint-embedding methods (losses, views, wiring)
