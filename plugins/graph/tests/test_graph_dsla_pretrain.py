@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 from pathlib import Path
 
@@ -44,9 +43,12 @@ def test_dsla_pretrain_then_fine_tune_reports_roc_auc_for_both_encoders(tmp_path
     assert run["trainer"]["optimizer"] == "adam" and run["trainer"]["schedule"] == "constant"
     assert run["trainer"]["batch_size"] == 16 and run["trainer"]["max_epochs"] == 100
     assert fine_tune["split"] == "test" and fine_tune["data"]["split_fractions"] == [0.8, 0.1, 0.1]
+    # Chance is 0.5 ROC-AUC (the raw features' probe scores 0.42). Measured (seeds 0/1/2): pretrained
+    # 0.570/0.674/0.657, random init 0.563/0.670/0.663; 4 pretraining steps and one fine-tuning epoch
+    # make no quality claim, but both fine-tuned encoders must rank the test molecules above chance.
     for encoder in ("pretrained", "random_init"):
         auc = fine_tune[encoder]["roc_auc"]
-        assert not math.isnan(auc) and 0.0 <= auc <= 1.0 and fine_tune[encoder]["tasks_scored"] == 1.0
+        assert auc > 0.5 + 0.05 and fine_tune[encoder]["tasks_scored"] == 1.0, (encoder, auc)
     log = [json.loads(line) for line in (run_dir / "log.jsonl").read_text().splitlines()]
     assert [line["step"] for line in log] == [1, 2, 3, 4]
     assert {"gd", "edit", "margin", "gd_accuracy", "edit_order"} <= set(log[-1])

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import pytest
 import torch
 
@@ -194,7 +192,10 @@ def test_tiny_pretrain_saves_sample_grids_and_probes_the_trunk(tmp_path):
         objective_config={**TINY_GAN, "sample_every": 2, "sample_grid": 3},
         trainer={"max_steps": 3, "batch_size": 16, "progress": "off", "log_every": 1},
     )
-    assert math.isfinite(result.metrics["linear-probe/accuracy"])
+    # 10 balanced classes (majority 0.10). Measured (seeds 0/1/2): pretrained 0.811/0.817/0.822, random
+    # init 0.794/0.767/0.789; 3 steps are no quality claim, but both probes must read the trunk's features.
+    assert result.metrics["linear-probe/accuracy"] > 0.10 + 0.6, result.metrics
+    assert result.random_init_metrics["linear-probe/accuracy"] > 0.10 + 0.6, result.random_init_metrics
     assert {"loss/discriminator", "loss/generator", "d_loss_augself", "g_loss_augself"} <= set(result.history[-1])
     grids = sorted(p.name for p in (tmp_path / "run" / "samples").iterdir())
     assert grids == ["step-000002.png", "step-000003.png"]
