@@ -13,6 +13,12 @@ batch 32, core ``linear-probe`` ROC-AUC on the test molecules, seeds 0/1/2, pret
 * 300 steps, mean pooling (≈ 25 CPU-s a run, over the test budget): 0.605/0.595 vs 0.599/0.607
   (seeds 0/1), gain +0.006/−0.012.
 
+On the generated ``sbm-graphs`` (D-SLA's default dataset; ER vs two-community SBM graphs, 60 test
+graphs, chance 0.5), same GIN and probe accuracy: 100 steps, mean pooling 0.517/0.600/0.450 vs
+0.517/0.417/0.567; 200 steps, sum pooling, ``jk=concat`` 0.600/0.633/0.483 vs 0.550/0.450/0.550;
+300 steps, sum/concat, ``num_graphs=600`` 0.550/0.567/0.517 vs 0.450/0.450/0.550: every encoder
+near chance and the gains (−0.12 to +0.18) of either sign.
+
 The pretext task is learnt (``test_graph_dsla_objective.py::test_dsla_learns_to_find_the_original_on_bbbp``);
 the longer benchmark runs (``benchmarks/graph.md``: MUTAG 10-fold probe, BBBP fine-tuning over 5
 seeds) show no downstream gain either.
