@@ -174,6 +174,8 @@ MUTATIONS: tuple[Mutation, ...] = (
       "                {p: v[:rows] for p, v in predictions.items()}, {p: omegas[p][:rows] for p in predictions},",
       "{p: v[:rows] for p, v in predictions.items()}, {p: omegas[p][:rows] for p in predictions},\n"
       "                {p: v[rows:] for p, v in predictions.items()}, {p: omegas[p][rows:] for p in predictions},", _VIS),
+    M("augself-real-only-ignored", "plugins/vision/selfsup_vision/losses/augself_discriminator.py",
+      "if data == \"all\" else 0.0", "if data in (\"all\", \"real\") else 0.0", _VIS),
     # survives the harness's "not slow" run; killed by the slow
     # test_vision_objectives.py::test_the_head_learns_translation_from_the_feature_difference_on_real_digits
     M("augself-head-sees-augmented-only", "plugins/vision/selfsup_vision/objectives/gan.py",
