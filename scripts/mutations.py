@@ -164,12 +164,25 @@ MUTATIONS: tuple[Mutation, ...] = (
       "ratio = distances / torch.where(valid, edits, torch.ones_like(edits))", "ratio = distances", _GR_DSLA),
     M("dsla-margin-includes-self", "plugins/graph/selfsup_graph/losses/dsla_margin.py",
       "return (hinge * other.unsqueeze(2)).sum()", "return (hinge).sum()", _GR_DSLA),
+    M("dsla-candidates-not-perturbed", "plugins/graph/selfsup_graph/dsla_candidates.py",
+      "    budget[:, 0] = 0\n", "    budget[:, :] = 0\n", (_GR + "test_graph_dsla_candidates.py",) + _GR_DSLA),
     # ---- vision
     M("augself-fake-sign", "plugins/vision/selfsup_vision/losses/augself_discriminator.py",
       "F.mse_loss(pred_fake[p], -omega_fake[p])", "F.mse_loss(pred_fake[p], omega_fake[p])", _VIS),
     M("augself-generator-sign", "plugins/vision/selfsup_vision/losses/augself_generator.py",
       "F.mse_loss(pred_fake[p], omega_fake[p]) - F.mse_loss(pred_fake[p], -omega_fake[p])",
       "F.mse_loss(pred_fake[p], -omega_fake[p]) - F.mse_loss(pred_fake[p], omega_fake[p])", _VIS),
+    M("augself-halves-swapped", "plugins/vision/selfsup_vision/objectives/gan.py",
+      "{p: v[rows:] for p, v in predictions.items()}, {p: omegas[p][rows:] for p in predictions},\n"
+      "                {p: v[:rows] for p, v in predictions.items()}, {p: omegas[p][:rows] for p in predictions},",
+      "{p: v[:rows] for p, v in predictions.items()}, {p: omegas[p][:rows] for p in predictions},\n"
+      "                {p: v[rows:] for p, v in predictions.items()}, {p: omegas[p][rows:] for p in predictions},", _VIS),
+    M("augself-real-only-ignored", "plugins/vision/selfsup_vision/losses/augself_discriminator.py",
+      "if data == \"all\" else 0.0", "if data in (\"all\", \"real\") else 0.0", _VIS),
+    # survives the harness's "not slow" run; killed by the slow
+    # test_vision_objectives.py::test_the_head_learns_translation_from_the_feature_difference_on_real_digits
+    M("augself-head-sees-augmented-only", "plugins/vision/selfsup_vision/objectives/gan.py",
+      "difference = h - trunk.features(x)", "difference = h", _VIS),
     M("hinge-fake-sign", "plugins/vision/selfsup_vision/losses/hinge.py",
       "F.relu(1.0 + fake_logits).mean()", "F.relu(1.0 - fake_logits).mean()", _VIS),
     # ---- vision joint-embedding methods (losses, views, wiring)

@@ -63,12 +63,17 @@ def _batch(data, split: str = "train", size: int = 8, offset: int = 0):
 def test_loss_is_the_weighted_sum_and_molecules_use_the_zinc_bonds(one_thread) -> None:
     data, objective = _build()
     assert objective.added_edge_attributes == "zinc" and objective.mask_token == [119.0, 0.0]
+    scores: list[torch.Tensor] = []
+    objective.score.register_forward_hook(lambda module, inputs, output: scores.append(output.detach().squeeze(-1)))
     torch.manual_seed(0)
     out = objective.training_step(_batch(data), step=1, phase="main")
     assert set(out) == {"loss", "gd", "edit", "margin", "gd_accuracy", "edit_order"}
     total = out["gd"] + 0.7 * out["edit"] + 0.5 * out["margin"]
     assert torch.allclose(out["loss"], total, atol=1e-6)
-    assert out["margin"] > 0 and 0.0 <= float(out["gd_accuracy"]) <= 1.0
+    # the discrimination accuracy is the share of graphs whose original (candidate 0) scores highest
+    assert scores[0].shape == (8, 5)
+    assert float(out["gd_accuracy"]) == pytest.approx(float((scores[0].argmax(dim=1) == 0).float().mean()))
+    assert out["margin"] > 0
     # switching the two auxiliary terms off leaves the discrimination loss alone
     _, bare = _build(DSLAConfig(edit_coeff=0.0, margin_coeff=0.0))
     torch.manual_seed(0)

@@ -167,7 +167,9 @@ class AugSelfGANConfig(DiffAugmentGANConfig):
     regression (targets +ω real, −ω fake) and G's adversarial self-supervised term.
 
     ``augself``: the policies whose parameters the heads regress; ``d_augself`` / ``g_augself``:
-    λ_d and λ_g (1.0 and 1.0 in the BigGAN scripts).
+    λ_d and λ_g (1.0 and 1.0 in the BigGAN scripts). ``d_augself_data``: the images D's heads
+    regress, ``all`` (real to +ω and generated to −ω, as released) or ``real`` (real images only;
+    the ablation switch ``--SS_D_data real`` of ``liang-hou/augself-gan`` commit ``5da2867``).
     """
 
     #: Policies whose parameters the discriminator's heads regress, comma-separated.
@@ -176,6 +178,8 @@ class AugSelfGANConfig(DiffAugmentGANConfig):
     d_augself: float = 1.0
     #: Weight λ_g of the generator's adversarial self-supervised term.
     g_augself: float = 1.0
+    #: Images D's heads regress: ``all`` (real +ω, generated −ω; released) or ``real`` (real only).
+    d_augself_data: str = "all"
 
 
 @dataclass

@@ -30,6 +30,16 @@ def test_augself_discriminator_golden_value_and_sign_convention():
     assert augself_discriminator_loss({"t": omega}, {"t": omega}, {"t": omega}, {"t": omega}).item() > 0.0
 
 
+def test_augself_discriminator_real_only_ablation_drops_the_fake_term():
+    """``data="real"`` (the released code's ``--SS_D_data real``): the golden case above keeps only
+    its real term, MSE = (0² + 1²)/2 = 0.5, whatever the fake predictions are."""
+    pred_real, omega_real = {"c": torch.tensor([[0.5], [0.0]])}, {"c": torch.tensor([[0.5], [1.0]])}
+    pred_fake, omega_fake = {"c": torch.tensor([[0.0], [1.0]])}, {"c": torch.tensor([[0.5], [0.5]])}
+    assert augself_discriminator_loss(pred_real, omega_real, pred_fake, omega_fake, data="real").item() == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="'all' or 'real'"):
+        augself_discriminator_loss(pred_real, omega_real, pred_fake, omega_fake, data="fake")
+
+
 def test_augself_generator_golden_value():
     pred, omega = {"c": torch.tensor([[0.0], [1.0]])}, {"c": torch.tensor([[0.5], [0.5]])}
     assert augself_generator_loss(pred, omega).item() == pytest.approx(-1.0)

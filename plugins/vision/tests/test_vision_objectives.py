@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import pytest
 import torch
 
@@ -91,6 +89,43 @@ def test_discriminator_step_logs_the_augself_term_and_targets():
     torch.testing.assert_close(g["loss"].detach(), g["g_loss_adv"] + g["g_loss_augself"])
 
 
+def test_discriminator_and_generator_steps_use_the_released_targets(monkeypatch):
+    """The objective's wiring pins ``liang-hou/augself-gan:augself-biggan`` (``BigGAN.py`` ``G_D.forward``
+    concatenates ``[G_z, x]``: fakes first; ``train_fns.py``: ``D_loss_augself`` = MSE(out[B:], +ω[B:]) +
+    MSE(out[:B], −ω[:B]), ``G_loss_augself`` = MSE(out, ω) − MSE(out, −ω)). The predictions and ω are
+    read from the real ``diff_augment`` and the real head (a spy and a forward hook, no stand-ins), and
+    the logged terms are recomputed from the released formulas."""
+    import torch.nn.functional as F
+
+    from selfsup_vision.objectives import gan
+
+    objective = _objective(policy="translation", augself="translation")
+    calls: list[tuple[torch.Tensor, torch.Tensor]] = []
+    real_augment = gan.diff_augment
+
+    def spy(x, policies, strengths):
+        out, omegas = real_augment(x, policies, strengths)
+        calls.append((x.detach().clone(), omegas["translation"].detach().clone()))
+        return out, omegas
+
+    monkeypatch.setattr(gan, "diff_augment", spy)
+    predictions: list[torch.Tensor] = []
+    objective.augself_heads["translation"].register_forward_hook(lambda m, i, o: predictions.append(o.detach().clone()))
+    batch = {"x": torch.rand(8, 1, 16, 16) * 2 - 1, "label": torch.arange(8) % 10}
+    torch.manual_seed(1)
+    out = objective.training_step(batch, step=1, phase="discriminator")
+    (images, omega), pred = calls[0], predictions[0]
+    assert torch.equal(images[4:], batch["x"][:4])  # [fake; real]: this repeat's 4 real rows come second
+    assert not torch.equal(images[:4], batch["x"][:4])
+    released = F.mse_loss(pred[4:], omega[4:]) + F.mse_loss(pred[:4], -omega[:4])
+    swapped = F.mse_loss(pred[:4], omega[:4]) + F.mse_loss(pred[4:], -omega[4:])
+    torch.testing.assert_close(out["d_loss_augself"], released)
+    assert abs(float(released - swapped)) > 1e-4  # the check can tell the halves apart
+    g = objective.training_step(batch, step=1, phase="generator")
+    (_, omega), pred = calls[1], predictions[1]
+    torch.testing.assert_close(g["g_loss_augself"], F.mse_loss(pred, omega) - F.mse_loss(pred, -omega))
+
+
 def test_ema_copies_before_start_then_averages():
     objective = _objective(ema_start=2, ema_decay=0.5)
     with torch.no_grad():
@@ -123,6 +158,8 @@ def test_bad_settings_are_named():
         _objective(d_steps=0)
     with pytest.raises(ConfigError, match="augself names"):
         _objective(policy="color", augself="color,cutout")
+    with pytest.raises(ConfigError, match="d_augself_data='fake'"):
+        _objective(d_augself_data="fake")
     with pytest.raises(ConfigError, match="4·2\\^k"):
         torch.manual_seed(0)
         AugSelfGAN(AugSelfGANConfig(**TINY_GAN), build_discriminator_trunk(BigGANDiscriminatorConfig(**TINY_D), {**INFO, "image_size": 28}), {**INFO, "image_size": 28})
@@ -155,7 +192,10 @@ def test_tiny_pretrain_saves_sample_grids_and_probes_the_trunk(tmp_path):
         objective_config={**TINY_GAN, "sample_every": 2, "sample_grid": 3},
         trainer={"max_steps": 3, "batch_size": 16, "progress": "off", "log_every": 1},
     )
-    assert math.isfinite(result.metrics["linear-probe/accuracy"])
+    # 10 balanced classes (majority 0.10). Measured (seeds 0/1/2): pretrained 0.811/0.817/0.822, random
+    # init 0.794/0.767/0.789; 3 steps are no quality claim, but both probes must read the trunk's features.
+    assert result.metrics["linear-probe/accuracy"] > 0.10 + 0.6, result.metrics
+    assert result.random_init_metrics["linear-probe/accuracy"] > 0.10 + 0.6, result.random_init_metrics
     assert {"loss/discriminator", "loss/generator", "d_loss_augself", "g_loss_augself"} <= set(result.history[-1])
     grids = sorted(p.name for p in (tmp_path / "run" / "samples").iterdir())
     assert grids == ["step-000002.png", "step-000003.png"]
@@ -169,8 +209,28 @@ def test_modality_defaults():
     assert modality.default_evaluators == ("linear-probe", "knn", "fd-local")
 
 
+@pytest.mark.slow
 def test_the_head_learns_translation_from_the_feature_difference_on_real_digits():
-    """Faithful small-scale check 3 (methods-vision.md §1): D's AugSelf head regresses ω on real digits."""
+    """Faithful small-scale check 3 (methods-vision.md §1), through the objective: ``augself-gan``
+    (policy and AugSelf head ``translation``) trained by the real :class:`Trainer` for 150 steps
+    (batch 32, 1 D step per G step, Adam lr 1e-3 betas (0, 0.999); trunk 16 channels, 2 DBlocks,
+    1 downsampling; G 8 channels) predicts the shifts of the 180 held-out test digits from
+    h(T_ω(x)) − h(x) better than the best constant (ω = ½, MSE 0.124).
+
+    Measured (seeds 0/1/2): head MSE 0.077/0.071/0.053 (gain over the constant 0.047/0.053/0.071,
+    sd of the MSE 0.012), correlation with ω 0.68/0.84/0.69 (rows) and 0.82/0.79/0.90 (columns).
+    Asserted at seed 0: MSE below the constant's by 0.03 and a positive correlation above 0.4 on
+    both axes.
+
+    D regresses the real images only (``d_augself_data=real``, the released code's ablation
+    ``--SS_D_data real``). With the released targets (real +ω, generated −ω) the linear head
+    cannot tell the halves apart at this budget and settles near 0 for both (seed 0: MSE
+    0.31-0.40 at 150-300 steps, lr 2e-4 to 2e-3, λ_d 1 or 10; correlation below 0.31): that is
+    the objective as released (its targets are pinned by
+    ``test_discriminator_and_generator_steps_use_the_released_targets``), not a sign error.
+    """
+    from selfsup.config import TrainerConfig
+    from selfsup.engine.trainer import Trainer
     from selfsup_vision.augment.diffaugment import diff_augment
     from selfsup_vision.configs import DigitsConfig
     from selfsup_vision.datasets.digits import Digits
@@ -178,26 +238,23 @@ def test_the_head_learns_translation_from_the_feature_difference_on_real_digits(
     data = Digits(DigitsConfig())
     torch.manual_seed(0)
     trunk = build_discriminator_trunk(BigGANDiscriminatorConfig(channels=16, blocks=2, downsample_blocks=1), data.info)
-    objective = AugSelfGAN(AugSelfGANConfig(**{**TINY_GAN, "policy": "translation", "augself": "translation"}), trunk, data.info)
-    head = objective.augself_heads["translation"]
-    optimizer = torch.optim.Adam(list(trunk.parameters()) + list(head.parameters()), lr=2e-3)
-    train = data.split("train").__getitems__(list(range(len(data.split("train")))))["x"]
-    rows = torch.Generator().manual_seed(0)
-    for _ in range(150):
-        x = train[torch.randint(0, train.shape[0], (32,), generator=rows)]
-        augmented, omega = diff_augment(x, ("translation",), objective.strengths)
-        prediction = head(trunk.features(augmented) - trunk.features(x))
-        loss = torch.nn.functional.mse_loss(prediction, omega["translation"])
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+    config = AugSelfGANConfig(**{**TINY_GAN, "d_steps": 1, "policy": "translation", "augself": "translation",
+                                 "d_augself_data": "real"})
+    objective = AugSelfGAN(config, trunk, data.info)
+    trainer = TrainerConfig(max_steps=150, batch_size=32, lr=1e-3, optimizer="adam", betas=[0.0, 0.999],
+                            schedule="constant", device="cpu", progress="off", log_every=1000)
+    Trainer(trainer, seed=0).fit(objective, data)
     test = data.split("test").__getitems__(list(range(len(data.split("test")))))["x"]
+    objective.eval()
+    torch.manual_seed(123)
     with torch.no_grad():
         augmented, omega = diff_augment(test, ("translation",), objective.strengths)
-        prediction = head(trunk.features(augmented) - trunk.features(test))
+        prediction = objective.augself_heads["translation"](trunk.features(augmented) - trunk.features(test))
     target = omega["translation"]
-    r2 = 1 - ((prediction - target) ** 2).sum(0) / ((target - target.mean(0)) ** 2).sum(0)
-    assert (r2 > 0.5).all(), r2  # 0.78 on both axes with this seed; chance is 0
+    mse, constant = float(((prediction - target) ** 2).mean()), float(((0.5 - target) ** 2).mean())
+    correlation = [float(torch.corrcoef(torch.stack([prediction[:, i], target[:, i]]))[0, 1]) for i in range(2)]
+    assert mse < constant - 0.03, (mse, constant)
+    assert min(correlation) > 0.4, correlation
 
 
 def test_generator_class_embeddings_are_not_spectrally_normalised():

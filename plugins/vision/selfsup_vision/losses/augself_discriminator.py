@@ -8,6 +8,8 @@ the difference of the trunk features of the augmented and the clean image,
     L_D^ss = Σ_p [ MSE(Δ_p(x_real), +ω_p) + MSE(Δ_p(G(z)), −ω_p) ]
 
 with MSE the mean over the batch and the ω dimensions (``F.mse_loss``, mean reduction).
+With ``data="real"`` (the released code's ablation ``--SS_D_data real``, ``train_fns.py`` of
+commit ``5da2867``) only the real term is kept: L_D^ss = Σ_p MSE(Δ_p(x_real), +ω_p).
 The objective adds λ_d·L_D^ss to the hinge loss. Follows
 ``liang-hou/augself-gan:augself-biggan/train_fns.py`` (``GAN_training_function``, the
 ``D_loss_augself`` sum over ``config['augself']``).
@@ -32,11 +34,17 @@ def augself_discriminator_loss(
     omega_real: Mapping[str, torch.Tensor],
     pred_fake: Mapping[str, torch.Tensor],
     omega_fake: Mapping[str, torch.Tensor],
+    *,
+    data: str = "all",
 ) -> torch.Tensor:
-    """Σ_p MSE(pred_real_p, +ω_real_p) + MSE(pred_fake_p, −ω_fake_p); each value ``[rows, dim_p]``."""
+    """Σ_p MSE(pred_real_p, +ω_real_p) + MSE(pred_fake_p, −ω_fake_p) (``data="real"``: the first
+    term only); each value ``[rows, dim_p]``."""
     if not pred_real:
         raise ValueError("augself_discriminator_loss needs at least one policy's predictions")
+    if data not in ("all", "real"):
+        raise ValueError(f"augself_discriminator_loss: data must be 'all' or 'real', not {data!r}")
     terms = [
-        F.mse_loss(pred_real[p], omega_real[p]) + F.mse_loss(pred_fake[p], -omega_fake[p]) for p in pred_real
+        F.mse_loss(pred_real[p], omega_real[p]) + (F.mse_loss(pred_fake[p], -omega_fake[p]) if data == "all" else 0.0)
+        for p in pred_real
     ]
     return torch.stack(terms).sum()

@@ -9,7 +9,8 @@ The training procedure follows ``liang-hou/augself-gan:augself-biggan/train_fns.
   DiffAugment T_ω; logits D(T_ω(x)) = w·h + ⟨e(y), h⟩ (projection discriminator) with
   h the trunk's sum-pooled feature; hinge loss. ``augself-gan`` also passes the clean batch
   through the trunk and regresses ω from h(T_ω(x)) − h(x) with one linear head per policy,
-  target +ω for the real half and −ω for the fake half, weighted by λ_d (``d_augself``).
+  target +ω for the real half and −ω for the fake half (``d_augself_data=real``: the real half
+  only, the released code's ablation), weighted by λ_d (``d_augself``).
 * **Generator phase**: fresh z, y, fresh ω, gradient through the augmentation; hinge
   generator loss plus λ_g (``g_augself``) times Σ_p MSE(Δ_p, ω_p) − MSE(Δ_p, −ω_p).
 * **EMA generator** after every step: G_ema ← G before ``ema_start``, then
@@ -81,7 +82,8 @@ class BigGANObjective(Objective):
     """The shared GAN; ``augself`` policies switch the self-supervised heads on."""
 
     def __init__(self, config: DiffAugmentGANConfig, encoder: nn.Module, data_info: Mapping[str, Any],
-                 *, augself: tuple[str, ...] = (), d_augself: float = 0.0, g_augself: float = 0.0) -> None:
+                 *, augself: tuple[str, ...] = (), d_augself: float = 0.0, g_augself: float = 0.0,
+                 d_augself_data: str = "all") -> None:
         super().__init__(encoder)
         if not isinstance(encoder, DiscriminatorTrunk):
             raise ConfigError(
@@ -102,6 +104,12 @@ class BigGANObjective(Objective):
             )
         self.augself_policies = augself
         self.d_augself, self.g_augself = float(d_augself), float(g_augself)
+        if d_augself_data not in ("all", "real"):
+            raise ConfigError(
+                f"objective_config.d_augself_data='{d_augself_data}' is not a choice. "
+                "Use 'all' (real +ω, generated −ω, as released) or 'real' (real images only)."
+            )
+        self.d_augself_data = d_augself_data
         self.strengths = AugmentStrengths(config.brightness, config.saturation, config.contrast,
                                           config.translation, config.cutout)
         num_classes = data_info.get("num_classes") if config.conditional else None
@@ -211,6 +219,7 @@ class BigGANObjective(Objective):
             ss = augself_discriminator_loss(
                 {p: v[rows:] for p, v in predictions.items()}, {p: omegas[p][rows:] for p in predictions},
                 {p: v[:rows] for p, v in predictions.items()}, {p: omegas[p][:rows] for p in predictions},
+                data=self.d_augself_data,
             )
             loss = loss + self.d_augself * ss
             out["d_loss_augself"] = ss.detach()
@@ -274,7 +283,8 @@ class AugSelfGAN(BigGANObjective):
         if not augself:
             raise ConfigError("objective_config.augself is empty. Name at least one policy, or use objective=diffaugment.")
         super().__init__(config, encoder, data_info, augself=augself,
-                         d_augself=config.d_augself, g_augself=config.g_augself)
+                         d_augself=config.d_augself, g_augself=config.g_augself,
+                         d_augself_data=config.d_augself_data)
 
 
 def generator_side(side: int) -> int:
