@@ -47,18 +47,24 @@ def _fixed_masks(objective: SSAST, batch: int) -> tuple[torch.Tensor, torch.Tens
     return mask_d, mask_g
 
 
-@pytest.mark.parametrize("build", [_ssast, _ssamba], ids=["ssast", "ssamba"])
-@pytest.mark.parametrize("task", ["joint", "generative"])
-def test_generative_loss_is_the_mse_against_the_patches_at_the_generative_mask(build, task):
+def _one_step(build, task):
+    """One training step on fixed input and masks, in eval mode (no dropout / drop-path: the
+    recomputations in the tests must see the same network); ``at(mask)`` gathers the raw patches."""
     objective = build(task)
-    objective.eval()  # no dropout / drop-path: the recomputation below must see the same network
+    objective.eval()
     torch.manual_seed(1)
     x = torch.randn(4, 128, 128).cumsum(1) * 0.05
     mask_d, mask_g = _fixed_masks(objective, 4)
     out = objective.training_step({"x": x}, step=1, phase="main")
-
     patches = objective.encoder.unfold(x)
-    at = lambda m: torch.gather(patches, 1, m[..., None].expand(-1, -1, patches.shape[-1]))
+    at = lambda m: torch.gather(patches, 1, m[..., None].expand(-1, -1, patches.shape[-1]))  # noqa: E731
+    return objective, x, mask_d, mask_g, out, at
+
+
+@pytest.mark.parametrize("build", [_ssast, _ssamba], ids=["ssast", "ssamba"])
+@pytest.mark.parametrize("task", ["joint", "generative"])
+def test_generative_loss_is_the_mse_against_the_patches_at_the_generative_mask(build, task):
+    objective, x, mask_d, mask_g, out, at = _one_step(build, task)
     predictions = objective.gen_head(objective.masked_outputs(x, mask_g))
     right = torch.mean((predictions - at(mask_g)) ** 2)
     wrong = torch.mean((predictions - at(mask_d)) ** 2)
@@ -77,15 +83,7 @@ def _infonce_code_variant(predictions: torch.Tensor, targets: torch.Tensor) -> t
 def test_discriminative_loss_is_the_infonce_against_the_patches_at_the_discriminative_mask(build, task):
     """The positive of the prediction at masked position i is the raw patch at i (not a neighbour's
     patch, not a patch of the generative mask)."""
-    objective = build(task)
-    objective.eval()
-    torch.manual_seed(1)
-    x = torch.randn(4, 128, 128).cumsum(1) * 0.05
-    mask_d, mask_g = _fixed_masks(objective, 4)
-    out = objective.training_step({"x": x}, step=1, phase="main")
-
-    patches = objective.encoder.unfold(x)
-    at = lambda m: torch.gather(patches, 1, m[..., None].expand(-1, -1, patches.shape[-1]))
+    objective, x, mask_d, mask_g, out, at = _one_step(build, task)
     predictions = objective.disc_head(objective.masked_outputs(x, mask_d))
     right = _infonce_code_variant(predictions, at(mask_d)).item()
     for wrong in (at(mask_d).roll(1, dims=1), at(mask_g)):  # the two mutants' targets
