@@ -72,6 +72,24 @@ def test_dino_centre_updates_teacher_evaluated_and_last_layer_frozen() -> None:
     assert all(not p.requires_grad for p in obj.evaluation_encoder().parameters())
 
 
+def test_dino_teacher_is_an_ema_of_the_student_moved_at_step_end() -> None:
+    """``on_step_end`` moves every teacher weight by (1 - m) of its gap to the student (m = 0.996 at
+    step 1 of a cosine schedule starting at 0.996); kills the mutant that never updates the teacher."""
+    cfg = DINOConfig(out_dim=16, hidden_dim=32, bottleneck_dim=8, local_crops=0, momentum_teacher=0.996)
+    obj = DINO(cfg, _encoder(), INFO)
+    teacher = dict(obj.teacher.network.named_parameters())
+    before = {name: p.detach().clone() for name, p in teacher.items()}
+    with torch.no_grad():
+        for p in obj.student.parameters():
+            p.add_(1.0)
+    obj.on_step_end(step=1, max_steps=10)
+    student = dict(obj.student.named_parameters())
+    for name, p in teacher.items():
+        gap = student[name].detach() - before[name]
+        torch.testing.assert_close(p.detach() - before[name], 0.004 * gap, atol=1e-6, rtol=1e-3)
+    assert max((p - before[n]).abs().max().item() for n, p in teacher.items()) == pytest.approx(0.004, rel=1e-3)
+
+
 def test_dino_teacher_temperature_warmup() -> None:
     cfg = DINOConfig(out_dim=8, hidden_dim=16, bottleneck_dim=4, warmup_teacher_temp=0.04, teacher_temp=0.07,
                      warmup_teacher_temp_steps=4)
