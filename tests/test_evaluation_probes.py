@@ -85,6 +85,22 @@ def test_extract_features_keeps_order_masks_and_restores_training(make_eval_sour
     assert len(encoder.seen_training) == expected_calls
 
 
+@pytest.mark.parametrize("mode", ["loader", "vectorised", "full_batch"])
+def test_extract_features_max_rows_reads_only_the_first_rows(make_eval_source, identity_encoder, mode) -> None:
+    """``max_rows`` embeds the split's first rows only (a full-batch source whole, then cut)."""
+    x, y = torch.randn(10, 3), torch.arange(10)
+    source = make_eval_source({"train": (x, y), "test": (x, y)}, vectorised=mode == "vectorised", full_batch=mode == "full_batch")
+    encoder = identity_encoder(3)
+    feats, labels = extract_features(encoder, source, "test", device=CPU, batch_size=3, max_rows=4)
+    np.testing.assert_allclose(feats.numpy(), x[:4].numpy(), rtol=1e-6)
+    assert labels.tolist() == [0, 1, 2, 3]
+    assert len(encoder.seen_training) == (1 if mode == "full_batch" else 2)  # 4 rows in batches of 3, not 10
+    feats, _ = extract_features(encoder, source, "test", device=CPU, batch_size=3, max_rows=50)
+    assert feats.shape == (10, 3)
+    with pytest.raises(ConfigError, match="max_rows must be >= 1"):
+        extract_features(encoder, source, "test", device=CPU, max_rows=0)
+
+
 def test_extract_features_label_requirements(make_eval_source, identity_encoder) -> None:
     source = make_eval_source({"train": (torch.randn(5, 2), None), "test": (torch.randn(3, 2), None)}, name="toy-ul")
     with pytest.raises(DatasetError, match=r"linear-probe needs labels.*'train'.*toy-ul"):

@@ -130,3 +130,19 @@ def test_a_run_with_evaluations_during_training_writes_all_three_plots(toy, tmp_
 
     pretrain(modality="toy", run_dir=tmp_path / "r", trainer={"max_steps": 6, "eval_every": 3})
     assert sorted(p.name for p in (tmp_path / "r" / "plots").iterdir()) == ["embedding.png", "eval.png", "loss.png"]
+
+
+def test_the_embedding_plot_embeds_only_the_rows_it_draws(make_eval_source, identity_encoder, tmp_path, monkeypatch):
+    """A test split larger than MAX_POINTS: only its first MAX_POINTS rows go through the encoder,
+    and the title says how many of the split's rows are shown."""
+    import selfsup.plots as plots
+
+    monkeypatch.setattr(plots, "MAX_POINTS", 30)
+    x = torch.randn(100, 3)
+    source = make_eval_source({"train": (x, torch.arange(100) % 3), "test": (x, torch.arange(100) % 3)})
+    encoder = identity_encoder(3)
+    written = plots.save_plots(tmp_path, [{"step": 1, "loss": 1.0}], encoder, source, batch_size=10)
+    assert (tmp_path / "plots" / "embedding.png") in written
+    assert len(encoder.seen_training) == 3  # 30 rows in batches of 10, not 100
+    fig = plot_embedding(x[:30], torch.arange(30) % 3, info={}, split="test", total_rows=100)
+    assert "the first 30 of 100 rows" in fig.axes[0].get_title()

@@ -173,7 +173,7 @@ def _is_regression(labels: torch.Tensor, info: Mapping[str, Any]) -> bool:
 
 
 def plot_embedding(
-    features: torch.Tensor, labels: torch.Tensor, *, info: Mapping[str, Any], split: str
+    features: torch.Tensor, labels: torch.Tensor, *, info: Mapping[str, Any], split: str, total_rows: int | None = None
 ) -> Figure | None:
     """The figure of ``embedding.png``: 2-D PCA of ``features``; discrete class colours with named legend
     entries, or a colour bar for a regression target. ``None`` with fewer than 3 rows."""
@@ -181,7 +181,7 @@ def plot_embedding(
         labels = labels[:, 0]
     if len(features) <= 2 or labels.dim() != 1:  # multi-task targets have no single colour
         return None
-    total_rows = len(features)
+    total_rows = max(total_rows or 0, len(features))  # the split's size when only its first rows were embedded
     features, labels = features[:MAX_POINTS].float(), labels[:MAX_POINTS]
     centred = features - features.mean(0, keepdim=True)
     _, singular, v = torch.pca_lowrank(centred, q=min(2, centred.shape[1]), center=False)
@@ -248,9 +248,11 @@ def save_plots(
     from .evaluation.features import extract_features
 
     features, labels = extract_features(
-        encoder, data, split, device=torch.device("cpu"), batch_size=batch_size, require_labels=False
+        encoder, data, split, device=torch.device("cpu"), batch_size=batch_size, require_labels=False,
+        max_rows=MAX_POINTS,  # only the rows drawn are embedded
     )
     if labels is not None:
-        figure = plot_embedding(features, labels, info=data.info, split=split)
+        total = len(features) if getattr(data, "full_batch", False) else len(data.split(split))  # type: ignore[arg-type]
+        figure = plot_embedding(features, labels, info=data.info, split=split, total_rows=total)
         written.append(save_figure(figure, out / "embedding.png"))
     return [path for path in written if path is not None]

@@ -11,6 +11,8 @@ Protocol of :func:`extract_features`:
    ``eval()`` mode; its previous training flag is restored afterwards.
 4. The rows of the embeddings and of ``batch["label"]`` are kept where
    ``batch["eval_mask"]`` is true (when the batch has that key).
+5. With ``max_rows``, only the split's first ``max_rows`` items are read (a
+   ``full_batch`` source is embedded whole), and at most ``max_rows`` rows come back.
 
 Features come back as float32 CPU tensors ``[N, D]``, labels as CPU tensors
 ``[N]`` (or ``[N, T]``) in the dtype the data source produced.
@@ -70,10 +72,12 @@ def _open_split(data: DataSource, split: str, evaluator: str) -> torch.utils.dat
         ) from exc
 
 
-def _batches(data: DataSource, ds: torch.utils.data.Dataset[Any], batch_size: int) -> Iterator[Any]:
+def _batches(data: DataSource, ds: torch.utils.data.Dataset[Any], batch_size: int, max_rows: int | None) -> Iterator[Any]:
     if getattr(data, "full_batch", False):
         yield data.collate([ds[0]])
         return
+    if max_rows is not None and max_rows < len(ds):  # type: ignore[arg-type]
+        ds = torch.utils.data.Subset(ds, range(max_rows))
     # A private generator: DataLoader iterators otherwise draw a base seed from
     # the global RNG, which would change the caller's training randomness.
     loader = torch.utils.data.DataLoader(
@@ -129,6 +133,7 @@ def extract_features(
     batch_size: int = ...,
     require_labels: Literal[True] = ...,
     evaluator: str = ...,
+    max_rows: int | None = ...,
 ) -> tuple[torch.Tensor, torch.Tensor]: ...
 
 
@@ -142,6 +147,7 @@ def extract_features(
     batch_size: int = ...,
     require_labels: bool,
     evaluator: str = ...,
+    max_rows: int | None = ...,
 ) -> tuple[torch.Tensor, torch.Tensor | None]: ...
 
 
@@ -154,8 +160,9 @@ def extract_features(
     batch_size: int = 1024,
     require_labels: bool = True,
     evaluator: str = "this evaluator",
+    max_rows: int | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Embed every row of ``data.split(split)`` with a frozen ``encoder``.
+    """Embed every row of ``data.split(split)`` (or its first ``max_rows``) with a frozen ``encoder``.
 
     See the module docstring for the protocol. Returns ``(features, labels)``:
     float32 CPU features ``[N, D]`` and CPU labels ``[N]``; ``labels`` is
@@ -168,16 +175,24 @@ def extract_features(
     """
     if batch_size < 1:
         raise ConfigError(f"{evaluator}: batch_size must be >= 1, got {batch_size}. Use e.g. batch_size=1024.")
+    if max_rows is not None and max_rows < 1:
+        raise ConfigError(f"{evaluator}: max_rows must be >= 1 or None, got {max_rows}. Use None for every row.")
 
     def extract() -> tuple[torch.Tensor, torch.Tensor | None]:
-        return _extract(
-            encoder, data, split, device=device, batch_size=batch_size, require_labels=require_labels, evaluator=evaluator
+        features, labels = _extract(
+            encoder, data, split, device=device, batch_size=batch_size, require_labels=require_labels,
+            evaluator=evaluator, max_rows=max_rows,
         )
+        if max_rows is not None:
+            features, labels = features[:max_rows], (labels[:max_rows] if labels is not None else None)
+        return features, labels
 
     shared = _SHARED.get()
     if shared is None:
         return extract()
-    key = (id(encoder), _state_version(encoder), id(data), split, str(torch.device(device)), batch_size, require_labels)
+    key = (
+        id(encoder), _state_version(encoder), id(data), split, str(torch.device(device)), batch_size, require_labels, max_rows
+    )
     if key not in shared:
         for stale in [k for k in shared if k[0] == key[0] and k[1] != key[1]]:  # the encoder changed since
             del shared[stale]
@@ -196,6 +211,7 @@ def _extract(
     batch_size: int,
     require_labels: bool,
     evaluator: str,
+    max_rows: int | None,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     name = dataset_name(data)
     ds = _open_split(data, split, evaluator)
@@ -207,7 +223,7 @@ def _extract(
         encoder.eval()
     try:
         with torch.inference_mode():
-            for batch in _batches(data, ds, batch_size):
+            for batch in _batches(data, ds, batch_size, max_rows):
                 if not isinstance(batch, Mapping):
                     raise DatasetError(
                         f"{evaluator}: dataset {name} split {split!r} produced a {type(batch).__name__}, "
