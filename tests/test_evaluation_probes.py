@@ -141,13 +141,15 @@ def test_shared_features_embed_each_split_once_until_the_encoder_changes(make_ev
         extract_features(encoder, source, "train", device=CPU, batch_size=6)  # another batch size: embedded again
         extract_features(encoder, source, "test", device=CPU, batch_size=8, require_labels=False)
         assert calls() == 5
+        assert extract_features(encoder, source, "train", device=CPU, batch_size=8, max_rows=2)[0].shape == (2, 2)
+        assert calls() == 6  # the first rows only: another value
         with torch.no_grad():
             encoder.scale.mul_(2.0)  # trained in place: the stored features are stale
         c, _ = extract_features(encoder, source, "train", device=CPU, batch_size=8)
-        assert calls() == 6
+        assert calls() == 7
         torch.testing.assert_close(c, 2 * first)
     extract_features(encoder, source, "train", device=CPU, batch_size=8)
-    assert calls() == 7, "the store ends with the block"
+    assert calls() == 8, "the store ends with the block"
 
 
 def test_split_train_val_is_seeded_disjoint_and_complete() -> None:

@@ -19,18 +19,19 @@ Features come back as float32 CPU tensors ``[N, D]``, labels as CPU tensors
 
 Inside ``with shared_features():`` a repeated call with the same encoder object
 (unchanged: no parameter or buffer modified in place since), data source, split,
-device, batch size and label requirement returns copies of the first call's
-result instead of running the encoder again; ``run_evaluators`` evaluates each
-encoder inside one such block, so its evaluators embed each split once.
+device, batch size, label requirement and ``max_rows`` returns copies of the first
+call's result instead of running the encoder again; ``run_evaluators`` evaluates each
+encoder inside one such block, so its evaluators embed each split once. An evaluator
+with its own kind of features shares them the same way through :func:`computed_once`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Literal, overload
+from typing import Any, Literal, TypeVar, overload
 
 import torch
 
@@ -41,6 +42,7 @@ from ..interfaces import Batch, DataSource
 __all__ = [
     "extract_features",
     "shared_features",
+    "computed_once",
     "split_train_val",
     "ProbeFeatures",
     "probe_features",
@@ -91,16 +93,19 @@ def _batches(data: DataSource, ds: torch.utils.data.Dataset[Any], batch_size: in
     yield from loader
 
 
-#: The block's stored extractions: key -> (encoder, data, features, labels); the objects are kept
-#: so that their ids in the key cannot be reused by new objects while the block is open.
-_SHARED: ContextVar[dict[tuple[Any, ...], tuple[Any, Any, torch.Tensor, torch.Tensor | None]] | None] = ContextVar(
+T = TypeVar("T")
+
+#: The block's stored values: key -> (encoder, data, value); the objects are kept so that their
+#: ids in the key cannot be reused by new objects while the block is open.
+_SHARED: ContextVar[dict[tuple[Any, ...], tuple[Any, Any, Any]] | None] = ContextVar(
     "selfsup_shared_features", default=None
 )
 
 
 @contextmanager
 def shared_features() -> Iterator[None]:
-    """Within the block, :func:`extract_features` embeds each (encoder, data, split, ...) once.
+    """Within the block, :func:`extract_features` embeds each (encoder, data, split, ...) once
+    (and :func:`computed_once` computes each value once).
 
     Meant for several evaluators scoring the same frozen encoder. An encoder whose
     parameters or buffers are modified in place inside the block is embedded again
@@ -114,6 +119,25 @@ def shared_features() -> Iterator[None]:
         yield
     finally:
         _SHARED.reset(token)
+
+
+def computed_once(encoder: Any, data: DataSource, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+    """``compute()``, or inside a :func:`shared_features` block the value an earlier call with the
+    same ``encoder`` object (unchanged since), ``data`` object and ``key`` computed.
+
+    For an evaluator's own expensive view of a frozen encoder (e.g. per-point features of a
+    scene, several feature sets at once) that another evaluator of the same run asks for too.
+    ``key`` must hold everything else the value depends on (split, batch size, options) and
+    start with a name of its own. The value is shared, not copied: treat it as read-only."""
+    shared = _SHARED.get()
+    if shared is None:
+        return compute()
+    full_key = (id(encoder), _state_version(encoder), id(data), *key)
+    if full_key not in shared:
+        for stale in [k for k in shared if k[0] == full_key[0] and k[1] != full_key[1]]:  # the encoder changed since
+            del shared[stale]
+        shared[full_key] = (encoder, data, compute())
+    return shared[full_key][2]
 
 
 def _state_version(encoder: Any) -> int:
@@ -187,17 +211,10 @@ def extract_features(
             features, labels = features[:max_rows], (labels[:max_rows] if labels is not None else None)
         return features, labels
 
-    shared = _SHARED.get()
-    if shared is None:
-        return extract()
-    key = (
-        id(encoder), _state_version(encoder), id(data), split, str(torch.device(device)), batch_size, require_labels, max_rows
-    )
-    if key not in shared:
-        for stale in [k for k in shared if k[0] == key[0] and k[1] != key[1]]:  # the encoder changed since
-            del shared[stale]
-        shared[key] = (encoder, data, *extract())
-    _, _, features, labels = shared[key]
+    key = ("extract_features", split, str(torch.device(device)), batch_size, require_labels, max_rows)
+    features, labels = computed_once(encoder, data, key, extract)
+    if _SHARED.get() is None:
+        return features, labels
     # copies: a caller may modify its tensors in place
     return features.clone(), (labels.clone() if labels is not None else None)
 

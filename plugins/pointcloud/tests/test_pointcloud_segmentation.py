@@ -47,6 +47,29 @@ def test_feature_sets_have_the_documented_widths() -> None:
     assert {"miou_last", "miou_multires", "overall_accuracy_last", "mean_accuracy_multires"} <= set(scores)
 
 
+def test_the_two_segmentation_evaluators_embed_each_split_once_per_encoder(monkeypatch) -> None:
+    """Inside the run's shared-features block, seg-linear-probe and seg-knn share the per-point
+    features (same feature sets and batch size), with the same scores as when each embeds alone."""
+    from selfsup.evaluation.features import shared_features
+    from selfsup_pointcloud.configs import SegLinearProbeConfig
+    from selfsup_pointcloud.evaluation import segmentation
+    from selfsup_pointcloud.evaluation.segmentation import SegLinearProbe
+
+    data = ProceduralRooms(ProceduralRoomsConfig(train_scenes=2, val_scenes=1, test_scenes=1, points_per_m2=60, grid_size=0.15))
+    encoder = build_point_unet(PointUNetConfig(grid_size=0.2, channels=[8, 16, 16], decoder_channels=[8, 12, 16]), data.info)
+    calls: list[str] = []
+    embed = segmentation._point_features
+    monkeypatch.setattr(segmentation, "_point_features", lambda enc, d, split, *a, **k: calls.append(split) or embed(enc, d, split, *a, **k))
+    evaluators = [SegLinearProbe(SegLinearProbeConfig(max_train_points=500, max_iter=20)), SegKNN(SegKNNConfig(max_train_points=500))]
+    alone = [e.evaluate(encoder, data, device=torch.device("cpu"), seed=0) for e in evaluators]
+    assert sorted(calls) == ["test", "test", "train", "train", "val"]
+    calls.clear()
+    with shared_features():
+        shared = [e.evaluate(encoder, data, device=torch.device("cpu"), seed=0) for e in evaluators]
+    assert sorted(calls) == ["test", "train", "val"]
+    assert shared == alone
+
+
 def test_pretrain_runs_end_to_end_beside_random_init(tmp_path) -> None:
     result = pretrain(
         modality="pointcloud",

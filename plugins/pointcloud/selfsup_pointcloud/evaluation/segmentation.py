@@ -24,6 +24,7 @@ from torch import nn
 
 from selfsup.errors import ConfigError, DatasetError
 from selfsup.engine.device import move_to_device
+from selfsup.evaluation.features import computed_once
 from selfsup.evaluation.knn import knn_predict
 from selfsup.evaluation.linear_probe import fit_logistic_regression
 from selfsup.interfaces import DataSource, Evaluator
@@ -44,11 +45,24 @@ def _feature_sets(encoder: nn.Module, requested: list[str], evaluator: str) -> l
     return [name for name in requested if name == "last" or hasattr(encoder, "multires")]
 
 
-@torch.no_grad()
 def point_features(
     encoder: nn.Module, data: DataSource, split: str, feature_sets: list[str], *, device: torch.device, batch_size: int
 ) -> tuple[PointFeatures, torch.Tensor]:
-    """Features of every labelled point of ``split`` per feature set, and their labels (int64 ``[P]``)."""
+    """Features of every labelled point of ``split`` per feature set, and their labels (int64 ``[P]``).
+
+    Computed once per encoder for both evaluators of a run (the core's
+    :func:`~selfsup.evaluation.features.computed_once`): ``seg-linear-probe`` and ``seg-knn`` with
+    the same feature sets and batch size share them. Read-only."""
+    key = ("pointcloud.point_features", split, tuple(feature_sets), str(device), batch_size)
+    return computed_once(
+        encoder, data, key, lambda: _point_features(encoder, data, split, feature_sets, device=device, batch_size=batch_size)
+    )
+
+
+@torch.no_grad()
+def _point_features(
+    encoder: nn.Module, data: DataSource, split: str, feature_sets: list[str], *, device: torch.device, batch_size: int
+) -> tuple[PointFeatures, torch.Tensor]:
     try:
         dataset = data.split(split)
     except KeyError as exc:
