@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .errors import ConfigError, UnsafeFactoryError, did_you_mean
 
-__all__ = ["ALLOW_VARIABLE", "allowed_factories", "config_factory"]
+__all__ = ["ALLOW_VARIABLE", "allowed_factories", "check_config_factory", "config_factory"]
 
 #: The environment variable holding the allowed ``package.module:attribute`` paths.
 ALLOW_VARIABLE = "SELFSUP_ALLOWED_FACTORIES"
@@ -31,14 +31,12 @@ def allowed_factories() -> frozenset[str]:
     return frozenset(part.strip() for part in value.split(",") if part.strip())
 
 
-def config_factory(value: str, *, key: str, builtin: Mapping[str, Callable[..., Any]]) -> Callable[..., Any]:
-    """The callable that the config value ``value`` of config key ``key`` names.
-
-    ``builtin`` maps the names the component provides to their callables. A
-    ``package.module:attribute`` path is imported only when it is on the allow-list.
-    """
+def check_config_factory(value: str, *, key: str, builtin: Sequence[str]) -> None:
+    """Refuse ``value`` unless it is one of ``builtin`` or an allowed ``package.module:attribute``
+    path, importing nothing: for a component config's ``__post_init__``, so that a run is refused
+    before its data is built. :func:`config_factory` applies the same check."""
     if value in builtin:
-        return builtin[value]
+        return
     names = ", ".join(repr(name) for name in builtin)
     if ":" not in value:
         raise ConfigError(
@@ -51,6 +49,18 @@ def config_factory(value: str, *, key: str, builtin: Mapping[str, Callable[..., 
             f"allow-list (a shared config could otherwise run any code). If you trust {value!r}, allow it: "
             f"export {ALLOW_VARIABLE}={value}."
         )
+
+
+def config_factory(value: str, *, key: str, builtin: Mapping[str, Callable[..., Any]]) -> Callable[..., Any]:
+    """The callable that the config value ``value`` of config key ``key`` names.
+
+    ``builtin`` maps the names the component provides to their callables. A
+    ``package.module:attribute`` path is imported only when it is on the allow-list.
+    """
+    if value in builtin:
+        return builtin[value]
+    check_config_factory(value, key=key, builtin=tuple(builtin))
+    names = ", ".join(repr(name) for name in builtin)
     module_name, _, attribute = value.partition(":")
     try:
         factory = getattr(importlib.import_module(module_name), attribute)

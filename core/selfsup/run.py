@@ -130,13 +130,15 @@ def build_run(resolved: ResolvedRun) -> tuple[DataSource, nn.Module, nn.Module, 
 def _build_run(resolved: ResolvedRun) -> tuple[DataSource, nn.Module, nn.Module, Any]:
     cfg = resolved.config
     seed_everything(cfg.seed)
+    # the component configs first: their checks refuse a bad value before the data is built
+    encoder_config, objective_config = resolved.component_config("encoder_config"), resolved.component_config("objective_config")
     data = resolved.dataset.resolve_factory()(resolved.component_config("data"))
     if "train" not in data.splits:
         raise DatasetError(f"Dataset '{resolved.dataset.name}' has no 'train' split (it has {data.splits}).")
-    encoder = _build_encoder(resolved.encoder, resolved.component_config("encoder_config"), data.info, cfg.seed)
+    encoder = _build_encoder(resolved.encoder, encoder_config, data.info, cfg.seed)
     check_encoder_output(resolved.encoder, encoder, data)  # before training: output width == embed_dim
     random_init = copy.deepcopy(encoder)
-    objective = resolved.objective.resolve_factory()(resolved.component_config("objective_config"), encoder, data.info)
+    objective = resolved.objective.resolve_factory()(objective_config, encoder, data.info)
     return data, encoder, random_init, objective
 
 
@@ -516,6 +518,8 @@ def evaluate(
             read_metrics(run_dir)
     cfg = resolved.config
     seed_everything(cfg.seed)
+    # the component configs first: their checks refuse a bad value before the data is built
+    encoder_config, objective_config = resolved.component_config("encoder_config"), resolved.component_config("objective_config")
     data = resolved.dataset.resolve_factory()(resolved.component_config("data"))
     resolved = follow_task(resolved, data.info)  # an evaluator that cannot score the task fails here
     encoder = load_encoder(run_dir, plugins=plugins)

@@ -89,6 +89,25 @@ def test_teacher_path_outside_the_allow_list_is_never_imported(monkeypatch) -> N
         build_teacher("no_such_module:factory")
 
 
+def test_a_run_naming_a_teacher_path_off_the_allow_list_is_refused_before_its_data_is_built(tmp_path, monkeypatch) -> None:
+    """The config's own check (GaussianCrossConfig.__post_init__) runs before the scenes and their
+    views are generated, so the refusal costs no data building."""
+    from selfsup import pretrain
+    from selfsup_pointcloud.datasets import procedural
+
+    monkeypatch.delenv("SELFSUP_ALLOWED_FACTORIES", raising=False)
+    built = []
+    monkeypatch.setattr(procedural.ProceduralRooms, "__init__", lambda self, *a, **k: built.append(1) or None)
+    with pytest.raises(UnsafeFactoryError, match=r"objective_config.teacher='os:getpid' names a Python callable"):
+        pretrain(modality="pointcloud", objective="gaussian-cross", objective_config={"teacher": "os:getpid"},
+                 run_dir=tmp_path / "run", trainer={"max_steps": 1})
+    assert built == []
+    with pytest.raises(ConfigError, match="objective_config.teacher='resnet19' is not one of 'none', 'resnet18'"):
+        pretrain(modality="pointcloud", objective="gaussian-cross", objective_config={"teacher": "resnet19"},
+                 run_dir=tmp_path / "run2", trainer={"max_steps": 1})
+    assert built == []
+
+
 def test_teacher_from_a_module_factory_path(tmp_path, monkeypatch) -> None:
     # a module:factory teacher must be allow-listed (before the allow-list, any path was imported)
     monkeypatch.setenv("SELFSUP_ALLOWED_FACTORIES", f"{__name__}:small_image_encoder")

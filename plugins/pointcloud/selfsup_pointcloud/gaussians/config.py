@@ -62,3 +62,9 @@ class GaussianCrossConfig:
     background: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
     #: ``auto`` (gsplat on CUDA when installed, else pure torch), ``torch`` or ``gsplat``.
     renderer: str = "auto"
+
+    def __post_init__(self) -> None:
+        from selfsup.factories import check_config_factory
+
+        # a "package.module:factory" teacher must be on the allow-list: refused before any data is built
+        check_config_factory(self.teacher, key="objective_config.teacher", builtin=TEACHERS)
