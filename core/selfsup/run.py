@@ -518,8 +518,6 @@ def evaluate(
             read_metrics(run_dir)
     cfg = resolved.config
     seed_everything(cfg.seed)
-    # the component configs first: their checks refuse a bad value before the data is built
-    encoder_config, objective_config = resolved.component_config("encoder_config"), resolved.component_config("objective_config")
     data = resolved.dataset.resolve_factory()(resolved.component_config("data"))
     resolved = follow_task(resolved, data.info)  # an evaluator that cannot score the task fails here
     encoder = load_encoder(run_dir, plugins=plugins)
