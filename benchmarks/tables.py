@@ -22,7 +22,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["TABLES", "ARMS", "NOT_COVERED", "load_runs", "paired_summary", "main"]
+__all__ = ["TABLES", "ARMS", "DEFAULT_COMMANDS", "NOT_COVERED", "load_runs", "paired_summary", "main"]
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -101,6 +101,23 @@ TABLES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
         (f"timeseries-{objective}-{problem.lower()}.json",), ("linear-probe/accuracy", "knn/accuracy"))
        for objective in ("frame-projections", "series-simclr") for problem in ("ItalyPowerDemand",)}  # JapaneseVowels: 1 seed, shown only by timeseries_tables.py,
 }
+
+#: Each modality's default command (benchmarks/default_commands.py): modality -> (objective, metrics shown)
+DEFAULT_COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "graph": ("scgc-star", ("clustering/acc", "clustering/nmi")),
+    "example-series": ("ts-simclr", ("linear-probe/accuracy", "knn/accuracy")),
+    "timeseries": ("frame-projections", ("linear-probe/accuracy",)),
+    "pointcloud": ("msm", ("seg-linear-probe/miou_multires", "seg-knn/miou_multires")),
+    "vision": ("augself-gan", ("linear-probe/accuracy", "knn/accuracy")),
+    "audio": ("ssast", ("linear-probe/accuracy", "knn/accuracy")),
+    "tabular": ("t-jepa", ("linear-probe/accuracy",)),
+}
+TABLES.update({
+    f"default-{modality}-{objective}": (
+        f"benchmarks/README.md § Default commands: selfsup pretrain modality={modality}",
+        tuple(f"default-{modality}-{objective}-s{s}.metrics.json" for s in range(3)), metrics)
+    for modality, (objective, metrics) in DEFAULT_COMMANDS.items()
+})
 
 #: The two arms a table compares when they are not (pretrained, random init).
 ARMS: dict[str, tuple[str, str]] = {
