@@ -43,7 +43,8 @@ probe 0.933 / 0.933 at 300 steps: no gain above the spread (1 test image = 0.005
 Mutants (seed 0, this test's setting): ``mae-latent-detached`` (``scripts/mutations.py``: the
 decoder reads a detached latent, so the reconstruction loss never reaches the encoder) gives
 0.494 / 0.494 (+0.000) and fails this test (killed by ``scripts/mutate.py`` with
-``SELFSUP_MUTATE_MARKERS=""``). ``mae-loss-on-visible`` (the loss on the visible patches) still
+``SELFSUP_MUTATE_MARKERS=""``; every non-slow test in ``test_vision_mae.py`` passes on it:
+``benchmarks/results/mutation-report-qmask.md``). ``mae-loss-on-visible`` (the loss on the visible patches) still
 gives 0.622 / 0.494 (+0.128): an autoencoder of the visible patches is also a useful
 initialisation for fine-tuning, so this test does not catch it; ``test_vision_mae.py`` does
 (the loss equals the official model's on a fixed input).
