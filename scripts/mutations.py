@@ -338,4 +338,8 @@ MUTATIONS: tuple[Mutation, ...] = (
       "teacher: PointUNet = self.teacher  # type: ignore[assignment]",
       "teacher: PointUNet = self.encoder  # type: ignore[assignment]",
       _PC_MSM + (_PC + "test_pointcloud_segmentation.py",)),
+    # ---- issue 21 (qmask): MAE wiring bugs the few-label fine-tune quality test catches (slow: SELFSUP_MUTATE_MARKERS="")
+    M("mae-latent-detached", "plugins/vision/selfsup_vision/objectives/mae.py",
+      "pred = self.decoder(latent, ids_restore)", "pred = self.decoder(latent.detach(), ids_restore)",
+      (_VJ + "test_vision_ssl_quality_mae.py",) + _MAE),
 )

@@ -13,6 +13,10 @@ batch 32, core ``linear-probe`` ROC-AUC on the test molecules, seeds 0/1/2, pret
 * 300 steps, mean pooling (≈ 25 CPU-s a run, over the test budget): 0.605/0.595 vs 0.599/0.607
   (seeds 0/1), gain +0.006/−0.012.
 
+Few-label fine-tuning (issue 21, session ``qmask``; same GIN 3×32, mean pooling, 100 steps; the core
+``fine-tune`` evaluator, ``label_fraction`` 0.1 = 163 training molecules, 30 epochs, lr 1e-3; test
+ROC-AUC, seeds 0/1/2): 0.626/0.534/0.621 vs 0.579/0.570/0.582, gain +0.047/−0.036/+0.039 (either sign).
+
 On the generated ``sbm-graphs`` (D-SLA's default dataset; ER vs two-community SBM graphs, 60 test
 graphs, chance 0.5), same GIN and probe accuracy: 100 steps, mean pooling 0.517/0.600/0.450 vs
 0.517/0.417/0.567; 200 steps, sum pooling, ``jk=concat`` 0.600/0.633/0.483 vs 0.550/0.450/0.550;

@@ -34,9 +34,6 @@ Not shown at test size (2026-12-07, seed 0, k-NN pretrained / random init on the
   cause not investigated), so its random-init twin scores at chance (0.083) and "beats
   random init" would be vacuous; SimCLR on it (32 px, 60 steps) gave 0.606 / 0.083.
   ``seer``'s recipe (no BN head, 10 Sinkhorn iterations) on the ResNet-18 (timm, ImageNet stem at 16 px, random-init k-NN 0.517), 100 steps, 64 prototypes: 0.500 / 0.517.
-* ``mae``: ``mae-vit`` width 64, 2 blocks, decoder 32-64 × 1: 60 steps 0.639 / 0.639, 300 steps
-  0.656 / 0.639, 400 steps (lr 1.5e-3, CLS pooling) 0.656 / 0.633; linear probe 0.933 / 0.933 at
-  300 steps (MAE's features are known to need fine-tuning or long schedules; 1 test image = 0.0056).
 """
 
 from __future__ import annotations
