@@ -60,7 +60,18 @@ class RegNetYConfig:
 
     SEER trains RegNetY-256GF and larger; ``variant`` picks any timm ``regnety_*`` model
     (``regnety_002`` is the CPU-scale default, ``regnety_016`` / ``regnety_032`` / ``regnety_320`` larger).
+
+    ``cifar_stem=true`` makes the 3×3 stem convolution stride 1 (pycls's ``ResStemCifar``: 3×3,
+    BN, ReLU) and the first stage stride 1, so the trunk's total stride is 8 instead of 32 and
+    32 px images keep a 4×4 map at the last stage (as the ResNets' CIFAR stem). Without it a
+    ≤ 32 px image ends as a 1×1 map, and with ``zero_init_last`` (every block's residual branch
+    zero at init, so a block passes its strided 1×1 shortcut) the random-init trunk reads only
+    the image's top-left 2×2 pixels: on ``digits`` every image gives the same vector.
     """
 
     #: A timm ``regnety_*`` model name.
     variant: str = "regnety_002"
+    #: Stride-1 3×3 stem and stride-1 first stage (total stride 8; for 32 px images); ``None``: on when the images are at most 64 px.
+    cifar_stem: Optional[bool] = None
+    #: Zero-initialise the last BatchNorm of every residual block (timm's ``zero_init_last``).
+    zero_init_last: bool = True

@@ -134,6 +134,30 @@ def build_regnety(config: RegNetYConfig, data_info: Mapping[str, Any]) -> ImageB
         raise ConfigError(
             f"encoder_config.variant={config.variant!r} is not a timm RegNetY. Use e.g. encoder_config.variant=regnety_002."
         )
-    channels, _ = image_geometry(data_info, "regnety")
-    trunk = timm.create_model(config.variant, pretrained=False, num_classes=0, in_chans=channels)
+    channels, side = image_geometry(data_info, "regnety")
+    trunk = timm.create_model(
+        config.variant, pretrained=False, num_classes=0, in_chans=channels, zero_init_last=config.zero_init_last,
+    )
+    cifar = config.cifar_stem if config.cifar_stem is not None else side <= 64
+    if cifar:
+        _regnet_cifar_stem(trunk)
     return ImageBackbone(trunk, trunk.num_features, "regnety")
+
+
+def _regnet_cifar_stem(trunk: nn.Module) -> None:
+    """Total stride 32 -> 8: the stem's 3×3 convolution (pycls ``ResStemCifar``) and the first
+    stage's strided convolutions (the grouped 3×3 and the 1×1 shortcut of ``s1.b1``) get stride 1.
+
+    Only strides change: the weights keep timm's initialisation and the static paddings (1 for
+    3×3, 0 for 1×1) are those of stride 1 too, so each map keeps its side."""
+    first = trunk.s1.b1
+    stem, shortcut = getattr(trunk.stem, "conv", trunk.stem), getattr(first.downsample, "conv", first.downsample)
+    for conv in (stem, first.conv2.conv, shortcut):
+        if not isinstance(conv, nn.Conv2d) or conv.padding != ((conv.kernel_size[0] - 1) // 2,) * 2:
+            raise ConfigError(
+                f"encoder_config.cifar_stem=true needs timm's plain RegNetY stem; this variant has {conv!r}. "
+                "Use encoder_config.cifar_stem=false."
+            )
+        conv.stride = (1, 1)
+    for info in trunk.feature_info:
+        info["reduction"] = max(1, info["reduction"] // (2 if info["module"] == "stem" else 4))
