@@ -41,6 +41,8 @@ _VIS_VIEWS = (_VJ + "test_vision_views.py",)
 #: The image-SSL quality tests (slow: the harness's "not slow" run skips them; run them on the mutant by hand).
 _VIS_QUALITY = (_VJ + "test_vision_ssl_quality.py",)
 _VIS_PAIRING = (_VJ + "test_vision_ssl_view_pairing.py",)
+#: SwAV / SEER: the hand-recomputed step (not slow) and the prototype-objective quality module.
+_VIS_PROTO = (_VJ + "test_vision_ssl_quality_proto.py", _VJ + "test_vision_ssl_objectives.py")
 _PC = "plugins/pointcloud/tests/"
 _PC_GC = (_PC + "test_pointcloud_gaussian_losses.py", _PC + "test_pointcloud_gaussian_cross.py")
 _PC_MSM = (_PC + "test_pointcloud_msm_loss.py", _PC + "test_pointcloud_msm.py")
@@ -342,4 +344,15 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("mae-latent-detached", "plugins/vision/selfsup_vision/objectives/mae.py",
       "pred = self.decoder(latent, ids_restore)", "pred = self.decoder(latent.detach(), ids_restore)",
       (_VJ + "test_vision_ssl_quality_mae.py",) + _MAE),
+    # ---- issue 21 (qproto): SwAV / SEER wiring (the swav objective serves both)
+    M("vis-swav-codes-not-swapped", "plugins/vision/selfsup_vision/objectives/swav.py",
+      "out = scores[crop].detach()", "out = scores[(crop + 1) % len(scores)].detach()", _VIS_PROTO),
+    M("vis-swav-sinkhorn-skipped", "plugins/vision/selfsup_vision/objectives/swav.py",
+      "codes.append(sinkhorn_knopp(out, epsilon=cfg.epsilon, iterations=cfg.sinkhorn_iterations)[-bs:])",
+      "codes.append(torch.softmax(out / cfg.epsilon, dim=1)[-bs:])", _VIS_PROTO),
+    M("vis-swav-prototypes-not-normalised", "plugins/vision/selfsup_vision/objectives/swav.py",
+      "self.prototypes.weight.copy_(F.normalize(self.prototypes.weight, dim=1))", "pass", _VIS_PROTO),
+    M("vis-regnety-no-cifar-stem", "plugins/vision/selfsup_vision/encoders/backbones.py",
+      "    if cifar:\n        _regnet_cifar_stem(trunk)", "    if False:\n        _regnet_cifar_stem(trunk)",
+      (_VJ + "test_vision_backbones.py",)),
 )
