@@ -26,14 +26,7 @@ Not shown at test size (2026-12-07, seed 0, k-NN pretrained / random init on the
   0.9, 100 steps: 0.478 / 0.472 (the loss stays near ln 256 for ~100 steps with the official
   teacher momentum 0.996).
   ResNet-18 (timm, ImageNet stem at 16 px, random-init k-NN 0.517), 100 steps, BN head: 0.528 / 0.517 (+0.011, two test images).
-* ``swav``: 2-block ``vit-tiny``, 32-64 prototypes, 2 local crops, no prototype freezing: the loss
-  stays at ln K (uniform predictions, gradient norm ~0.01) for 100+ steps.
-  ResNet-18 (timm, ImageNet stem at 16 px, random-init k-NN 0.517), 100 steps, 64 prototypes: 0.489 / 0.517 (loss still ln 64).
-* ``seer``: its default trunk ``regnety`` (``regnety_002``) maps every image to one constant vector
-  at random init in eval mode at 32 px (measured: feature std across the 1,797 digits exactly 0;
-  cause not investigated), so its random-init twin scores at chance (0.083) and "beats
-  random init" would be vacuous; SimCLR on it (32 px, 60 steps) gave 0.606 / 0.083.
-  ``seer``'s recipe (no BN head, 10 Sinkhorn iterations) on the ResNet-18 (timm, ImageNet stem at 16 px, random-init k-NN 0.517), 100 steps, 64 prototypes: 0.500 / 0.517.
+* ``swav``, ``seer``: see ``test_vision_ssl_quality_proto.py``.
 """
 
 from __future__ import annotations
