@@ -51,7 +51,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-
 from selfsup_vision.backbone_configs import ResNetConfig
 from selfsup_vision.encoders.backbones import build_resnet18
 from selfsup_vision.heads.sinkhorn import sinkhorn_knopp
