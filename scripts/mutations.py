@@ -355,4 +355,16 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("vis-regnety-no-cifar-stem", "plugins/vision/selfsup_vision/encoders/backbones.py",
       "    if cifar:\n        _regnet_cifar_stem(trunk)", "    if False:\n        _regnet_cifar_stem(trunk)",
       (_VJ + "test_vision_backbones.py",)),
+    # ---- issue 21 (qema): EMA-teacher image objectives (BYOL, DINO); killed by the (not slow)
+    # wiring tests in test_vision_ssl_quality_ema.py (no BYOL/DINO quality test: no gain at test size)
+    M("vis-byol-predictor-skipped", "plugins/vision/selfsup_vision/objectives/byol.py",
+      "p1, p2 = self.predictor(self.online(v1)), self.predictor(self.online(v2))",
+      "p1, p2 = self.online(v1), self.online(v2)", (_VJ + "test_vision_ssl_quality_ema.py",) + _VIS_SSL_WIRING),
+    M("vis-dino-teacher-sees-local", "plugins/vision/selfsup_vision/objectives/dino.py",
+      "teacher = self.teacher(torch.cat(views[:2])).chunk(2)",
+      "teacher = self.teacher(torch.cat(views[-2:])).chunk(2)", (_VJ + "test_vision_ssl_quality_ema.py",) + _VIS_SSL_WIRING),
+    M("vis-dino-temperatures-swapped", "plugins/vision/selfsup_vision/objectives/dino.py",
+      "student_temp=self.config.student_temp,\n                         teacher_temp=self.teacher_temp(step))",
+      "student_temp=self.teacher_temp(step),\n                         teacher_temp=self.config.student_temp)",
+      (_VJ + "test_vision_ssl_quality_ema.py",) + _VIS_SSL_WIRING),
 )
