@@ -18,14 +18,7 @@ real ones; only the widths are CPU-sized: the joint-embedding encoder is timm's 
 Not shown at test size (2026-12-07, seed 0, k-NN pretrained / random init on the same split; batch
 64, AdamW lr 1e-3 unless noted), so these objectives have no test here yet:
 
-* ``byol``: 2-block ``vit-tiny``, heads 256 → 64, ``momentum_base`` 0.99, 100 steps: 0.461 / 0.472;
-  default heads (4096 → 256), 150 steps: 0.506 / 0.472 (+0.034, one seed, 69 CPU-s: too slow);
-  12-block ``vit-tiny`` (patch 8), 40 steps: 0.822 / 0.828.
-  ResNet-18 (timm, ImageNet stem at 16 px, random-init k-NN 0.517), 100 steps, heads 256 → 64: 0.517 / 0.517.
-* ``dino``: 2-block ``vit-tiny``, head 256 → 64 → 256 prototypes, 2 local crops, teacher momentum
-  0.9, 100 steps: 0.478 / 0.472 (the loss stays near ln 256 for ~100 steps with the official
-  teacher momentum 0.996).
-  ResNet-18 (timm, ImageNet stem at 16 px, random-init k-NN 0.517), 100 steps, BN head: 0.528 / 0.517 (+0.011, two test images).
+* ``byol``, ``dino``: every setting tried, then and since, is in ``test_vision_ssl_quality_ema.py``'s docstring.
 * ``swav``, ``seer``: see ``test_vision_ssl_quality_proto.py``.
 """
 

@@ -1,7 +1,63 @@
-"""EMA-teacher image SSL (``byol``, ``dino``): quality against the random-init twin, and the wiring
-bugs such a test is meant to catch.
+"""EMA-teacher image SSL (``byol``, ``dino``): the attempt at a quality test against the random-init
+twin (no gain at test size, numbers below), and cheap checks of the wiring such a test exercises.
 
-QUALITY_DOCSTRING_PLACEHOLDER
+No quality test yet: after an honest attempt (2026-12-07), neither ``byol`` nor ``dino`` shows
+a gain over its random-init twin at a test-sized budget (≤ 45 CPU-s, 60-100 steps): the best
+seed-0 gains were +0.011 (BYOL) and +0.006 (DINO) on the k-NN, one or two test images, and most
+non-degenerate settings made the k-NN and the linear probe *worse* than the random-init twin, so
+there is nothing to take 3 seeds of and no margin to assert. :func:`measure` reproduces a row
+below; a quality test belongs here once a setting shows a real gain (never assert less).
+
+What was measured (seed 0 unless noted; ``pretrain`` through the product's path with
+``evaluators=[knn]`` or ``[knn, linear-probe]``, the run's own ``random_init_metrics`` as the
+twin; batch 64, AdamW lr 1e-3, wd 1e-4, cosine with 5 % warm-up, one thread; ``digits`` with
+its default 80/10/10 split, 180 test images; heads narrowed as listed, the objectives' losses,
+views, EMA updates and schedules the real ones; "k-NN" is the core ``knn`` probe, cosine, k 20,
+"lin" the core ``linear-probe``; pretrained / random init):
+
+* ``byol``, 2-block ``vit-tiny`` (4-px patches, 16 px digits), heads 256 → 64, ``momentum_base``
+  0.9, 100 steps: k-NN 0.483 / 0.472 (+0.011; 35 CPU-s).
+* ``byol``, same trunk, heads 1024 → 128, momentum 0.99, lr 2e-3, 100 steps: k-NN 0.411 / 0.472
+  (−0.061), lin 0.883 / 0.900 (−0.017); loss 4.06 → 1.65 (37 CPU-s).
+* ``byol``, ``resnet18`` (CIFAR stem) on the native 8 px digits, heads 1024 → 128, momentum 0.99,
+  60 steps, with timm's default ``zero_init_last=true``: k-NN 0.617 / 0.183, lin 0.906 / 0.244 —
+  a *degenerate* twin, not a gain: with every block's last BN zeroed, the random-init ResNet is
+  the stem plus the three strided 1×1 shortcuts, which at 8 px keep one pixel's 3×3
+  neighbourhood, so any training beats it (the same vacuity as ``seer``'s constant ``regnety``).
+  With ``encoder_config.zero_init_last=false`` (a non-degenerate twin): k-NN 0.867 / 0.900
+  (−0.033), lin 0.928 / 0.944 (−0.017) (44 CPU-s).
+* ``dino``, 2-block ``vit-tiny``, head 256 → 64 → 256 prototypes, 2 local crops, teacher momentum
+  0.9, 100 steps: k-NN 0.478 / 0.472 (+0.006; 44 CPU-s; without BN in the head the teacher's
+  outputs are nearly identical across images at init, so after centring its targets are uniform
+  and the loss sits near ln K).
+* ``dino``, same trunk, BN in the head (``use_bn_in_head``, the official ResNet setting), 128
+  prototypes, no local crops, teacher momentum 0.9: k-NN 0.350 / 0.472 (−0.122); the loss falls
+  to 3.4 by step 40 and climbs back above ln 128 (34 CPU-s). Momentum 0.99: k-NN 0.367 / 0.472
+  (−0.106), lin 0.894 / 0.900 (38 CPU-s).
+* ``dino``, ``resnet18`` 8 px, ``zero_init_last=false``, BN head, 128 prototypes, no local crops,
+  momentum 0.99, 60 steps: k-NN 0.883 / 0.900 (−0.017), lin 0.861 / 0.944 (−0.083); loss 5.09 →
+  4.79, still near ln 128 (38 CPU-s).
+* Last session (same protocol, k-NN only, moved here from ``test_vision_ssl_quality.py``):
+  ``byol``: 2-block ``vit-tiny``, heads 256 → 64, ``momentum_base`` 0.99, 100 steps: 0.461 / 0.472;
+  default heads (4096 → 256), 150 steps: 0.506 / 0.472 (+0.034, one seed, 69 CPU-s: too slow);
+  12-block ``vit-tiny`` (patch 8), 40 steps: 0.822 / 0.828. ResNet-18 ("ImageNet stem at 16 px",
+  random-init k-NN 0.517; the CIFAR stem has been the default at ≤ 64 px since the backbones
+  were added, so unless it was switched off this was the CIFAR stem with ``zero_init_last``),
+  100 steps, heads 256 → 64: 0.517 / 0.517.
+  ``dino``: 2-block ``vit-tiny``, head 256 → 64 → 256 prototypes, 2 local crops, teacher momentum
+  0.9, 100 steps: 0.478 / 0.472 (the loss stays near ln 256 for ~100 steps with the official
+  teacher momentum 0.996). ResNet-18 (as above), 100 steps, BN head: 0.528 / 0.517 (+0.011, two
+  test images).
+
+Reading: at this budget the EMA methods are still in their early phase, in which the features
+lose variance (the online/student branch first matches a slowly moving target; BYOL's predictor
+and DINO's centring/sharpening only start to spread the representation later), so the probes
+see a narrower representation than the random one. SimCLR's negatives spread the embedding from
+the first step, which is why ``simclr`` gains +0.07 to +0.13 at 60 steps on the same data.
+
+What the module does test (not slow): the wiring a quality test would exercise, each check
+killing a named mutant in ``scripts/mutations.py`` (``vis-byol-predictor-skipped``,
+``vis-dino-teacher-sees-local``, ``vis-dino-temperatures-swapped``).
 """
 
 from __future__ import annotations
@@ -19,45 +75,26 @@ from selfsup_vision.ssl_configs import BYOLConfig, DINOConfig
 
 TRAINER = {"batch_size": 64, "progress": "off", "device": "cpu", "optimizer": "adamw", "lr": 1e-3,
            "weight_decay": 1e-4, "threads": 1}
-VIT = {"size": "tiny", "patch_size": 4, "depth": 2}
-VIEWS = {"global_scale": [0.4, 1.0]}
-#: objective -> (steps, encoder, encoder_config, objective_config, trainer overrides)
-SETTINGS: dict[str, tuple[int, str, dict, dict, dict]] = {}
-#: objective -> the asserted k-NN gain at seed 0 (below the smallest measured gain, above the 3-seed spread).
-MARGIN: dict[str, float] = {}
-
 INFO = {"channels": 1, "height": 16, "width": 16}
 
 
-def _knn(objective: str, seed: int, tmp_path) -> tuple[float, float]:
-    steps, encoder, encoder_config, objective_config, trainer = SETTINGS[objective]
-    result = pretrain(
-        modality="vision", objective=objective, dataset="digits", encoder=encoder, evaluators=["knn"], seed=seed,
-        run_dir=tmp_path / f"{objective}-{seed}", encoder_config=encoder_config, objective_config=objective_config,
-        trainer={**TRAINER, **trainer, "max_steps": steps},
-    )
-    return result.metrics["knn/accuracy"], result.random_init_metrics["knn/accuracy"]
-
-
-def _measure(objective: str, seeds=(0, 1, 2)) -> None:  # pragma: no cover - how the docstrings' numbers were measured
+def measure(objective: str, steps: int, encoder: str, encoder_config: dict, objective_config: dict,
+            seed: int = 0, *, data: dict | None = None, lr: float = 1e-3) -> dict[str, tuple[float, float]]:  # pragma: no cover
+    """How the docstring's numbers were measured: ``{metric: (pretrained, random init)}`` on ``digits``."""
     import tempfile
     from pathlib import Path
 
-    for seed in seeds:
-        with tempfile.TemporaryDirectory() as tmp:
-            print(objective, seed, *(f"{v:.3f}" for v in _knn(objective, seed, Path(tmp))), flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        result = pretrain(
+            modality="vision", objective=objective, dataset="digits", encoder=encoder, seed=seed,
+            evaluators=["knn", "linear-probe"], run_dir=Path(tmp) / "run", encoder_config=encoder_config,
+            objective_config=objective_config, trainer={**TRAINER, "lr": lr, "max_steps": steps},
+            **({"data": data} if data else {}),
+        )
+    return {k: (v, result.random_init_metrics[k]) for k, v in result.metrics.items() if k.endswith("accuracy")}
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("objective", list(SETTINGS))
-def test_ema_objective_beats_its_random_init_twin_on_digits_knn(objective: str, tmp_path) -> None:
-    """k-NN accuracy on the 180 test digits, seed 0, pretrained vs random init (same seed);
-    the measured numbers and the margin's reasons are in the module docstring."""
-    pretrained, random_init = _knn(objective, 0, tmp_path)
-    assert pretrained - random_init > MARGIN[objective], (objective, pretrained, random_init)
-
-
-# ---- wiring: cheap checks of what the quality test exercises (each kills a named mutant)
+# ---- wiring: cheap checks of what a quality test would exercise (each kills a named mutant)
 
 
 def _vit() -> torch.nn.Module:
