@@ -23,6 +23,7 @@ CPU-sized: projection 256 → 32, 128 prototypes unless noted). Pretrained / ran
   With a queue of 256 rows (the official remedy for small batches): +0.033 / +0.044 (seeds 0, 1;
   0.694 / 0.661, 0.733 / 0.689). With 2 local crops (half side, area 0.1-0.4): seed 0 0.733 /
   0.661 (+0.072), seed 1 0.722 / 0.689 (+0.033); 55-68 CPU-s a run, over the 40 CPU-s budget of a test.
+  120 steps (74 CPU-s), seed 0: 0.689 / 0.661 (+0.028, less than at 60 steps; not pursued).
 * ``swav`` on the 2-block ``vit-tiny`` (4-px patches, the SimCLR test's encoder; random init
   0.472), 60 steps, seed 0: projection 192 → 32, K 128: 0.489 (+0.017); lr 3e-3: 0.389;
   K 32, feat 16: 0.428; K 512: 0.428; 2 local crops: 0.428; 120 steps: 0.400; the ``simclr``
