@@ -106,7 +106,7 @@ TABLES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
 DEFAULT_COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "graph": ("scgc-star", ("clustering/acc", "clustering/nmi")),
     "example-series": ("ts-simclr", ("linear-probe/accuracy", "knn/accuracy")),
-    "timeseries": ("frame-projections", ("linear-probe/accuracy",)),
+    "timeseries": ("frame-projections", ("regression-probe/r2", "regression-probe/rmse", "regression-probe/mae")),
     "pointcloud": ("msm", ("seg-linear-probe/miou_multires", "seg-knn/miou_multires")),
     "vision": ("augself-gan", ("linear-probe/accuracy", "knn/accuracy")),
     "audio": ("ssast", ("linear-probe/accuracy", "knn/accuracy")),
