@@ -108,7 +108,7 @@ DEFAULT_COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "example-series": ("ts-simclr", ("linear-probe/accuracy", "knn/accuracy")),
     "timeseries": ("frame-projections", ("regression-probe/r2", "regression-probe/rmse", "regression-probe/mae")),
     "pointcloud": ("msm", ("seg-linear-probe/miou_multires", "seg-knn/miou_multires")),
-    "vision": ("augself-gan", ("linear-probe/accuracy", "knn/accuracy")),
+    "vision": ("augself-gan", ("linear-probe/accuracy", "knn/accuracy", "fd-local/fd_local")),
     "audio": ("ssast", ("linear-probe/accuracy", "knn/accuracy")),
     "tabular": ("t-jepa", ("linear-probe/accuracy",)),
 }
