@@ -110,7 +110,7 @@ DEFAULT_COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "pointcloud": ("msm", ("seg-linear-probe/miou_multires", "seg-knn/miou_multires")),
     "vision": ("augself-gan", ("linear-probe/accuracy", "knn/accuracy", "fd-local/fd_local")),
     "audio": ("ssast", ("linear-probe/accuracy", "knn/accuracy")),
-    "tabular": ("t-jepa", ("linear-probe/accuracy",)),
+    "tabular": ("t-jepa", ("linear-probe/accuracy", "mlp-probe/accuracy")),
 }
 TABLES.update({
     f"default-{modality}-{objective}": (
