@@ -252,7 +252,8 @@ def save_plots(
         max_rows=MAX_POINTS,  # only the rows drawn are embedded
     )
     if labels is not None:
-        total = len(features) if getattr(data, "full_batch", False) else len(data.split(split))  # type: ignore[arg-type]
+        items = data.split(split)
+        total = len(items) if hasattr(items, "__len__") and not getattr(data, "full_batch", False) else len(features)
         figure = plot_embedding(features, labels, info=data.info, split=split, total_rows=total)
         written.append(save_figure(figure, out / "embedding.png"))
     return [path for path in written if path is not None]

@@ -78,7 +78,7 @@ def _batches(data: DataSource, ds: torch.utils.data.Dataset[Any], batch_size: in
     if getattr(data, "full_batch", False):
         yield data.collate([ds[0]])
         return
-    if max_rows is not None and max_rows < len(ds):  # type: ignore[arg-type]
+    if max_rows is not None and hasattr(ds, "__len__") and max_rows < len(ds):  # an iterable split is cut afterwards
         ds = torch.utils.data.Subset(ds, range(max_rows))
     # A private generator: DataLoader iterators otherwise draw a base seed from
     # the global RNG, which would change the caller's training randomness.
