@@ -277,7 +277,7 @@ def _autocast(device: torch.device, precision: str) -> contextlib.AbstractContex
 
 def _hand_batches(data: Any, trainer_cfg: Any, seed: int, device: torch.device, clock: _FetchClock) -> Iterator[Any]:
     """The same batches as the engine's: its sampler, a plain DataLoader, the source's collate."""
-    from selfsup.engine.trainer import EpochBatchSampler
+    from selfsup.engine.sampler import EpochBatchSampler
 
     from selfsup.engine.device import move_to_device  # a recursive .to(device), as any loop has
 

@@ -15,7 +15,8 @@ import torch
 from selfsup.config import TrainerConfig
 from selfsup.engine.checkpoint import atomic_save, latest_checkpoint
 from selfsup.engine.optim import LARS, build_optimizer, kernel_choices, lr_factor, restore_kernel_choices
-from selfsup.engine.trainer import EpochBatchSampler, Trainer
+from selfsup.engine.sampler import EpochBatchSampler
+from selfsup.engine.trainer import Trainer
 from selfsup.errors import CheckpointError, NonFiniteLossError
 
 SUPPORT = Path(__file__).parent / "support"
@@ -298,7 +299,7 @@ def test_a_phase_computes_no_gradient_for_the_other_phases_parameters(monkeypatc
     def run(freeze: bool) -> list[torch.Tensor]:
         data, objective = _toy("two-player")
         if not freeze:
-            monkeypatch.setattr(trainer_module, "_frozen", lambda parameters: contextlib.nullcontext())
+            monkeypatch.setattr(trainer_module, "frozen", lambda parameters: contextlib.nullcontext())
         Trainer(TrainerConfig(max_steps=4, batch_size=16, log_every=100), seed=0).fit(objective, data)
         monkeypatch.undo()
         assert all(p.requires_grad for p in objective.parameters())  # restored after every phase

@@ -16,12 +16,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import math
 import random
 import sys
-import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,66 +28,24 @@ from omegaconf import DictConfig, OmegaConf
 from torch.distributed.tensor import DTensor
 
 from ..config import TrainerConfig
-from ..errors import CheckpointError, ConfigError, DatasetError
-from ..interfaces import Batch, DataSource, Objective, Phase
+from ..errors import ConfigError, DatasetError
+from ..interfaces import Batch, DataSource, Objective
 from ..loggers import LoggerSet
 from ..progress import ProgressSettings
 from .budget import warn_if_warmup_covers_run
-from .checkpoint import capture_rng, check_checkpoint_keys, check_writable, clean_orphans, load_latest_checkpoint, save_checkpoint
+from .checkpoint import check_writable, clean_orphans
 from .device import autocast_context, move_to_device, resolve_device, resolve_precision, seed_everything
-from .distributed import DistributedContext, RankSlice, TrainingStep, full_state_dicts, gather_to_main, load_state_dicts, optimizer_state_by_index, optimizer_state_by_name, shard_with_fsdp
-from .optim import build_optimizer, build_scheduler, kernel_choices, restore_kernel_choices
-from .resume_state import check_saved_settings, continue_from, evaluation_missing, stop_if_signalled
+from .distributed import DistributedContext, RankSlice, TrainingStep, full_state_dicts, shard_with_fsdp
+from .optim import build_optimizer, build_scheduler
+from .phases import PhaseState, advance_schedule, frozen
+from .resume_state import evaluation_missing, stop_if_signalled
+from .sampler import EpochBatchSampler
 from .schedule_change import ScheduleShape
 from .signals import GracefulStop
 from .step_log import StepLogger
+from .training_state import EVAL_LOG_FILE, resume_training_state, save_training_state
 
-__all__ = ["Trainer", "EpochBatchSampler", "EVAL_LOG_FILE"]
-
-#: Evaluations during training (``trainer.eval_every``), one JSON line each.
-EVAL_LOG_FILE = "eval_log.jsonl"
-
-
-class EpochBatchSampler:
-    """Seeded per-epoch permutations, resumable at any batch.
-
-    Epoch ``e`` uses ``randperm(n)`` from a generator seeded with ``(seed, e)``;
-    the global RNG is never touched, so data order does not depend on what the
-    objective samples.
-    """
-
-    def __init__(self, size: int, batch_size: int, *, seed: int, drop_last: bool) -> None:
-        self.size, self.batch_size, self.seed, self.drop_last = size, batch_size, seed, drop_last
-        self.epoch, self.position = 0, 0
-
-    def batches_per_epoch(self) -> int:
-        return self.size // self.batch_size if self.drop_last else math.ceil(self.size / self.batch_size)
-
-    def __iter__(self) -> Iterator[list[int]]:
-        while True:
-            generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
-            order = torch.randperm(self.size, generator=generator)
-            for index in range(self.position, self.batches_per_epoch()):
-                self.position = index + 1
-                yield order[index * self.batch_size : (index + 1) * self.batch_size].tolist()
-            self.epoch, self.position = self.epoch + 1, 0
-
-    def state_dict(self) -> dict[str, int]:
-        return {"epoch": self.epoch, "position": self.position}
-
-    def load_state_dict(self, state: dict[str, int]) -> None:
-        self.epoch, self.position = state["epoch"], state["position"]
-
-
-@dataclass
-class _PhaseState:
-    phase: Phase
-    optimizer: torch.optim.Optimizer
-    scheduler: torch.optim.lr_scheduler.LRScheduler
-    scaler: torch.amp.GradScaler | None
-    #: The other phases' parameters (not this one's): frozen while this phase runs.
-    others: list[torch.nn.Parameter] = dataclasses.field(default_factory=list)
-
+__all__ = ["EVAL_LOG_FILE", "Trainer"]
 
 class Trainer:
     """Fits an :class:`~selfsup.interfaces.Objective` on a :class:`~selfsup.interfaces.DataSource`."""
@@ -144,7 +99,7 @@ class Trainer:
         assert self.config.max_epochs is not None
         return max(1, self.config.max_epochs * max(1, batches_per_epoch // self.config.accumulate_grad_batches))
 
-    def _build_phases(self, objective: Objective, total_steps: int) -> list[_PhaseState]:
+    def _build_phases(self, objective: Objective, total_steps: int) -> list[PhaseState]:
         phases = objective.phases()
         if not phases or not any(p.parameters for p in phases):
             raise ConfigError(
@@ -176,7 +131,7 @@ class Trainer:
                 warmup_every=settings["warmup_every"],
             )
             scaler = torch.amp.GradScaler(self.device.type) if self.dtype == torch.float16 else None
-            states.append(_PhaseState(phase, optimizer, scheduler, scaler))
+            states.append(PhaseState(phase, optimizer, scheduler, scaler))
             shape = ScheduleShape(total_steps, warmup, settings["schedule"], settings["min_lr_ratio"], settings["warmup_every"])
             self._peaks.append((phase.name, [float(v) for v in scheduler.base_lrs], shape))
         if len(states) > 1 and not self.fsdp:  # FSDP manages its sharded parameters' gradients itself
@@ -242,7 +197,7 @@ class Trainer:
         phases = self._build_phases(objective, total_steps)
         self._prepare_checkpoint_dir()
         warn_if_warmup_covers_run(type(objective).__name__, [state.phase for state in phases], total_steps)
-        start_step = self._maybe_resume(objective, phases, sampler)
+        start_step = resume_training_state(self, objective, phases, sampler)
         if self.dist.rank > 0 and not self._rank_rng_restored:  # each rank its own augmentations
             seed_everything(self.seed + 1_000_003 * self.dist.rank + start_step)
         if self.resumed is not None and on_resume is not None and self.dist.is_main:
@@ -295,7 +250,7 @@ class Trainer:
                 record: dict[str, torch.Tensor | float] = {}
                 for state in phases:
                     if not state.phase.runs_at(step):  # skipped: no update, the schedule follows the step
-                        _advance_schedule(state.scheduler)
+                        advance_schedule(state.scheduler)
                         continue
                     for _ in range(state.phase.repeats):
                         outputs = self._phase_update(step_fn, state, micro_batches, step)
@@ -307,16 +262,16 @@ class Trainer:
                 objective.on_step_end(step=step, max_steps=total_steps)
                 logger.add(step, record, samples=self.dist.world_size * sum(_batch_rows(b) for b in micro_batches))
                 if step < total_steps:  # no evaluation after a stop: the resumed run does it first
-                    stop_if_signalled(self, stop, step, total_steps, lambda s: (logger.flush(), self._save(objective, phases, sampler, s)))
+                    stop_if_signalled(self, stop, step, total_steps, lambda s: (logger.flush(), save_training_state(self, objective, phases, sampler, s)))
                 if evaluate is not None and config.eval_every and (step % config.eval_every == 0 or step == total_steps):
                     logger.flush()
                     self._evaluate(objective, evaluate, step)
                 if config.checkpoint_every and step % config.checkpoint_every == 0 and step < total_steps:
                     logger.flush()
-                    self._save(objective, phases, sampler, step)
+                    save_training_state(self, objective, phases, sampler, step)
             logger.flush()
             if self.run_dir is not None:
-                self._save(objective, phases, sampler, total_steps)
+                save_training_state(self, objective, phases, sampler, total_steps)
             if start_step < total_steps:  # a signal in the last step: stop before the final evaluation
                 stop_if_signalled(self, stop, total_steps, total_steps, None)
             if self.fsdp:
@@ -348,7 +303,7 @@ class Trainer:
             )
 
     def _accumulate(
-        self, step_fn: Any, state: _PhaseState, micro_batches: list[Batch], step: int,
+        self, step_fn: Any, state: PhaseState, micro_batches: list[Batch], step: int,
         totals: dict[str, torch.Tensor],
     ) -> None:
         """Forward and backward over the step's micro-batches, summing the outputs into ``totals``."""
@@ -370,12 +325,12 @@ class Trainer:
                 totals[key] = totals[key] + value if key in totals else value
 
     def _phase_update(
-        self, step_fn: Any, state: _PhaseState, micro_batches: list[Batch], step: int
+        self, step_fn: Any, state: PhaseState, micro_batches: list[Batch], step: int
     ) -> dict[str, torch.Tensor]:
         config = self.config
         state.optimizer.zero_grad(set_to_none=True)
         totals: dict[str, torch.Tensor] = {}
-        with _frozen(state.others):
+        with frozen(state.others):
             self._accumulate(step_fn, state, micro_batches, step, totals)
         if state.scaler:
             state.scaler.unscale_(state.optimizer)
@@ -422,133 +377,18 @@ class Trainer:
 
     # -- checkpoints ------------------------------------------------------------
 
-    def _checkpoint_dir(self) -> Path | None:
+    def checkpoint_dir(self) -> Path | None:
+        """``run_dir/checkpoints``, or ``None`` for a trainer without a run folder."""
         return self.run_dir / "checkpoints" if self.run_dir is not None else None
 
     def _prepare_checkpoint_dir(self) -> None:
         """Before training (rank 0): fail now if checkpoints cannot be written, and remove the
         temporary files of a write that was killed."""
-        directory = self._checkpoint_dir()
+        directory = self.checkpoint_dir()
         if directory is None or not self.dist.is_main:
             return
         check_writable(directory, fix="Make it writable (or free the path), or choose another run_dir.")
         clean_orphans(directory)
-
-    def _save(self, objective: Objective, phases: list[_PhaseState], sampler: EpochBatchSampler | None, step: int) -> None:
-        """Rank 0 writes the checkpoint: DDP keeps every rank's weights equal, and the sampler
-        position is global, so the file resumes under any world size."""
-        directory = self._checkpoint_dir()
-        if directory is None:
-            return
-        if self.fsdp:  # every rank takes part in gathering the full state; rank 0 writes it
-            model, optimizers = full_state_dicts(objective, {s.phase.name: s.optimizer for s in phases})
-        else:
-            model, optimizers = objective.state_dict(), {s.phase.name: s.optimizer.state_dict() for s in phases}
-        rng_by_rank = gather_to_main(capture_rng()) if self.dist.enabled else None  # a collective
-        if not self.dist.is_main:
-            return
-        state = {
-            "step": step,
-            "objective": model,
-            #: ``by-name`` (FSDP's full optimiser state, keyed by parameter name) or ``by-index``.
-            "optimizer_format": "by-name" if self.fsdp else "by-index",
-            "phases": {
-                s.phase.name: {
-                    "optimizer": optimizers[s.phase.name],
-                    "scheduler": s.scheduler.state_dict(),
-                    "scaler": s.scaler.state_dict() if s.scaler else None,
-                }
-                for s in phases
-            },
-            "sampler": sampler.state_dict() if sampler else None,
-            "rng": capture_rng(),
-            #: Under torchrun: every rank's RNG, so a resume under the same world size is exact.
-            "rng_by_rank": rng_by_rank,
-            "seed": self.seed,
-            "batch_size": self.config.batch_size,
-            "schedule": self.schedule.as_dict() if self.schedule else None,
-        }
-        self.last_checkpoint = save_checkpoint(state, directory, step, self.config.keep_checkpoints)
-
-    def _maybe_resume(self, objective: Objective, phases: list[_PhaseState], sampler: EpochBatchSampler | None) -> int:
-        if not self.config.resume:
-            return 0
-        directory = self._checkpoint_dir()
-        # the newest checkpoint that verifies; a corrupt newer one is reported and set aside
-        found = load_latest_checkpoint(directory, quarantine=self.dist.is_main) if directory else None
-        if found is None:
-            raise CheckpointError(
-                f"trainer.resume=true but {directory} holds no checkpoint. "
-                "Start without trainer.resume, or point run_dir at the run to continue."
-            )
-        path, state = found
-        check_checkpoint_keys(state, path)
-        check_saved_settings(state, path, seed=self.seed, batch_size=self.config.batch_size)
-        by_name = state.get("optimizer_format") == "by-name"
-        kernels = [kernel_choices(s.optimizer) for s in phases]
-        if self.fsdp:
-            load_state_dicts(
-                objective,
-                state["objective"],
-                {
-                    s.phase.name: (s.optimizer, saved if by_name else optimizer_state_by_name(objective, s.optimizer, saved))
-                    for s in phases
-                    if (saved := state["phases"].get(s.phase.name, {}).get("optimizer")) is not None
-                },
-            )
-        else:
-            try:
-                objective.load_state_dict(state["objective"])
-            except RuntimeError as exc:  # missing/unexpected keys or shape mismatches
-                raise CheckpointError(
-                    f"Checkpoint {path} does not fit {type(objective).__name__} ({' '.join(str(exc).split())[:400]}). "
-                    "Resume with the objective, encoder and config that wrote it."
-                ) from exc
-        for phase_state in phases:
-            saved = state["phases"].get(phase_state.phase.name)
-            if saved is None:
-                raise CheckpointError(
-                    f"Checkpoint {path} has no state for phase '{phase_state.phase.name}' "
-                    f"(it has {sorted(state['phases'])}). Resume with the objective that wrote it."
-                )
-            if by_name and not self.fsdp:  # an FSDP run continued without sharding
-                phase_state.optimizer.load_state_dict(optimizer_state_by_index(objective, phase_state.optimizer, saved["optimizer"]))
-            elif not self.fsdp:
-                phase_state.optimizer.load_state_dict(saved["optimizer"])
-            phase_state.scheduler.load_state_dict(saved["scheduler"])
-            if phase_state.scaler and saved["scaler"]:
-                phase_state.scaler.load_state_dict(saved["scaler"])
-        for phase_state, chosen in zip(phases, kernels, strict=True):
-            restore_kernel_choices(phase_state.optimizer, chosen)
-        if sampler is not None and state["sampler"] is not None:
-            sampler.load_state_dict(state["sampler"])
-        return continue_from(self, state, path, phases, EVAL_LOG_FILE)
-
-
-
-@contextlib.contextmanager
-def _frozen(parameters: list[torch.nn.Parameter]) -> Iterator[None]:
-    """The other phases' parameters without gradients while a phase runs: autograd computes none
-    for them (a GAN's G step through a frozen D, as the official GAN code toggles
-    ``requires_grad``), and the stale ones of their own last update are dropped."""
-    frozen = [p for p in parameters if p.requires_grad]
-    for p in frozen:
-        p.requires_grad_(False)
-        p.grad = None
-    try:
-        yield
-    finally:
-        for p in frozen:
-            p.requires_grad_(True)
-
-
-def _advance_schedule(scheduler: torch.optim.lr_scheduler.LRScheduler) -> None:
-    """``scheduler.step()`` for a phase that did not step its optimiser this step (torch warns
-    about that order; here it is deliberate: the lr is a function of the global step)."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler.step\(\)` before")
-        scheduler.step()
-
 
 def _tensorboard_only(config: TrainerConfig, run_dir: Path | None) -> LoggerSet:
     """A trainer used on its own with ``trainer.tensorboard=true`` still writes TensorBoard."""
