@@ -15,7 +15,8 @@ from omegaconf import OmegaConf
 
 from selfsup.config import resolve
 from selfsup.registry import get_registry
-from selfsup.run import build_run, run_evaluators
+from selfsup.run import build_run
+from selfsup.scoring import run_evaluators
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--root", default="/work/shared/data/adult")

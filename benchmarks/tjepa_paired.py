@@ -27,7 +27,8 @@ from pathlib import Path
 import torch
 
 from selfsup import pretrain
-from selfsup.run import _resolve_saved, run_evaluators
+from selfsup.saved_run import resolve_saved_run
+from selfsup.scoring import run_evaluators
 
 
 def _commit() -> str:
@@ -60,7 +61,7 @@ def main() -> None:
         target.load_state_dict({k.removeprefix("target_encoder."): v for k, v in state.items() if k.startswith("target_encoder.")})
         context_keys = {k.removeprefix("encoder."): v for k, v in state.items() if k.startswith("encoder.")}
         assert all(torch.equal(context_keys[k], v) for k, v in result.encoder.state_dict().items()), "context encoder mismatch"
-        resolved = _resolve_saved(run_dir, {}, ())
+        resolved = resolve_saved_run(run_dir, {}, ())
         data = resolved.dataset.resolve_factory()(resolved.component_config("data"))
         target_scores = run_evaluators(resolved, data, {"target": target.eval()}, torch.device("cpu"))["linear-probe"]["target"]
         usage = resource.getrusage(resource.RUSAGE_SELF)

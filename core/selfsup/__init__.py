@@ -17,8 +17,8 @@ from .specs import DatasetSpec, EncoderSpec, EvaluatorSpec, FineTuneStrategySpec
 #: ``import selfsup`` and ``selfsup list`` stay fast.
 _LAZY = {
     "pretrain": "run",
-    "evaluate": "run",
-    "load_encoder": "run",
+    "evaluate": "scoring",
+    "load_encoder": "saved_run",
     "PretrainResult": "run",
     "embed": "embed",
     "Embeddings": "embed",

@@ -189,7 +189,7 @@ def _pretrain(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     from .config import parse_dotlist
     from .outputs import format_table
-    from .run import evaluate
+    from .scoring import evaluate
 
     overrides = OmegaConf.to_container(parse_dotlist(args.overrides))
     assert isinstance(overrides, dict)

@@ -35,7 +35,7 @@ def _distill(args: argparse.Namespace) -> int:
     from .errors import did_you_mean
     from .procedures.distill import DistillSettings, distill, out_dir_default, settings_from, transfer_scores
     from .procedures.distill_io import write_distilled
-    from .run import _build_encoder, _resolve_saved, load_encoder
+    from .saved_run import build_encoder, load_encoder, resolve_saved_run
 
     options = OmegaConf.to_container(parse_dotlist(args.overrides))
     assert isinstance(options, dict)
@@ -52,12 +52,12 @@ def _distill(args: argparse.Namespace) -> int:
     data_overrides = options.pop("data", None) or {}
     settings = settings_from(options)
     target = load_encoder(run_dir)
-    resolved = _resolve_saved(run_dir, {"data": data_overrides} if data_overrides else {}, ())
+    resolved = resolve_saved_run(run_dir, {"data": data_overrides} if data_overrides else {}, ())
     data = resolved.dataset.resolve_factory()(resolved.component_config("data"))
     encoder_config = resolved.component_config("encoder_config")
 
     def make_encoder(seed: int) -> Any:
-        return _build_encoder(resolved.encoder, encoder_config, data.info, seed)
+        return build_encoder(resolved.encoder, encoder_config, data.info, seed)
 
     out = out or out_dir_default(run_dir, settings.size)
     if out.exists() and any(out.iterdir()):

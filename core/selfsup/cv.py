@@ -79,7 +79,7 @@ def cross_validate(
     With ``write``, the aggregate is merged into ``metrics.json``.
     """
     from .config import load_user_config
-    from .run import evaluate
+    from .scoring import evaluate
 
     if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
         raise ConfigError(f"cv={folds!r} must be an integer >= 2 (the number of folds). Use e.g. cv=10.")
@@ -98,8 +98,8 @@ def cross_validate(
     results = aggregate_folds(per_fold)
     if write:
         from .outputs import write_metrics
-        from .run import _resolve_saved
+        from .saved_run import resolve_saved_run
 
-        resolved = _resolve_saved(run_dir, {**overrides, "data": data} if data else dict(overrides), plugins)
+        resolved = resolve_saved_run(run_dir, {**overrides, "data": data} if data else dict(overrides), plugins)
         write_metrics(run_dir, resolved, results)
     return results

@@ -94,10 +94,10 @@ def _atomic(path: Path, write: Any, suffix: str = "") -> None:
 
 def open_run(run_dir: str | Path, *, plugins: Sequence[Any] = ()) -> tuple[Any, nn.Module, InputTransform]:
     """``(resolved config, encoder in eval mode, input transform)`` of a finished run."""
-    from .run import _resolve_saved, load_encoder
+    from .saved_run import load_encoder, resolve_saved_run
 
     run_dir = Path(run_dir)
-    resolved = _resolve_saved(run_dir, {}, plugins)
+    resolved = resolve_saved_run(run_dir, {}, plugins)
     spec = resolved.dataset
     factory = spec.resolve_input_transform()
     if factory is None:

@@ -308,7 +308,7 @@ def _export_safetensors(
 ) -> tuple[list[float], list[dict[str, Any]]]:
     from safetensors.torch import save_file
 
-    from .run import DATA_INFO_FILE
+    from .saved_run import DATA_INFO_FILE
 
     save_file({k: v.detach().contiguous().cpu() for k, v in encoder.state_dict().items()}, str(partial))
     meta = {
@@ -347,13 +347,13 @@ def load_safetensors_export(folder: str | Path, *, weights: Path | None = None, 
     from safetensors.torch import load_file
 
     from .registry import get_registry
-    from .run import _build_encoder
+    from .saved_run import build_encoder
 
     folder = Path(folder)
     meta = json.loads((folder / "encoder.json").read_text())
     spec = get_registry(plugins).get("encoder", meta["encoder"], modality=meta["modality"])
     merged = OmegaConf.merge(OmegaConf.structured(spec.config_cls), meta["encoder_config"])
     config = OmegaConf.to_object(merged)
-    encoder = _build_encoder(spec, config, meta["data_info"], int(meta["seed"]))
+    encoder = build_encoder(spec, config, meta["data_info"], int(meta["seed"]))
     encoder.load_state_dict(load_file(str(weights or folder / FORMATS["safetensors"])))
     return encoder.eval()

@@ -158,7 +158,7 @@ PROTOCOL_KEYS = ("evaluator", "provider", "settings", "split", "seed", "dataset"
 def reusable_results(run_dir: Path, results: Mapping[str, Mapping[str, Any]], label: str) -> dict[str, dict[str, float]]:
     """``{evaluator: scores}`` from the run's earlier ``metrics.json`` for ``label``
     (``"random_init"`` or ``"pretrained"``) whose protocol equals that of ``results``
-    (entries as :func:`selfsup.run.run_evaluators` makes them, scores not needed).
+    (entries as :func:`selfsup.scoring.run_evaluators` makes them, scores not needed).
 
     Seeded evaluators on the same weights give the same scores, so after a resume the
     random-init baseline (rebuilt from the seed) is never re-run, and nothing is re-run when

@@ -1,4 +1,6 @@
-"""The public entry points: ``pretrain``, ``evaluate`` and ``load_encoder``."""
+"""Pretraining a run: :func:`pretrain` (and the CLI's :func:`run_resolved`) builds the data,
+encoder and objective, trains, saves the run folder and scores the encoder with the run's
+evaluators (:mod:`selfsup.scoring`). Reading a finished run back is :mod:`selfsup.saved_run`."""
 
 from __future__ import annotations
 
@@ -20,24 +22,22 @@ from .encoder_check import check_encoder_output
 from .engine.device import intra_op_threads, resolve_device, seed_everything
 from .engine.distributed import DistributedContext, broadcast_object
 from .engine.trainer import Trainer
-from .errors import CheckpointError, ConfigError, DatasetError, SelfsupError
+from .errors import CheckpointError, DatasetError, SelfsupError
 from .fixes import build_with_data_fixes
-from .evaluation.during import DuringTraining, error_text
-from .evaluation.features import shared_features
+from .evaluation.during import DuringTraining
 from .interfaces import DataSource, Objective
 from .preprocessing import save_state
-from .progress import ProgressBar, ProgressSettings, stage, use_progress
+from .progress import stage
 from .registry import get_registry
-from .safe_files import check_output_paths, load_weights, read_json, save_weights
+from .safe_files import check_output_paths
 from .strategies import build_evaluator, check_strategies
-from .tracking import RunTracker, evaluation_loggers
+from .tracking import RunTracker
 from .resume import record_resume, reusable_results, save_config
 from .run_folder import PreparedRunDir, prepare_run_dir
+from .saved_run import DATA_INFO_FILE, ENCODER_FILE, build_encoder, save_encoder
+from .scoring import jsonable, run_evaluators
 
-__all__ = ["PretrainResult", "pretrain", "evaluate", "load_encoder", "build_run"]
-
-ENCODER_FILE = "encoder.safetensors"
-DATA_INFO_FILE = "data_info.json"
+__all__ = ["PretrainResult", "build_run", "pretrain", "run_resolved"]
 
 
 @dataclass
@@ -135,22 +135,11 @@ def _build_run(resolved: ResolvedRun) -> tuple[DataSource, nn.Module, nn.Module,
     data = resolved.dataset.resolve_factory()(resolved.component_config("data"))
     if "train" not in data.splits:
         raise DatasetError(f"Dataset '{resolved.dataset.name}' has no 'train' split (it has {data.splits}).")
-    encoder = _build_encoder(resolved.encoder, encoder_config, data.info, cfg.seed)
+    encoder = build_encoder(resolved.encoder, encoder_config, data.info, cfg.seed)
     check_encoder_output(resolved.encoder, encoder, data)  # before training: output width == embed_dim
     random_init = copy.deepcopy(encoder)
     objective = resolved.objective.resolve_factory()(objective_config, encoder, data.info)
     return data, encoder, random_init, objective
-
-
-def _build_encoder(spec: Any, config: Any, data_info: Mapping[str, Any], seed: int) -> nn.Module:
-    torch.manual_seed(seed)  # the random-init baseline is reproducible from the seed alone
-    encoder = spec.resolve_factory()(config, data_info)
-    if not isinstance(getattr(encoder, "embed_dim", None), int):
-        raise ConfigError(
-            f"Encoder '{spec.name}' ({spec.provider}) has no integer 'embed_dim' attribute. "
-            "Please report this to the plugin author."
-        )
-    return encoder
 
 
 def pretrain(
@@ -352,183 +341,7 @@ def _evaluate_during_training(
     return DuringTraining(evaluators, objective, data, device, int(resolved.config.seed), trainer)
 
 
-def run_evaluators(
-    resolved: ResolvedRun, data: DataSource, encoders: Mapping[str, nn.Module], device: torch.device
-) -> dict[str, dict[str, Any]]:
-    """``{evaluator: {"settings": ..., "split": ..., "pretrained": {...}, "random_init": {...}, ...}}``.
-
-    Each encoder in turn is scored by every evaluator, inside one
-    :func:`~selfsup.evaluation.features.shared_features` block (each split is embedded once).
-    A data source that provides raw input features (:class:`selfsup.tasks.RawFeatureSource`)
-    adds a ``"raw_features"`` baseline, scored by the evaluators that use an encoder. An
-    evaluator that fails records ``{"errors": {encoder: "ErrorType: message"}}`` and an empty
-    score dict for that encoder; the others still report.
-    """
-    from .tasks import RawFeatureSource, label_task
-
-    seed = int(resolved.config.seed)
-    evaluators = [
-        (spec.name, build_evaluator(resolved, spec)) for spec in resolved.evaluators
-    ]
-    task = label_task(data.info)
-    results: dict[str, dict[str, Any]] = {
-        spec.name: {
-            "evaluator": spec.name,
-            "provider": spec.provider,
-            "settings": _jsonable(evaluator.settings()),
-            "split": getattr(evaluator, "split", "test"),
-            "seed": seed,
-            "dataset": resolved.dataset.name,
-            "data": to_container(resolved.config.data),
-            "task": task.to_info() if task is not None else None,
-            "hyperparameters": list(getattr(evaluator, "hyperparameters", ())),
-            "lower_is_better": list(getattr(evaluator, "lower_is_better", ())),
-            **({"notes": dict(evaluator.notes)} if getattr(evaluator, "notes", None) else {}),
-        }
-        for spec, (_, evaluator) in zip(resolved.evaluators, evaluators, strict=True)
-    }
-    encoders = dict(encoders)
-    if "raw_features" not in encoders and isinstance(data, RawFeatureSource):
-        encoders["raw_features"] = data.raw_feature_encoder()
-    encoder_free: dict[str, dict[str, float]] = {}  # evaluators that ignore the encoder run once
-    bar = ProgressBar("evaluate", len(encoders) * len(evaluators), "evaluations")
-    for label, encoder in encoders.items():
-        encoder.to(device)
-        with shared_features():
-            for name, evaluator in evaluators:
-                uses_encoder = getattr(evaluator, "uses_encoder", True)
-                if label == "raw_features" and not uses_encoder:
-                    bar.update(1)
-                    continue  # the same number as the other columns
-                bar.update(0, f"{name} on the {label.replace('_', '-')} encoder")
-                if name in encoder_free:
-                    results[name][label] = dict(encoder_free[name])
-                    bar.update(1)
-                    continue
-                try:
-                    scores = evaluator.evaluate(encoder, data, device=device, seed=seed)
-                    results[name][label] = {key: float(value) for key, value in scores.items()}
-                except Exception as exc:  # noqa: BLE001 - recorded; the other evaluators still report
-                    results[name][label] = {}
-                    results[name].setdefault("errors", {})[label] = error_text(exc)
-                    _warn(f"evaluator '{name}' failed on the {label.replace('_', ' ')} encoder: {error_text(exc)}")
-                    continue
-                finally:
-                    bar.update(1)
-                if not uses_encoder:
-                    encoder_free[name] = results[name][label]
-        encoder.cpu()
-    bar.close()
-    return results
-
-
-def _warn(message: str) -> None:
-    import sys
-
-    print(f"selfsup: warning: {message}", file=sys.stderr)
-
-
-def save_encoder(encoder: nn.Module, path: Path) -> None:
-    """Write the encoder's weights as safetensors with a sha256 in its metadata, atomically."""
-    save_weights(encoder.state_dict(), path)
-
-
 def _write_json(path: Path, payload: Any) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(_jsonable(payload), indent=2) + "\n")
+    tmp.write_text(json.dumps(jsonable(payload), indent=2) + "\n")
     os.replace(tmp, path)
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, torch.Tensor):
-        return value.tolist()
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    return str(value)
-
-
-def _resolve_saved(run_dir: Path, overrides: Mapping[str, Any], plugins: Sequence[Any]) -> ResolvedRun:
-    config_path = run_dir / "config.yaml"
-    if not config_path.exists():
-        raise CheckpointError(f"{str(run_dir)!r} holds no config.yaml. Give the folder of a finished pretrain run.")
-    saved = load_user_config(config_path)
-    if overrides.get("evaluators") is not None and saved.get("evaluator_config"):
-        # A new evaluator list replaces the run's: drop the saved settings of
-        # evaluators no longer chosen (their keys are not in the new schema).
-        chosen = overrides["evaluators"]
-        chosen = [chosen] if isinstance(chosen, str) else list(chosen)
-        keep = {str(name).rpartition(":")[2].strip().lower() for name in chosen}
-        saved.evaluator_config = {k: v for k, v in saved.evaluator_config.items() if k in keep}
-    merged = OmegaConf.merge(saved, OmegaConf.create(dict(overrides)))
-    return resolve(merged, get_registry(plugins))
-
-
-def load_encoder(run_dir: str | Path, *, plugins: Sequence[Any] = ()) -> nn.Module:
-    """Rebuild a run's encoder from ``config.yaml`` and ``data_info.json`` and load its weights."""
-    run_dir = Path(run_dir)
-    resolved = _resolve_saved(run_dir, {}, plugins)
-    weights = run_dir / ENCODER_FILE
-    info_path = run_dir / DATA_INFO_FILE
-    if not weights.exists() or not info_path.exists():
-        raise CheckpointError(
-            f"{str(run_dir)!r} has no {ENCODER_FILE} or {DATA_INFO_FILE}: the run did not finish. "
-            "Resume it with trainer.resume=true."
-        )
-    data_info = read_json(info_path, fix="Restore it from a copy of the run, or run the pretraining again.")
-    state = load_weights(weights)  # verifies the checksum stored in the file
-    encoder = _build_encoder(resolved.encoder, resolved.component_config("encoder_config"), data_info, resolved.config.seed)
-    try:
-        encoder.load_state_dict(state)
-    except RuntimeError as exc:  # missing/unexpected keys or shapes: the file is not this run's encoder
-        raise CheckpointError(
-            f"{str(weights)!r} does not fit encoder '{resolved.encoder.name}' ({' '.join(str(exc).split())[:400]}). "
-            "Use the encoder.safetensors written by this run."
-        ) from exc
-    return encoder.eval()
-
-
-def evaluate(
-    run_dir: str | Path,
-    evaluators: Sequence[str] | None = None,
-    *,
-    plugins: Sequence[Any] = (),
-    write: bool = True,
-    **overrides: Any,
-) -> dict[str, dict[str, Any]]:
-    """Evaluate a finished run's encoder (and its random-init twin) again.
-
-    ``evaluators`` replaces the run's list; ``overrides`` change config keys
-    (e.g. ``data={"root": ...}``, ``evaluator_config={...}``). With ``write``,
-    ``metrics.json`` is rewritten.
-    """
-    from .outputs import read_metrics, write_metrics
-
-    run_dir = Path(run_dir)
-    if evaluators is not None:
-        overrides = {**overrides, "evaluators": list(evaluators)}
-    resolved = _resolve_saved(run_dir, overrides, plugins)
-    check_strategies(resolved)
-    if write:  # before evaluating: metrics.json must be writable and, if there, valid
-        check_output_paths(run_dir, ("metrics.json",), ())
-        if (run_dir / "metrics.json").exists():
-            read_metrics(run_dir)
-    cfg = resolved.config
-    seed_everything(cfg.seed)
-    data = resolved.dataset.resolve_factory()(resolved.component_config("data"))
-    resolved = follow_task(resolved, data.info)  # an evaluator that cannot score the task fails here
-    encoder = load_encoder(run_dir, plugins=plugins)
-    random_init = _build_encoder(resolved.encoder, resolved.component_config("encoder_config"), data.info, cfg.seed)
-    check_encoder_output(resolved.encoder, random_init, data)
-    device = resolve_device(cfg.trainer.device)
-    if not write:  # e.g. one fold of cv=K (selfsup.cv): nothing is written or logged
-        with intra_op_threads(cfg.trainer.threads), use_progress(ProgressSettings.from_trainer(cfg.trainer)):
-            return run_evaluators(resolved, data, {"pretrained": encoder, "random_init": random_init}, device)
-    with evaluation_loggers(resolved, run_dir) as report:  # the run's loggers get the results (selfsup.tracking)
-        with intra_op_threads(cfg.trainer.threads), use_progress(ProgressSettings.from_trainer(cfg.trainer)):
-            results = run_evaluators(resolved, data, {"pretrained": encoder, "random_init": random_init}, device)
-        report(*write_metrics(run_dir, resolved, results))
-    return results

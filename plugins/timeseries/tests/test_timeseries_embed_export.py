@@ -31,9 +31,9 @@ def pulses_run(tmp_path_factory) -> selfsup.PretrainResult:
 
 
 def _test_split(run: selfsup.PretrainResult) -> torch.Tensor:
-    from selfsup.run import _resolve_saved
+    from selfsup.saved_run import resolve_saved_run
 
-    resolved = _resolve_saved(run.run_dir, {}, ())
+    resolved = resolve_saved_run(run.run_dir, {}, ())
     source = resolved.dataset.resolve_factory()(resolved.component_config("data"))
     split = source.split("test")
     return split.__getitems__(list(range(len(split))))["x"]

@@ -27,7 +27,7 @@ if os.environ.get("SELFSUP_DOCS_MAX_STEPS"):
         config = OmegaConf.merge(config, {"trainer": {"max_steps": _STEPS}})
         # The ``selfsup`` command (also ``python -m selfsup``) only: Python blocks read result.metrics.
         cli = bool(sys.argv) and os.path.basename(sys.argv[0]) in ("selfsup", "__main__.py")
-        if not cli or sys._getframe(1).f_code.co_name == "_resolve_saved":  # API, evaluate: keep them
+        if not cli or sys._getframe(1).f_code.co_name == "resolve_saved_run":  # API, evaluate: keep them
             return _resolve(config, registry)
         _resolve(config, registry)  # the documented evaluators must exist and their settings be valid
         if os.environ.get("SELFSUP_DOCS_RESOLVE_ONLY"):
