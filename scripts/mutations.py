@@ -21,6 +21,7 @@ class Mutation(NamedTuple):
 
 
 _CORE_PROBE = ("tests/test_mutants_probe.py", "tests/test_evaluation_probes.py")
+_ONLINE = ("tests/test_online_probe.py",)
 _CORE_ENGINE = ("tests/test_mutants_ema.py", "tests/test_engine.py", "tests/test_engine_switches.py")
 _TAB = "plugins/tabular/tests/"
 _TAB_LOSS = (_TAB + "test_tabular_models_losses.py", _TAB + "test_tabular_mutants.py", _TAB + "test_tabular_models_objectives.py")
@@ -367,4 +368,17 @@ MUTATIONS: tuple[Mutation, ...] = (
       "student_temp=self.config.student_temp,\n                         teacher_temp=self.teacher_temp(step))",
       "student_temp=self.teacher_temp(step),\n                         teacher_temp=self.config.student_temp)",
       (_VJ + "test_vision_ssl_quality_ema.py",) + _VIS_SSL_WIRING),
+    # ---- issue 15: the online linear probe (core); killed by tests/test_online_probe.py
+    M("probe-online-train-mode", "core/selfsup/engine/online_probe.py",
+      "with torch.no_grad(), _eval_mode(encoder), autocast_context(self.device, self.dtype):",
+      "with torch.no_grad(), autocast_context(self.device, self.dtype):", _ONLINE),
+    M("probe-online-not-detached", "core/selfsup/engine/online_probe.py",
+      "with torch.no_grad(), _eval_mode(encoder), autocast_context(self.device, self.dtype):",
+      "with _eval_mode(encoder), autocast_context(self.device, self.dtype):", _ONLINE),
+    M("probe-online-mask-ignored", "core/selfsup/engine/online_probe.py",
+      "            weight = weight * batch[\"eval_mask\"].float()", "            pass", _ONLINE),
+    M("probe-online-not-checkpointed", "core/selfsup/engine/training_state.py",
+      "trainer.online_probe.load_training_state(state[\"online_probe\"])", "pass", _ONLINE),
+    M("probe-online-head-from-global-rng", "core/selfsup/engine/online_probe.py",
+      "with torch.random.fork_rng(devices=[]):", "if True:", _ONLINE),
 )

@@ -119,6 +119,11 @@ class TrainerConfig:
     #: The ``"evaluator/metric"`` (higher is better) that picks the best evaluation during
     #: training, reported separately in ``metrics.json``; ``None``: the first metric reported.
     eval_select: Optional[str] = None
+    #: Train a linear classifier beside the objective on the encoder's detached features of each
+    #: training batch, logged as ``online_probe/loss`` and ``online_probe/accuracy`` (labelled data only).
+    online_probe: bool = False
+    #: The online probe's AdamW learning rate.
+    online_probe_lr: float = 1e-2
 
 
 @dataclass

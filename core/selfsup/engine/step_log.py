@@ -43,8 +43,11 @@ def _parse_line(text: str) -> dict[str, Any] | None:
 
 
 def loss_postfix(line: dict[str, Any]) -> str:
-    """``loss=0.4213`` or, for several phases, ``loss/generator=0.6931  loss/discriminator=1.2040``."""
+    """``loss=0.4213`` or, for several phases, ``loss/generator=0.6931  loss/discriminator=1.2040``;
+    with the online probe, its accuracy after them."""
     keys = sorted(k for k in line if k == "loss" or k.startswith("loss/"))
+    if "online_probe/accuracy" in line:  # trainer.online_probe
+        keys.append("online_probe/accuracy")
     return "  ".join(f"{key}={line[key]:.4f}" for key in keys)
 
 

@@ -35,6 +35,7 @@ from ..progress import ProgressSettings
 from .budget import warn_if_warmup_covers_run
 from .checkpoint import check_writable, clean_orphans
 from .device import autocast_context, move_to_device, resolve_device, resolve_precision, seed_everything
+from .online_probe import OnlineProbe, probe_classes
 from .distributed import DistributedContext, RankSlice, TrainingStep, full_state_dicts, shard_with_fsdp
 from .optim import build_optimizer, build_scheduler
 from .phases import PhaseState, advance_schedule, frozen
@@ -89,6 +90,8 @@ class Trainer:
         self._peaks: list[tuple[str, list[float], ScheduleShape]] = []
         #: After a resume: the checkpoint's step and what changed (notes), else ``None``.
         self.resumed: tuple[int, list[str]] | None = None
+        #: With ``trainer.online_probe``: the linear head trained beside the objective (in checkpoints).
+        self.online_probe: OnlineProbe | None = None
         self._rank_rng_restored = False
 
     # -- set-up -------------------------------------------------------------
@@ -174,6 +177,7 @@ class Trainer:
                 "trainer.sync_batchnorm=true on the CPU: torch's SyncBatchNorm runs only on CUDA. "
                 "Leave trainer.sync_batchnorm=false on the CPU (BatchNorm then uses each rank's share of the batch)."
             )
+        self.online_probe = self._build_online_probe(objective, data, train)
         created_group = self.dist.init_process_group(self.device)
         if self.dist.enabled and config.sync_batchnorm:
             torch.nn.SyncBatchNorm.convert_sync_batchnorm(objective)  # replaces children in place
@@ -260,6 +264,8 @@ class Trainer:
                     record["lr" + suffix] = state.optimizer.param_groups[0]["lr"]
                     state.scheduler.step()
                 objective.on_step_end(step=step, max_steps=total_steps)
+                if self.online_probe is not None:
+                    record.update(self.online_probe.update(objective.evaluation_encoder(), micro_batches[0]))
                 logger.add(step, record, samples=self.dist.world_size * sum(_batch_rows(b) for b in micro_batches))
                 if step < total_steps:  # no evaluation after a stop: the resumed run does it first
                     stop_if_signalled(self, stop, step, total_steps, lambda s: (logger.flush(), save_training_state(self, objective, phases, sampler, s)))
@@ -286,6 +292,26 @@ class Trainer:
                 self.dist.leave_process_group()
         objective.eval()
         return self.history
+
+    def _build_online_probe(self, objective: Objective, data: DataSource, train: Any) -> OnlineProbe | None:
+        """With ``trainer.online_probe``: the head, after checking (before training) that the
+        data has class labels in its training batches."""
+        if not self.config.online_probe:
+            return None
+        if self.fsdp:
+            raise ConfigError(
+                "trainer.online_probe=true with trainer.strategy=fsdp: the probe needs the whole encoder on each rank. "
+                "Use trainer.strategy=ddp, or evaluate with trainer.eval_every instead."
+            )
+        name = str(data.info.get("name") or type(data).__name__)
+        classes = probe_classes(data.info, name)
+        if "label" not in data.collate([train[0]]):
+            raise DatasetError(
+                f"trainer.online_probe=true, but the training batches of dataset {name} have no 'label'. "
+                "Set trainer.online_probe=false, or use a dataset whose training split is labelled."
+            )
+        embed_dim = int(objective.evaluation_encoder().embed_dim)
+        return OnlineProbe(embed_dim, classes, lr=self.config.online_probe_lr, device=self.device, dtype=self.dtype, seed=self.seed)
 
     def _check_batch_split(self, batch_size: int) -> None:
         if not self.dist.enabled:

@@ -60,6 +60,7 @@ def save_training_state(
         "seed": trainer.seed,
         "batch_size": trainer.config.batch_size,
         "schedule": trainer.schedule.as_dict() if trainer.schedule else None,
+        "online_probe": trainer.online_probe.training_state() if trainer.online_probe is not None else None,
     }
     trainer.last_checkpoint = save_checkpoint(state, directory, step, trainer.config.keep_checkpoints)
 
@@ -119,4 +120,12 @@ def resume_training_state(
         restore_kernel_choices(phase_state.optimizer, chosen)
     if sampler is not None and state["sampler"] is not None:
         sampler.load_state_dict(state["sampler"])
+    if trainer.online_probe is not None and state.get("online_probe") is not None:  # else: the probe starts fresh
+        try:
+            trainer.online_probe.load_training_state(state["online_probe"])
+        except (RuntimeError, KeyError, ValueError, TypeError) as exc:
+            raise CheckpointError(
+                f"The online probe's state in checkpoint {path} does not fit ({' '.join(str(exc).split())[:300]}). "
+                "Resume with the dataset and encoder that wrote it, or with trainer.online_probe=false."
+            ) from exc
     return continue_from(trainer, state, path, phases, EVAL_LOG_FILE)
