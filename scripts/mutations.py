@@ -22,6 +22,7 @@ class Mutation(NamedTuple):
 
 _CORE_PROBE = ("tests/test_mutants_probe.py", "tests/test_evaluation_probes.py")
 _ONLINE = ("tests/test_online_probe.py",)
+_STREAM = ("tests/test_engine_stream.py", "plugins/vision/tests/test_vision_stream.py")
 _CORE_ENGINE = ("tests/test_mutants_ema.py", "tests/test_engine.py", "tests/test_engine_switches.py")
 _TAB = "plugins/tabular/tests/"
 _TAB_LOSS = (_TAB + "test_tabular_models_losses.py", _TAB + "test_tabular_mutants.py", _TAB + "test_tabular_models_objectives.py")
@@ -381,4 +382,19 @@ MUTATIONS: tuple[Mutation, ...] = (
       "trainer.online_probe.load_training_state(state[\"online_probe\"])", "pass", _ONLINE),
     M("probe-online-head-from-global-rng", "core/selfsup/engine/online_probe.py",
       "with torch.random.fork_rng(devices=[]):", "if True:", _ONLINE),
+    # ---- issue 15: streaming data (core StreamOrder, vision image-stream)
+    M("stream-position-not-told", "core/selfsup/engine/sampler.py",
+      "self.stream.set_position(epoch=self.epoch, batches=self.position, batch_size=self.batch_size)",
+      "self.stream.set_position(epoch=self.epoch, batches=0, batch_size=self.batch_size)", _STREAM),
+    M("stream-skip-ignored", "plugins/vision/selfsup_vision/datasets/stream.py",
+      "skip = own_batches * self.batch_size", "skip = 0", _STREAM),
+    M("stream-worker-skip-not-shared", "plugins/vision/selfsup_vision/datasets/stream.py",
+      "own_batches = max(0, (self.batches - worker + workers - 1) // workers)", "own_batches = self.batches", _STREAM),
+    M("stream-readers-read-every-shard", "plugins/vision/selfsup_vision/datasets/stream.py",
+      "for shard in self.shard_order(self.epoch)[reader::readers]:", "for shard in self.shard_order(self.epoch):", _STREAM),
+    M("stream-shards-never-shuffled", "plugins/vision/selfsup_vision/datasets/stream.py",
+      "if self.config.shuffle_shards:", "if False:", _STREAM),
+    M("stream-squashed-not-cropped", "plugins/vision/selfsup_vision/datasets/stream.py",
+      "tvf.center_crop(tvf.resize(image, image_size, antialias=True), [image_size, image_size])",
+      "tvf.resize(image, [image_size, image_size], antialias=True)", _STREAM),
 )

@@ -7,6 +7,7 @@ restored afterwards, so the check never changes a seeded run.
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Mapping
 from typing import Any
@@ -28,6 +29,9 @@ def probe_batch(data: DataSource, split: str = "train") -> Any:
     """A collated batch of the first (at most) :data:`PROBE_ROWS` items of ``split``; ``None``
     when the split is empty (the trainer reports that)."""
     dataset = data.split(split)
+    if isinstance(dataset, torch.utils.data.IterableDataset):  # a stream: its first items
+        streamed = list(itertools.islice(iter(dataset), PROBE_ROWS))
+        return data.collate(streamed) if streamed else None
     rows = min(PROBE_ROWS, len(dataset))  # type: ignore[arg-type]
     if rows == 0:
         return None

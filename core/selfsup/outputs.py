@@ -66,8 +66,11 @@ def write_metrics(
     *,
     during_training: dict[str, Any] | None = None,
     data_info: dict[str, Any] | None = None,
+    run_dataset: str | None = None,
 ) -> tuple[dict[str, float], dict[str, float]]:
-    """Write ``metrics.json`` (results of other evaluators already there are kept); return flat ``{"evaluator/metric": value}`` for pretrained and random init."""
+    """Write ``metrics.json`` (results of other evaluators already there are kept); return flat ``{"evaluator/metric": value}`` for pretrained and random init.
+
+    ``run_dataset``: the dataset the run pretrained on, when ``resolved`` scores another one."""
     cfg = resolved.config
     previous: dict[str, Any] = {}
     if (run_dir / METRICS_FILE).exists():  # evaluate() again: keep the other evaluators' results
@@ -79,7 +82,7 @@ def write_metrics(
             "modality": cfg.modality,
             "objective": cfg.objective,
             "encoder": cfg.encoder,
-            "dataset": cfg.dataset,
+            "dataset": run_dataset or cfg.dataset,
             "seed": cfg.seed,
             "trainer": to_container(cfg.trainer),
         },

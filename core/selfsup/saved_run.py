@@ -44,7 +44,8 @@ def save_encoder(encoder: nn.Module, path: Path) -> None:
 
 def resolve_saved_run(run_dir: Path, overrides: Mapping[str, Any], plugins: Sequence[Any]) -> ResolvedRun:
     """A run folder's ``config.yaml`` with ``overrides`` on top, resolved against the installed
-    plugins. A new ``evaluators`` list drops the saved settings of evaluators no longer chosen."""
+    plugins. A new ``evaluators`` list drops the saved settings of evaluators no longer chosen; a
+    new ``dataset`` drops the saved ``data`` settings."""
     config_path = run_dir / "config.yaml"
     if not config_path.exists():
         raise CheckpointError(f"{str(run_dir)!r} holds no config.yaml. Give the folder of a finished pretrain run.")
@@ -56,6 +57,10 @@ def resolve_saved_run(run_dir: Path, overrides: Mapping[str, Any], plugins: Sequ
         chosen = [chosen] if isinstance(chosen, str) else list(chosen)
         keep = {str(name).rpartition(":")[2].strip().lower() for name in chosen}
         saved.evaluator_config = {k: v for k, v in saved.evaluator_config.items() if k in keep}
+    if overrides.get("dataset") is not None and overrides["dataset"] != saved.get("dataset"):
+        # another dataset (e.g. a labelled one to score an encoder pretrained on a stream):
+        # the saved data settings belong to the old one's schema
+        saved.pop("data", None)
     merged = OmegaConf.merge(saved, OmegaConf.create(dict(overrides)))
     return resolve(merged, get_registry(plugins))
 

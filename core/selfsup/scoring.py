@@ -12,15 +12,15 @@ from typing import Any
 import torch
 from torch import nn
 
-from .config import ResolvedRun, follow_task, to_container
+from .config import ResolvedRun, follow_task, load_user_config, to_container
 from .encoder_check import check_encoder_output
 from .engine.device import intra_op_threads, resolve_device, seed_everything
 from .evaluation.during import error_text
 from .evaluation.features import shared_features
 from .interfaces import DataSource
 from .progress import ProgressBar, ProgressSettings, use_progress
-from .safe_files import check_output_paths
-from .saved_run import build_encoder, load_encoder, resolve_saved_run
+from .safe_files import check_output_paths, read_json
+from .saved_run import DATA_INFO_FILE, build_encoder, load_encoder, resolve_saved_run
 from .strategies import build_evaluator, check_strategies
 from .tracking import evaluation_loggers
 
@@ -109,7 +109,11 @@ def evaluate(
 
     ``evaluators`` replaces the run's list; ``overrides`` change config keys
     (e.g. ``data={"root": ...}``, ``evaluator_config={...}``). With ``write``,
-    ``metrics.json`` is rewritten.
+    ``metrics.json`` is rewritten, keeping the other evaluators' results.
+
+    ``dataset=<another>`` scores the encoder on other data of its modality (a transfer, e.g.
+    labelled images for an encoder pretrained on a stream): its evaluations are keyed
+    ``"<evaluator>@<dataset>"``, and the run's own stay as they were.
     """
     from .outputs import read_metrics, write_metrics
 
@@ -123,12 +127,15 @@ def evaluate(
         if (run_dir / "metrics.json").exists():
             read_metrics(run_dir)
     cfg = resolved.config
+    pretrained_on = str(load_user_config(run_dir / "config.yaml").get("dataset"))
     seed_everything(cfg.seed)
     data = resolved.dataset.resolve_factory()(resolved.component_config("data"))
     resolved = follow_task(resolved, data.info)  # an evaluator that cannot score the task fails here
     encoder = load_encoder(run_dir, plugins=plugins)
-    random_init = build_encoder(resolved.encoder, resolved.component_config("encoder_config"), data.info, cfg.seed)
-    check_encoder_output(resolved.encoder, random_init, data)
+    # the twin has the pretrained encoder's architecture: built from the run's data info
+    run_info = read_json(run_dir / DATA_INFO_FILE, fix="Restore it from a copy of the run, or run the pretraining again.")
+    random_init = build_encoder(resolved.encoder, resolved.component_config("encoder_config"), run_info, cfg.seed)
+    check_encoder_output(resolved.encoder, encoder, data)  # another dataset must fit the pretrained encoder
     device = resolve_device(cfg.trainer.device)
     if not write:  # e.g. one fold of cv=K (selfsup.cv): nothing is written or logged
         with intra_op_threads(cfg.trainer.threads), use_progress(ProgressSettings.from_trainer(cfg.trainer)):
@@ -136,7 +143,9 @@ def evaluate(
     with evaluation_loggers(resolved, run_dir) as report:  # the run's loggers get the results (selfsup.tracking)
         with intra_op_threads(cfg.trainer.threads), use_progress(ProgressSettings.from_trainer(cfg.trainer)):
             results = run_evaluators(resolved, data, {"pretrained": encoder, "random_init": random_init}, device)
-        report(*write_metrics(run_dir, resolved, results))
+        if resolved.dataset.name != pretrained_on:  # a transfer: kept beside the run's own evaluations
+            results = {f"{name}@{resolved.dataset.name}": entry for name, entry in results.items()}
+        report(*write_metrics(run_dir, resolved, results, run_dataset=pretrained_on))
     return results
 
 

@@ -1,13 +1,18 @@
-"""The training loop's data order: seeded per-epoch permutations, resumable at any batch."""
+"""The training loop's data order: seeded per-epoch permutations of a map-style split
+(:class:`EpochBatchSampler`), or passes over a streaming split (:class:`StreamOrder`);
+both resumable at any batch."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 
-__all__ = ["EpochBatchSampler"]
+from ..errors import DatasetError
+
+__all__ = ["EpochBatchSampler", "PositionedStream", "StreamOrder"]
 
 
 class EpochBatchSampler:
@@ -32,6 +37,54 @@ class EpochBatchSampler:
             for index in range(self.position, self.batches_per_epoch()):
                 self.position = index + 1
                 yield order[index * self.batch_size : (index + 1) * self.batch_size].tolist()
+            self.epoch, self.position = self.epoch + 1, 0
+
+    def state_dict(self) -> dict[str, int]:
+        return {"epoch": self.epoch, "position": self.position}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        self.epoch, self.position = state["epoch"], state["position"]
+
+
+@runtime_checkable
+class PositionedStream(Protocol):
+    """An iterable (streaming) train split that can start anywhere: before each pass the trainer
+    calls ``set_position(epoch=e, batches=b, batch_size=n)``, and the next ``__iter__`` must
+    yield the items of pass ``e`` after the first ``b`` batches of ``n`` items (``n``: this
+    rank's share of the global batch). A stream without it trains, but cannot resume."""
+
+    def set_position(self, *, epoch: int, batches: int, batch_size: int) -> None: ...
+
+
+class StreamOrder:
+    """The data order of an iterable train split: passes over the stream, batches counted.
+
+    Pass ``e`` of a :class:`PositionedStream` is told its epoch (to shuffle its shards, say)
+    and, after a resume, how many of its batches were already trained on. ``loader()``
+    makes a fresh ``DataLoader`` over the stream for each pass.
+    """
+
+    def __init__(self, stream: torch.utils.data.IterableDataset, loader: Callable[[], Iterable[Any]], *, batch_size: int) -> None:
+        self.stream, self.loader, self.batch_size = stream, loader, batch_size
+        self.epoch, self.position = 0, 0
+
+    @property
+    def resumable(self) -> bool:
+        return isinstance(self.stream, PositionedStream)
+
+    def __iter__(self) -> Iterator[Any]:
+        while True:
+            if isinstance(self.stream, PositionedStream):
+                self.stream.set_position(epoch=self.epoch, batches=self.position, batch_size=self.batch_size)
+            start = self.position
+            for batch in self.loader():
+                self.position += 1
+                yield batch
+            if self.position == start:
+                raise DatasetError(
+                    f"The streaming train split yielded no batch of {self.batch_size} items in pass {self.epoch}. "
+                    "Give it more data (or a smaller trainer.batch_size)."
+                )
             self.epoch, self.position = self.epoch + 1, 0
 
     def state_dict(self) -> dict[str, int]:

@@ -40,7 +40,7 @@ from .distributed import DistributedContext, RankSlice, TrainingStep, full_state
 from .optim import build_optimizer, build_scheduler
 from .phases import PhaseState, advance_schedule, frozen
 from .resume_state import evaluation_missing, stop_if_signalled
-from .sampler import EpochBatchSampler
+from .sampler import EpochBatchSampler, StreamOrder
 from .schedule_change import ScheduleShape
 from .signals import GracefulStop
 from .step_log import StepLogger
@@ -168,7 +168,13 @@ class Trainer:
         """
         config = self.config
         train = data.split("train")
-        if len(train) == 0:  # type: ignore[arg-type]
+        streaming = isinstance(train, torch.utils.data.IterableDataset)  # no length: see StreamOrder
+        if streaming and config.max_steps is None:
+            raise ConfigError(
+                f"The train split of {type(data).__name__} is a stream without a length, so trainer.max_epochs "
+                "cannot be counted in steps. Set trainer.max_steps (e.g. trainer.max_steps=1000)."
+            )
+        if not streaming and len(train) == 0:  # type: ignore[arg-type]
             raise DatasetError(
                 f"The train split of {type(data).__name__} is empty. Point data.root at a folder with data."
             )
@@ -189,6 +195,10 @@ class Trainer:
             sampler = None
             batches_per_epoch = 1
             full_batch = move_to_device(data.collate([train[0]]), self.device, channels_last=config.channels_last)
+        elif streaming:  # each rank reads its own part of the stream, its share of the global batch at a time
+            self._check_batch_split(config.batch_size)
+            sampler = self._stream_order(train, data)
+            batches_per_epoch = 0  # unknown; trainer.max_steps is set
         else:
             batch_size = min(config.batch_size, len(train))  # type: ignore[arg-type]
             self._check_batch_split(batch_size)
@@ -214,7 +224,9 @@ class Trainer:
             )
 
         loader_iter: Iterator[Batch] | None = None
-        if sampler is not None:
+        if isinstance(sampler, StreamOrder):
+            loader_iter = iter(sampler)
+        elif sampler is not None:
             loader = torch.utils.data.DataLoader(
                 train,
                 batch_sampler=RankSlice(sampler, self.dist.rank, self.dist.world_size) if self.dist.enabled else sampler,
@@ -305,13 +317,33 @@ class Trainer:
             )
         name = str(data.info.get("name") or type(data).__name__)
         classes = probe_classes(data.info, name)
-        if "label" not in data.collate([train[0]]):
+        streaming = isinstance(train, torch.utils.data.IterableDataset)  # a stream's batches are checked as they come
+        if not streaming and "label" not in data.collate([train[0]]):
             raise DatasetError(
                 f"trainer.online_probe=true, but the training batches of dataset {name} have no 'label'. "
                 "Set trainer.online_probe=false, or use a dataset whose training split is labelled."
             )
         embed_dim = int(objective.evaluation_encoder().embed_dim)
         return OnlineProbe(embed_dim, classes, lr=self.config.online_probe_lr, device=self.device, dtype=self.dtype, seed=self.seed)
+
+    def _stream_order(self, stream: torch.utils.data.IterableDataset, data: DataSource) -> StreamOrder:
+        """Passes over a streaming train split, each through a fresh ``DataLoader`` (its workers
+        must see the position set before the pass, so they are not kept between passes)."""
+        rank_batch = self.config.batch_size // self.dist.world_size
+
+        def loader() -> torch.utils.data.DataLoader:
+            return torch.utils.data.DataLoader(
+                stream,
+                batch_size=rank_batch,
+                drop_last=self.config.drop_last,
+                collate_fn=data.collate,
+                num_workers=self.config.num_workers,
+                pin_memory=self.device.type == "cuda",
+                # its own generator: a new pass (or a resume) draws nothing from the global RNG
+                generator=torch.Generator().manual_seed(self.seed),
+            )
+
+        return StreamOrder(stream, loader, batch_size=rank_batch)
 
     def _check_batch_split(self, batch_size: int) -> None:
         if not self.dist.enabled:

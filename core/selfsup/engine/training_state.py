@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import CheckpointError
+from ..errors import CheckpointError, ConfigError
 from ..interfaces import Objective
 from .checkpoint import capture_rng, check_checkpoint_keys, load_latest_checkpoint, save_checkpoint
 from .distributed import full_state_dicts, gather_to_main, load_state_dicts, optimizer_state_by_index, optimizer_state_by_name
 from .optim import kernel_choices, restore_kernel_choices
 from .phases import PhaseState
 from .resume_state import check_saved_settings, continue_from
-from .sampler import EpochBatchSampler
+from .sampler import EpochBatchSampler, StreamOrder
 
 #: The trainer (``selfsup.engine.trainer.Trainer``; not imported here, to keep imports acyclic).
 Trainer = Any
@@ -26,7 +26,7 @@ EVAL_LOG_FILE = "eval_log.jsonl"
 
 
 def save_training_state(
-    trainer: Trainer, objective: Objective, phases: list[PhaseState], sampler: EpochBatchSampler | None, step: int
+    trainer: Trainer, objective: Objective, phases: list[PhaseState], sampler: EpochBatchSampler | StreamOrder | None, step: int
 ) -> None:
     """Rank 0 writes the checkpoint: DDP keeps every rank's weights equal, and the sampler
     position is global, so the file resumes under any world size."""
@@ -65,7 +65,7 @@ def save_training_state(
     trainer.last_checkpoint = save_checkpoint(state, directory, step, trainer.config.keep_checkpoints)
 
 def resume_training_state(
-    trainer: Trainer, objective: Objective, phases: list[PhaseState], sampler: EpochBatchSampler | None
+    trainer: Trainer, objective: Objective, phases: list[PhaseState], sampler: EpochBatchSampler | StreamOrder | None
 ) -> int:
     """With ``trainer.resume=true``: load the newest checkpoint that verifies into ``objective``,
     the phases' optimisers, schedules and scalers and the sampler; return its step (0 otherwise)."""
@@ -119,6 +119,12 @@ def resume_training_state(
     for phase_state, chosen in zip(phases, kernels, strict=True):
         restore_kernel_choices(phase_state.optimizer, chosen)
     if sampler is not None and state["sampler"] is not None:
+        if isinstance(sampler, StreamOrder) and not sampler.resumable:
+            raise ConfigError(
+                f"trainer.resume=true, but the streaming train split {type(sampler.stream).__name__} cannot start "
+                "mid-stream (it has no set_position; see selfsup.engine.sampler.PositionedStream). "
+                "Start a new run_dir instead, or give the dataset set_position."
+            )
         sampler.load_state_dict(state["sampler"])
     if trainer.online_probe is not None and state.get("online_probe") is not None:  # else: the probe starts fresh
         try:

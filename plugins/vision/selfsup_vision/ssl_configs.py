@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-__all__ = ["ViewsConfig", "SimCLRConfig", "BYOLConfig", "DINOConfig", "SwAVConfig", "SEERConfig", "CIFAR10JPGConfig"]
+__all__ = ["ViewsConfig", "SimCLRConfig", "BYOLConfig", "DINOConfig", "SwAVConfig", "SEERConfig", "CIFAR10JPGConfig", "ImageStreamConfig"]
 
 
 @dataclass
@@ -169,3 +169,29 @@ class CIFAR10JPGConfig(ImageFolderConfig):
     val_fraction: float = 0.0
     #: 2,000 of the 10,000 images.
     test_fraction: float = 0.2
+
+
+@dataclass
+class ImageStreamConfig:
+    """``image-stream``: uncurated images read once per pass, in order, without an index of the
+    whole set (SEER's "random, uncurated images, one pass" setting).
+
+    ``root`` holds WebDataset-style tar shards (``*.tar``: members ``<key>.<jpg|png|...>``) or
+    folders of image files (each sub-folder, and the root's own files, is one shard). Each pass
+    takes the shards in an order shuffled with ``shard_seed`` + pass; under ``torchrun`` and
+    with ``trainer.num_workers`` each reader takes every ``readers``-th shard."""
+
+    #: Folder of ``*.tar`` shards or of image folders.
+    root: Optional[str] = None
+    #: Every image is resized (shorter side) and centre-cropped to this square side.
+    image_size: int = 32
+    #: 1 (grayscale) or 3 (RGB).
+    channels: int = 3
+    #: Shuffle the shard order of each pass (items within a shard stay in order).
+    shuffle_shards: bool = True
+    #: Seed of the shard order (pass ``e`` uses ``shard_seed + e``).
+    shard_seed: int = 0
+    #: The ``test`` split: the stream's first this many images, decoded once (unlabelled; they are
+    #: also trained on). Score a pretrained encoder on labelled data with ``selfsup evaluate``.
+    test_images: int = 512
+

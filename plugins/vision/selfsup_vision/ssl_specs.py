@@ -6,7 +6,7 @@ from __future__ import annotations
 from selfsup import DatasetSpec, EncoderSpec, ObjectiveSpec
 
 from .backbone_configs import RegNetYConfig, ResNetConfig, ViTConfig
-from .ssl_configs import BYOLConfig, CIFAR10JPGConfig, DINOConfig, SEERConfig, SimCLRConfig, SwAVConfig
+from .ssl_configs import BYOLConfig, CIFAR10JPGConfig, DINOConfig, ImageStreamConfig, SEERConfig, SimCLRConfig, SwAVConfig
 
 __all__ = ["backbone_encoders", "joint_embedding_objectives", "ssl_datasets", "IMAGE_BACKBONES"]
 
@@ -65,5 +65,10 @@ def ssl_datasets(input_transform: str) -> list[DatasetSpec]:
             name="cifar10-jpg", modality="vision", input_transform=input_transform,
             factory="selfsup_vision.datasets.folder:ImageFolder", config_cls=CIFAR10JPGConfig,
             description="CIFAR-10 test images as JPEG (root/test/<class>/*.jpg), fixed 8k train / 2k test split.",
-        )
+        ),
+        DatasetSpec(
+            name="image-stream", modality="vision", input_transform=input_transform,
+            factory="selfsup_vision.datasets.stream:ImageStreamSource", config_cls=ImageStreamConfig,
+            description="Uncurated images streamed from WebDataset tar shards or image folders, one pass at a time (SEER's setting); needs trainer.max_steps.",
+        ),
     ]
