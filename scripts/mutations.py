@@ -22,6 +22,7 @@ class Mutation(NamedTuple):
 
 _CORE_PROBE = ("tests/test_mutants_probe.py", "tests/test_evaluation_probes.py")
 _ONLINE = ("tests/test_online_probe.py",)
+_SELF_TRAIN = ("tests/test_after_self_train_encoder.py", "tests/test_after_self_training.py")
 _STREAM = ("tests/test_engine_stream.py", "plugins/vision/tests/test_vision_stream.py")
 _CORE_ENGINE = ("tests/test_mutants_ema.py", "tests/test_engine.py", "tests/test_engine_switches.py")
 _TAB = "plugins/tabular/tests/"
@@ -397,4 +398,14 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("stream-squashed-not-cropped", "plugins/vision/selfsup_vision/datasets/stream.py",
       "tvf.center_crop(tvf.resize(image, image_size, antialias=True), [image_size, image_size])",
       "tvf.resize(image, [image_size, image_size], antialias=True)", _STREAM),
+    # ---- issue 18: self-training that fine-tunes the encoder (core procedures)
+    M("selftrain-encoder-true-labels-travel", "core/selfsup/procedures/self_train_encoder.py",
+      "            if labels is not None:  # the round's labels", "            if False:  # the round's labels", _SELF_TRAIN),
+    M("selftrain-encoder-pseudo-labels-dropped", "core/selfsup/procedures/self_train_encoder.py",
+      "index = torch.cat([self.lab_index, self.unl_index[admitted]])\n        labels = torch.cat([self.y_lab, pseudo.to(torch.int64)])",
+      "index = self.lab_index\n        labels = self.y_lab", _SELF_TRAIN),
+    M("selftrain-encoder-trains-the-callers", "core/selfsup/procedures/self_train_encoder.py",
+      "self.model = copy.deepcopy(self.encoder).to(self.device)", "self.model = self.encoder.to(self.device)", _SELF_TRAIN),
+    M("selftrain-encoder-frozen", "core/selfsup/procedures/self_train_encoder.py",
+      '"lr": self.encoder_lr}', '"lr": 0.0}', _SELF_TRAIN),
 )

@@ -78,6 +78,16 @@ class SelfTrainConfig:
     oracle: bool = True
     #: Batch size for embedding the data.
     batch_size: int = 1024
+    #: ``rounds`` only: fine-tune the encoder with the head each round (from the pretrained
+    #: weights every round), instead of a head on frozen features.
+    fine_tune_encoder: bool = False
+    #: With ``fine_tune_encoder``: passes over the labelled and admitted rows per round.
+    epochs: int = 10
+    #: With ``fine_tune_encoder``: AdamW learning rates of the encoder and of the linear head.
+    encoder_lr: float = 1e-4
+    head_lr: float = 1e-3
+    #: With ``fine_tune_encoder``: the training batch size.
+    fine_tune_batch_size: int = 64
 
     def __post_init__(self) -> None:
         o = "self-train"
@@ -91,6 +101,11 @@ class SelfTrainConfig:
         _need(0 <= self.ema < 1, o, "ema", self.ema, "0.99")
         _need(isinstance(self.fst_steps, int) and self.fst_steps >= 1, o, "fst_steps", self.fst_steps, "3")
         _need(self.steps_per_round >= 1, o, "steps_per_round", self.steps_per_round, "100")
+        _need(not self.fine_tune_encoder or self.method == "rounds", o, "method", self.method, "rounds (fine_tune_encoder=true runs the rounds)")
+        _need(isinstance(self.epochs, int) and self.epochs >= 1, o, "epochs", self.epochs, "10")
+        _need(self.encoder_lr > 0, o, "encoder_lr", self.encoder_lr, "1e-4")
+        _need(self.head_lr > 0, o, "head_lr", self.head_lr, "1e-3")
+        _need(isinstance(self.fine_tune_batch_size, int) and self.fine_tune_batch_size >= 1, o, "fine_tune_batch_size", self.fine_tune_batch_size, "64")
         given = [n for n in ("fraction", "per_class", "indices") if getattr(self.labels, n) is not None]
         _need(len(given) == 1, o, "labels", given, "labels.fraction=0.05 (exactly one of fraction, per_class, indices)")
 

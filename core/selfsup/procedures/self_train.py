@@ -7,7 +7,9 @@ Protocol (:class:`SelfTrain`):
 2. Keep the labels of a seeded stratified subset of train (``labels.fraction``,
    ``labels.per_class`` or ``labels.indices``; :func:`selfsup.procedures.labels.split_labels`);
    the other train rows are unlabelled (their labels are used only to report pseudo-label accuracy).
-3. ``method=rounds``: the survey's rounds (:func:`~.self_training.self_train_rounds`);
+3. ``method=rounds``: the survey's rounds (:func:`~.self_training.self_train_rounds`), with
+   ``fine_tune_encoder`` the encoder fine-tuned with the head each round
+   (:mod:`~.self_train_encoder`; the scored split then comes from the fine-tuned model);
    ``mean-teacher`` / ``fst-d`` / ``fst-w``: an EMA-teacher linear head, with FST's look-ahead for
    the last two (:func:`~.self_training.mean_teacher_head`).
 4. Report ``accuracy`` (the last round), ``supervised_only`` (round 0: the same head on the
@@ -28,7 +30,8 @@ from ..evaluation.linear_probe import fit_logistic_regression
 from ..interfaces import DataSource, Evaluator
 from .configs import SelfTrainConfig
 from .labels import split_labels
-from .self_training import mean_teacher_head, self_train_rounds
+from .self_train_encoder import FineTunedEncoder
+from .self_training import mean_teacher_head, pseudo_label_rounds, self_train_rounds
 
 __all__ = ["SelfTrain", "SelfTrainConfig"]
 
@@ -54,12 +57,16 @@ class SelfTrain(Evaluator):
             indices=cfg.labels.indices, seed=seed, owner=_NAME,
         )
         args = (x_train[lab], y_train[lab], x_train[unl], x_eval, y_eval)
-        if cfg.method == "rounds":
-            records = self_train_rounds(
-                *args, num_classes=classes, rounds=cfg.rounds, rule=cfg.rule, value=cfg.value,
-                confidence_kind=cfg.confidence, relabel=cfg.relabel, class_balance=cfg.class_balance,
-                l2=cfg.l2, max_iter=cfg.max_iter, y_unl=y_train[unl],
+        rounds = dict(rounds=cfg.rounds, rule=cfg.rule, value=cfg.value, confidence_kind=cfg.confidence,
+                      relabel=cfg.relabel, class_balance=cfg.class_balance, y_unl=y_train[unl])
+        if cfg.fine_tune_encoder:
+            learner = FineTunedEncoder(
+                encoder, data, lab, y_train[lab], unl, cfg.split, num_classes=classes, epochs=cfg.epochs,
+                encoder_lr=cfg.encoder_lr, head_lr=cfg.head_lr, batch_size=cfg.fine_tune_batch_size, device=device, seed=seed,
             )
+            records = pseudo_label_rounds(learner, y_train[lab], int(unl.numel()), num_classes=classes, **rounds)
+        elif cfg.method == "rounds":
+            records = self_train_rounds(*args, num_classes=classes, l2=cfg.l2, max_iter=cfg.max_iter, **rounds)
         else:
             records = mean_teacher_head(
                 *args, num_classes=classes, rounds=cfg.rounds, steps_per_round=cfg.steps_per_round,

@@ -11,7 +11,9 @@
 
 The head is the core's L-BFGS logistic regression
 (:func:`selfsup.evaluation.linear_probe.fit_logistic_regression`, one ``l2``, standardised with
-the fitting rows' statistics), deterministic given its rows.
+the fitting rows' statistics), deterministic given its rows. :func:`pseudo_label_rounds` is the
+loop over any :class:`RoundLearner`; with ``fine_tune_encoder`` the learner fine-tunes the
+encoder too (:mod:`selfsup.procedures.self_train_encoder`).
 
 **Mean teacher with FST** (:func:`mean_teacher_head`): a linear head (student) trained by SGD on
 ``CE(student(x_l), y_l) + λ_u · mean_i[1{conf_i ≥ θ} · CE(student(drop(x_u,i)), ŷ_i)]`` with
@@ -23,6 +25,7 @@ noise; with ``lookahead > 0`` each real step is preceded by FST's look-ahead
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any, Protocol
 
 import torch
 import torch.nn.functional as F
@@ -33,7 +36,7 @@ from ..evaluation.linear_probe import fit_logistic_regression
 from .fst import ema_momentum, lookahead
 from .pseudo_label import admission_count, confidence, select_confident
 
-__all__ = ["RoundRecord", "self_train_rounds", "mean_teacher_head"]
+__all__ = ["RoundLearner", "RoundRecord", "mean_teacher_head", "pseudo_label_rounds", "self_train_rounds"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,42 @@ def _accuracy(pred: torch.Tensor, y: torch.Tensor) -> float:
     return float((pred.cpu() == y.cpu()).float().mean()) if y.numel() else float("nan")
 
 
+class RoundLearner(Protocol):
+    """What the rounds refit each round: a frozen-feature head, or the encoder and a head
+    (:class:`selfsup.procedures.self_train_encoder.FineTunedEncoder`)."""
+
+    def fit(self, admitted: torch.Tensor, pseudo: torch.Tensor) -> None:
+        """Fit from scratch on the labelled rows and the unlabelled rows ``admitted`` with labels ``pseudo``."""
+
+    def unlabelled_probs(self, candidates: torch.Tensor) -> torch.Tensor:
+        """Class probabilities ``[len(candidates), C]`` of those unlabelled rows."""
+
+    def eval_accuracy(self) -> float:
+        """Accuracy on the scored split."""
+
+
+class _FrozenFeatureHead:
+    """The survey's head on frozen features: the core's L-BFGS logistic regression."""
+
+    def __init__(self, x_lab: torch.Tensor, y_lab: torch.Tensor, x_unl: torch.Tensor, x_eval: torch.Tensor,
+                 y_eval: torch.Tensor, *, num_classes: int, l2: float, max_iter: int) -> None:
+        self.x_lab, self.y_lab, self.x_unl, self.x_eval, self.y_eval = x_lab, y_lab, x_unl, x_eval, y_eval
+        self.num_classes, self.l2, self.max_iter = num_classes, l2, max_iter
+        self.model: Any = None
+
+    def fit(self, admitted: torch.Tensor, pseudo: torch.Tensor) -> None:
+        x = torch.cat([self.x_lab, self.x_unl[admitted]]) if admitted.numel() else self.x_lab
+        y = torch.cat([self.y_lab, pseudo]) if admitted.numel() else self.y_lab
+        self.model, _ = fit_logistic_regression(x, y, None, None, l2_grid=(self.l2,), max_iter=self.max_iter, num_classes=self.num_classes)
+
+    def unlabelled_probs(self, candidates: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return self.model.logits(self.x_unl[candidates]).softmax(dim=1).cpu()
+
+    def eval_accuracy(self) -> float:
+        return _accuracy(self.model(self.x_eval), self.y_eval)
+
+
 def self_train_rounds(
     x_lab: torch.Tensor,
     y_lab: torch.Tensor,
@@ -62,14 +101,27 @@ def self_train_rounds(
     y_eval: torch.Tensor,
     *,
     num_classes: int,
+    l2: float = 1e-3,
+    max_iter: int = 200,
+    **rounds: Any,
+) -> list[RoundRecord]:
+    """:func:`pseudo_label_rounds` with a logistic-regression head on frozen features."""
+    head = _FrozenFeatureHead(x_lab, y_lab.to(torch.int64), x_unl, x_eval, y_eval, num_classes=num_classes, l2=l2, max_iter=max_iter)
+    return pseudo_label_rounds(head, y_lab, x_unl.shape[0], num_classes=num_classes, **rounds)
+
+
+def pseudo_label_rounds(
+    learner: RoundLearner,
+    y_lab: torch.Tensor,
+    n_unl: int,
+    *,
+    num_classes: int,
     rounds: int = 5,
     rule: str = "percentile",
     value: float = 0.2,
     confidence_kind: str = "margin",
     relabel: bool = False,
     class_balance: bool = False,
-    l2: float = 1e-3,
-    max_iter: int = 200,
     y_unl: torch.Tensor | None = None,
 ) -> list[RoundRecord]:
     """Run the rounds; return one :class:`RoundRecord` per round (round 0 = supervised-only).
@@ -78,27 +130,21 @@ def self_train_rounds(
     ``pseudo_accuracy``; it never reaches the fit.
     """
     y_lab = y_lab.to(torch.int64)
-    n_unl = x_unl.shape[0]
     ratio = torch.bincount(y_lab, minlength=num_classes).double() / y_lab.numel() if class_balance else None
     admitted = torch.zeros(n_unl, dtype=torch.bool)
     pseudo = torch.full((n_unl,), -1, dtype=torch.int64)
 
-    def fit() -> object:
+    def fit() -> None:
         rows = torch.nonzero(admitted).flatten()
-        x = torch.cat([x_lab, x_unl[rows]]) if rows.numel() else x_lab
-        y = torch.cat([y_lab, pseudo[rows]]) if rows.numel() else y_lab
-        model, _ = fit_logistic_regression(x, y, None, None, l2_grid=(l2,), max_iter=max_iter, num_classes=num_classes)
-        return model
+        learner.fit(rows, pseudo[rows])
 
-    model = fit()
-    records = [RoundRecord(0, _accuracy(model(x_eval), y_eval), 0, 0.0, float("nan"))]  # type: ignore[operator]
+    fit()
+    records = [RoundRecord(0, learner.eval_accuracy(), 0, 0.0, float("nan"))]
     for t in range(1, rounds + 1):
         candidates = torch.arange(n_unl) if relabel else torch.nonzero(~admitted).flatten()
         if candidates.numel() == 0:
             break
-        with torch.no_grad():
-            probs = model.logits(x_unl[candidates]).softmax(dim=1).cpu()  # type: ignore[attr-defined]
-        pred, conf = confidence(probs, confidence_kind)
+        pred, conf = confidence(learner.unlabelled_probs(candidates), confidence_kind)
         step_rule, step_value = rule, value
         if rule == "percentile":  # the curriculum counts over all of U: top min(1, t·Δ) of it admitted in all
             step_rule = "topk"
@@ -111,12 +157,10 @@ def self_train_rounds(
             break
         admitted[new] = True
         pseudo[new] = pred[keep]
-        model = fit()
+        fit()
         rows = torch.nonzero(admitted).flatten()
         pseudo_acc = _accuracy(pseudo[rows], y_unl[rows]) if y_unl is not None and rows.numel() else float("nan")
-        records.append(
-            RoundRecord(t, _accuracy(model(x_eval), y_eval), int(rows.numel()), rows.numel() / max(n_unl, 1), pseudo_acc)  # type: ignore[operator]
-        )
+        records.append(RoundRecord(t, learner.eval_accuracy(), int(rows.numel()), rows.numel() / max(n_unl, 1), pseudo_acc))
     return records
 
 
