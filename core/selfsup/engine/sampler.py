@@ -1,6 +1,7 @@
 """The training loop's data order: seeded per-epoch permutations of a map-style split
-(:class:`EpochBatchSampler`), or passes over a streaming split (:class:`StreamOrder`);
-both resumable at any batch."""
+(:class:`EpochBatchSampler`), batches of distinct groups for an objective that groups its data
+(:class:`GroupedBatchSampler`, G-SimCLR's), or passes over a streaming split
+(:class:`StreamOrder`); each resumable at any batch."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import torch
 
 from ..errors import DatasetError
 
-__all__ = ["EpochBatchSampler", "PositionedStream", "StreamOrder"]
+__all__ = ["EpochBatchSampler", "GroupedBatchSampler", "GroupsBatches", "PositionedStream", "StreamOrder"]
 
 
 class EpochBatchSampler:
@@ -37,6 +38,52 @@ class EpochBatchSampler:
             for index in range(self.position, self.batches_per_epoch()):
                 self.position = index + 1
                 yield order[index * self.batch_size : (index + 1) * self.batch_size].tolist()
+            self.epoch, self.position = self.epoch + 1, 0
+
+    def state_dict(self) -> dict[str, int]:
+        return {"epoch": self.epoch, "position": self.position}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        self.epoch, self.position = state["epoch"], state["position"]
+
+
+@runtime_checkable
+class GroupsBatches(Protocol):
+    """An objective that wants each batch to hold at most one item of a group (G-SimCLR's
+    pseudo-label-guided batches). The trainer calls ``batch_groups(data, batch_size)`` once
+    before training: one integer group per item of ``data.split("train")``; the batches then
+    come from :class:`GroupedBatchSampler`. Any objective may implement it."""
+
+    def batch_groups(self, data: Any, batch_size: int) -> torch.Tensor: ...
+
+
+class GroupedBatchSampler:
+    """G-SimCLR's data order (``ariG23498/G-SimCLR``, the notebooks' reordering; arXiv 2009.12007
+    § III): each item is ranked within its group (in index order), the items are sorted by rank
+    (ties by index), and the unshuffled sequence is cut into consecutive batches, the last short
+    one dropped. With as many groups as the batch size and groups of equal size, every batch
+    holds exactly one item of each group; with unequal groups the batches that straddle two ranks
+    may repeat a group. The order is the same every epoch, as in the official code (no shuffling).
+    """
+
+    def __init__(self, groups: torch.Tensor, batch_size: int) -> None:
+        groups = torch.as_tensor(groups, dtype=torch.int64).flatten()
+        rank = torch.empty_like(groups)
+        for group in groups.unique():
+            members = torch.nonzero(groups == group).flatten()
+            rank[members] = torch.arange(members.numel())
+        self.order = torch.argsort(rank * (groups.numel() + 1) + torch.arange(groups.numel()))
+        self.size, self.batch_size = groups.numel(), batch_size
+        self.epoch, self.position = 0, 0
+
+    def batches_per_epoch(self) -> int:
+        return self.size // self.batch_size
+
+    def __iter__(self) -> Iterator[list[int]]:
+        while True:
+            for index in range(self.position, self.batches_per_epoch()):
+                self.position = index + 1
+                yield self.order[index * self.batch_size : (index + 1) * self.batch_size].tolist()
             self.epoch, self.position = self.epoch + 1, 0
 
     def state_dict(self) -> dict[str, int]:

@@ -40,7 +40,7 @@ from .distributed import DistributedContext, RankSlice, TrainingStep, full_state
 from .optim import build_optimizer, build_scheduler
 from .phases import PhaseState, advance_schedule, frozen
 from .resume_state import evaluation_missing, stop_if_signalled
-from .sampler import EpochBatchSampler, StreamOrder
+from .sampler import EpochBatchSampler, GroupedBatchSampler, GroupsBatches, StreamOrder
 from .schedule_change import ScheduleShape
 from .signals import GracefulStop
 from .step_log import StepLogger
@@ -196,13 +196,21 @@ class Trainer:
             batches_per_epoch = 1
             full_batch = move_to_device(data.collate([train[0]]), self.device, channels_last=config.channels_last)
         elif streaming:  # each rank reads its own part of the stream, its share of the global batch at a time
+            if isinstance(objective, GroupsBatches):
+                raise ConfigError(
+                    f"{type(objective).__name__} builds its batches from groups of the whole train split, but "
+                    f"{type(data).__name__}'s train split is a stream. Use a dataset with a fixed train split."
+                )
             self._check_batch_split(config.batch_size)
             sampler = self._stream_order(train, data)
             batches_per_epoch = 0  # unknown; trainer.max_steps is set
         else:
             batch_size = min(config.batch_size, len(train))  # type: ignore[arg-type]
             self._check_batch_split(batch_size)
-            sampler = EpochBatchSampler(len(train), batch_size, seed=self.seed, drop_last=config.drop_last)  # type: ignore[arg-type]
+            if isinstance(objective, GroupsBatches):  # e.g. G-SimCLR: at most one item of a group per batch
+                sampler = GroupedBatchSampler(self._batch_groups(objective, data, len(train), batch_size), batch_size)  # type: ignore[arg-type]
+            else:
+                sampler = EpochBatchSampler(len(train), batch_size, seed=self.seed, drop_last=config.drop_last)  # type: ignore[arg-type]
             batches_per_epoch = sampler.batches_per_epoch()
         total_steps = self._total_steps(batches_per_epoch)
         step_fn = torch.compile(objective.training_step) if config.compile else objective.training_step
@@ -325,6 +333,16 @@ class Trainer:
             )
         embed_dim = int(objective.evaluation_encoder().embed_dim)
         return OnlineProbe(embed_dim, classes, lr=self.config.online_probe_lr, device=self.device, dtype=self.dtype, seed=self.seed)
+
+    @staticmethod
+    def _batch_groups(objective: GroupsBatches, data: DataSource, size: int, batch_size: int) -> torch.Tensor:
+        groups = torch.as_tensor(objective.batch_groups(data, batch_size)).flatten()
+        if groups.numel() != size:
+            raise ConfigError(
+                f"{type(objective).__name__}.batch_groups gave {groups.numel()} groups for the {size} items of the train "
+                "split. Please report this to the plugin author: it must give one group per item."
+            )
+        return groups
 
     def _stream_order(self, stream: torch.utils.data.IterableDataset, data: DataSource) -> StreamOrder:
         """Passes over a streaming train split, each through a fresh ``DataLoader`` (its workers
