@@ -367,4 +367,15 @@ MUTATIONS: tuple[Mutation, ...] = (
       "student_temp=self.config.student_temp,\n                         teacher_temp=self.teacher_temp(step))",
       "student_temp=self.teacher_temp(step),\n                         teacher_temp=self.config.student_temp)",
       (_VJ + "test_vision_ssl_quality_ema.py",) + _VIS_SSL_WIRING),
+    # ---- issue 21 (dts): the timeseries default command's data, raw-feature column and budget
+    M("pulses-phase-fixed", "plugins/timeseries/selfsup_timeseries/datasets/sources.py",
+      "phase0 = 2 * math.pi * torch.rand(n, 1, generator=generator, dtype=torch.float64)",
+      "phase0 = 0.0 * torch.rand(n, 1, generator=generator, dtype=torch.float64)",
+      ("plugins/timeseries/tests/test_timeseries_defaults.py",)),
+    M("ts-raw-features-time-major", "plugins/timeseries/selfsup_timeseries/datasets/raw.py",
+      "return x.reshape(x.shape[0], -1)", "return x.transpose(1, 2).reshape(x.shape[0], -1)",
+      ("plugins/timeseries/tests/test_timeseries_defaults.py",)),
+    M("ts-default-budget-reverted", "plugins/timeseries/selfsup_timeseries/configs.py",
+      "pretrain_steps: int = 150", "pretrain_steps: int = 300",
+      ("plugins/timeseries/tests/test_timeseries_defaults.py",)),
 )
