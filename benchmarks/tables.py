@@ -118,6 +118,10 @@ TABLES.update({
         tuple(f"default-{modality}-{objective}-s{s}.metrics.json" for s in range(3)), metrics)
     for modality, (objective, metrics) in DEFAULT_COMMANDS.items()
 })
+#: timeseries' default before issue 21's treatment (300 + 100 steps of 128, CWT width 32; seed 0 only)
+TABLES["default-timeseries-frame-projections-before"] = (
+    "benchmarks/README.md § Default commands: timeseries, before (300 + 100 steps of 128, CWT width 32)",
+    ("default-timeseries-frame-projections-before-s0.metrics.json",), DEFAULT_COMMANDS["timeseries"][1])
 
 #: The two arms a table compares when they are not (pretrained, random init).
 ARMS: dict[str, tuple[str, str]] = {

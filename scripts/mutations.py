@@ -408,4 +408,15 @@ MUTATIONS: tuple[Mutation, ...] = (
       "self.model = copy.deepcopy(self.encoder).to(self.device)", "self.model = self.encoder.to(self.device)", _SELF_TRAIN),
     M("selftrain-encoder-frozen", "core/selfsup/procedures/self_train_encoder.py",
       '"lr": self.encoder_lr}', '"lr": 0.0}', _SELF_TRAIN),
+    # ---- issue 21 (dts): the timeseries default command's data, raw-feature column and budget
+    M("pulses-phase-fixed", "plugins/timeseries/selfsup_timeseries/datasets/sources.py",
+      "phase0 = 2 * math.pi * torch.rand(n, 1, generator=generator, dtype=torch.float64)",
+      "phase0 = 0.0 * torch.rand(n, 1, generator=generator, dtype=torch.float64)",
+      ("plugins/timeseries/tests/test_timeseries_defaults.py",)),
+    M("ts-raw-features-time-major", "plugins/timeseries/selfsup_timeseries/datasets/raw.py",
+      "return x.reshape(x.shape[0], -1)", "return x.transpose(1, 2).reshape(x.shape[0], -1)",
+      ("plugins/timeseries/tests/test_timeseries_defaults.py",)),
+    M("ts-default-budget-reverted", "plugins/timeseries/selfsup_timeseries/configs.py",
+      "pretrain_steps: int = 150", "pretrain_steps: int = 300",
+      ("plugins/timeseries/tests/test_timeseries_defaults.py",)),
 )

@@ -42,7 +42,7 @@ def main(official: str) -> dict[str, float]:
     B, C, T = 8, 1, 128
     info = {"num_channels": C, "length": T}
     torch.manual_seed(0)
-    ours = FrameProjections(FrameProjectionsConfig(), FrameResNet1D(FrameResNet1DConfig(n_block=8), info), info)
+    ours = FrameProjections(FrameProjectionsConfig(cwt_filters=32), FrameResNet1D(FrameResNet1DConfig(n_block=8), info), info)
     x = torch.randn(B, C, T, generator=torch.Generator().manual_seed(1))
 
     backbone = OfficialResNet(in_channels=C, base_filters=32, kernel_size=5, stride=2, groups=1, n_block=8,

@@ -68,7 +68,9 @@ class FrameProjectionsConfig:
     """Frame projections (Demirel & Holz, NeurIPS 2025; ``eth-siplab/Learning-with-FrameProjections``).
 
     Defaults are the official ones (``models/frameworks.py:IsoAlign``, ``utils.py``,
-    ``trainer_SSL_LE.py``) except ``pretrain_steps`` (a CPU budget; the paper trains 256 epochs).
+    ``trainer_SSL_LE.py``) except two CPU budgets: ``pretrain_steps`` (the paper trains 256 epochs)
+    and ``cwt_filters`` (16, the official 32 halved: the CWT U-Net is 90 % of a step's CPU time and
+    costs ~3x at 32; ``benchmarks/README.md`` § Default commands, issue 21).
     """
 
     #: NT-Xent temperature (hard-coded 0.15 in ``IsoAlign.cont_loss``).
@@ -85,13 +87,13 @@ class FrameProjectionsConfig:
     max_scale: float = 128.0
     #: Sampling rate given to ``pywt.cwt`` (official 25 Hz; it scales the reported frequencies only).
     sampling_rate: float = 25.0
-    #: Filters of the CWT U-Net (``UNET_2D_simp(layer_n=32, kernel_size=5)``).
-    cwt_filters: int = 32
+    #: Filters of the CWT U-Net (official ``UNET_2D_simp(layer_n=32, kernel_size=5)``; 16 here, a CPU budget).
+    cwt_filters: int = 16
     cwt_kernel: int = 5
     #: Kernel of the Fourier encoder's convolutions (``FourierEncoder(kernel_size=3)``).
     fourier_kernel: int = 3
     #: Steps of stage 1 (joint pretraining); the run's later steps train the mappers (stage 2).
-    pretrain_steps: int = 300
+    pretrain_steps: int = 150
     #: Learning rate of stage 2 (``train_mappers`` uses ``args.lr``, the pretraining lr); None: trainer.lr.
     mapper_lr: Optional[float] = None
 

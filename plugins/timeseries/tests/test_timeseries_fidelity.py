@@ -1,7 +1,8 @@
 """Frame projections against the official code (eth-siplab/Learning-with-FrameProjections @ 4461e91).
 
-``scripts/compare_official.py`` builds our objective (frame-resnet1d with the official 8 blocks,
-T 128, C 1, B 8, torch seed 0, input seed 1), copies every weight into the official ``IsoAlign``
+``scripts/compare_official.py`` builds our objective (frame-resnet1d with the official 8 blocks, the
+official CWT width ``cwt_filters=32`` — the default is 16, a CPU budget —, T 128, C 1, B 8, torch seed 0,
+input seed 1), copies every weight into the official ``IsoAlign``
 and prints both losses. On 2026-12-07 (torch 2.11.0, PyWavelets 1.9.0) it printed:
 
     cwt_max_abs_diff: 3.4570694e-06      (pywt method="fft" here, "conv" there; float32)
@@ -29,7 +30,7 @@ INFO = {"num_channels": 1, "length": 128}
 
 def _model_and_input() -> tuple[FrameProjections, torch.Tensor]:
     torch.manual_seed(0)
-    model = FrameProjections(FrameProjectionsConfig(), FrameResNet1D(FrameResNet1DConfig(n_block=8), INFO), INFO)
+    model = FrameProjections(FrameProjectionsConfig(cwt_filters=32), FrameResNet1D(FrameResNet1DConfig(n_block=8), INFO), INFO)
     return model, torch.randn(8, 1, 128, generator=torch.Generator().manual_seed(1))
 
 

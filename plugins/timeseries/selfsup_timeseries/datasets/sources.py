@@ -132,6 +132,12 @@ class _SeriesSource(DataSource):
     def preprocessing_state(self) -> dict[str, object]:
         return dict(self.preprocessing)
 
+    def raw_feature_encoder(self) -> torch.nn.Module:
+        """The raw-feature baseline (:class:`selfsup.tasks.RawFeatureSource`): the series values, flattened."""
+        from .raw import SeriesValues
+
+        return SeriesValues(int(self.preprocessing["num_channels"]), int(self.preprocessing["length"]))
+
 
 class UCRArchive(_SeriesSource):
     """A UCR/UEA problem from ``<root>/<name>/<name>_TRAIN.<ext>`` and ``_TEST.<ext>`` (splits train, test)."""
