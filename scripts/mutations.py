@@ -398,4 +398,6 @@ MUTATIONS: tuple[Mutation, ...] = (
       "self.target_m.update(self.projector_m, step - 1, max_steps)", "pass", _VIS_MYOW),
     M("vis-myow-byol-targets-same-view", "plugins/vision/selfsup_vision/objectives/myow.py",
       "z1, z2 = self.target(v1), self.target(v2)", "z2, z1 = self.target(v1), self.target(v2)", _VIS_MYOW),
+    M("vis-myow-idle-heads-untouched", "plugins/vision/selfsup_vision/objectives/myow.py",
+      "if q_m is None:  # see", "if False:  # see", _VIS_MYOW),
 )

@@ -34,6 +34,13 @@ Deliberate deviations from the official code (each checked or argued in
 * **Per-sample light augmentation.** The official ``transform_m`` applies torchvision
   transforms to a whole batch tensor, so every image of a batch gets the same crop and flip; here
   each image draws its own (the view pipeline's convention).
+* **Idle mined heads.** While ``w = 0`` the mined heads get no gradient, as in the official code;
+  but torch's fused SGD with momentum (the engine's SGD on the CPU and CUDA) raises a
+  ``TypeError`` when a parameter receives its first gradient after the others already have
+  momentum buffers. So the first step this objective trains with ``w = 0`` gives the mined heads
+  a zero gradient (``0 · Σ θ``): their momentum buffers exist from then on, and that one step
+  applies weight decay to them once (a relative change of ``lr₁ · weight_decay``, 1e-5 at the
+  default schedule's first step).
 * **One backward.** The official trainer back-propagates the two BYOL halves and the mined loss
   separately before one optimiser step; the sum here has the same gradient.
 """
@@ -86,8 +93,11 @@ class MYOW(BYOL):
         if config.mined_max_weight < 0:
             raise ConfigError(f"objective_config.mined_max_weight={config.mined_max_weight} must be >= 0. Use 1.0.")
         scale = tuple(float(s) for s in config.mined_scale)
-        if len(scale) != 2:
-            raise ConfigError(f"objective_config.mined_scale={list(config.mined_scale)} must be [low, high]. Use [0.8, 1.0].")
+        if len(scale) != 2 or not 0.0 < scale[0] <= scale[1] <= 1.0:
+            raise ConfigError(
+                f"objective_config.mined_scale={list(config.mined_scale)} must be [low, high] with "
+                "0 < low <= high <= 1. Use [0.8, 1.0]."
+            )
         self.light = MultiCrop((CropSet(1, 1.0, (scale[0], scale[1]), LIGHT_POLICY),))
         self.projector_m = mlp(config.proj_dim, config.mined_hidden_dim, config.mined_proj_dim)
         self.predictor_m = mlp(config.mined_proj_dim, config.mined_hidden_dim, config.mined_proj_dim)
@@ -96,6 +106,7 @@ class MYOW(BYOL):
         self.register_buffer("mined_weight", torch.tensor(first))
         self._weight: Optional[float] = first
         self.register_load_state_dict_post_hook(_forget_weight)  # a resumed run reads the buffer
+        self._heads_touched = False
 
     def _weight_at(self, step: int, total_steps: int) -> float:
         cfg = self.config
@@ -137,6 +148,10 @@ class MYOW(BYOL):
             own = rank_offset(anchors.shape[0]) + torch.arange(anchors.shape[0], device=anchors.device)
             q_m, v_m, _ = self.mined_pair(anchors, pool, exclude=own)
         loss, byol, mined = myow_loss(p1, p2, z1, z2, weight, q_m, v_m)
+        if not self._heads_touched:
+            self._heads_touched = True
+            if q_m is None:  # see "Idle mined heads" in the module docstring
+                loss = loss + 0.0 * sum(p.sum() for p in (*self.projector_m.parameters(), *self.predictor_m.parameters()))
         out: StepOutput = {"loss": loss, "loss_byol": byol.detach(), "mined_weight": self.mined_weight.clone()}
         if mined is not None:
             out["loss_mined"] = mined.detach()
