@@ -46,6 +46,8 @@ _VIS_QUALITY = (_VJ + "test_vision_ssl_quality.py",)
 _VIS_PAIRING = (_VJ + "test_vision_ssl_view_pairing.py",)
 #: SwAV / SEER: the hand-recomputed step (not slow) and the prototype-objective quality module.
 _VIS_PROTO = (_VJ + "test_vision_ssl_quality_proto.py", _VJ + "test_vision_ssl_objectives.py")
+#: MYOW: golden values, mining, ramp, wiring and the hand-recomputed step (not slow).
+_VIS_MYOW = (_VJ + "test_vision_myow.py",)
 _PC = "plugins/pointcloud/tests/"
 _PC_GC = (_PC + "test_pointcloud_gaussian_losses.py", _PC + "test_pointcloud_gaussian_cross.py")
 _PC_MSM = (_PC + "test_pointcloud_msm_loss.py", _PC + "test_pointcloud_msm.py")
@@ -419,4 +421,35 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("ts-default-budget-reverted", "plugins/timeseries/selfsup_timeseries/configs.py",
       "pretrain_steps: int = 150", "pretrain_steps: int = 300",
       ("plugins/timeseries/tests/test_timeseries_defaults.py",)),
+    # ---- issue 15 (myow): MYOW's loss, mining, ramp and wiring (killed by test_vision_myow.py, not slow)
+    M("vis-myow-weights-not-normalised", "plugins/vision/selfsup_vision/losses/myow.py",
+      "return byol / (1.0 + weight) + weight / (1.0 + weight) * mined, byol, mined",
+      "return byol + weight * mined, byol, mined", _VIS_MYOW),
+    M("vis-myow-byol-not-halved", "plugins/vision/selfsup_vision/losses/myow.py",
+      "byol = 0.5 * byol_loss(p1, p2, z1, z2)", "byol = byol_loss(p1, p2, z1, z2)", _VIS_MYOW),
+    M("vis-myow-ramp-ignores-warmup", "plugins/vision/selfsup_vision/losses/myow.py",
+      "return float(max_weight) * (step - start) / (end - start)", "return float(max_weight) * step / end", _VIS_MYOW),
+    M("vis-myow-mines-farthest", "plugins/vision/selfsup_vision/heads/mining.py",
+      "torch.topk(dist, k=k, largest=False)", "torch.topk(dist, k=k, largest=True)", _VIS_MYOW),
+    M("vis-myow-anchor-not-excluded", "plugins/vision/selfsup_vision/heads/mining.py",
+      "    if exclude is not None:\n        dist[", "    if False:\n        dist[", _VIS_MYOW),
+    M("vis-myow-objective-keeps-own-image", "plugins/vision/selfsup_vision/objectives/myow.py",
+      "self.mined_pair(anchors, pool, exclude=own)", "self.mined_pair(anchors, pool, exclude=None)", _VIS_MYOW),
+    M("vis-myow-pool-through-online", "plugins/vision/selfsup_vision/objectives/myow.py",
+      "y_pool = gather_rows(target.backbone.forward_images(pool))",
+      "y_pool = gather_rows(self.encoder.forward_images(pool))", _VIS_MYOW),
+    M("vis-myow-mined-target-online-heads", "plugins/vision/selfsup_vision/objectives/myow.py",
+      "v_m = self.target_m.network(target.head(y_pool[mined]))",
+      "v_m = self.projector_m(self.online.head(y_pool[mined]))", _VIS_MYOW),
+    M("vis-myow-predictor-m-skipped", "plugins/vision/selfsup_vision/objectives/myow.py",
+      "q_m = self.predictor_m(self.projector_m(self.online.head(y)))",
+      "q_m = self.projector_m(self.online.head(y))", _VIS_MYOW),
+    M("vis-myow-anchor-and-pool-one-view", "plugins/vision/selfsup_vision/objectives/myow.py",
+      "return self.light(x)[0][0], self.light(x)[0][0]", "return (lambda v: (v, v))(self.light(x)[0][0])", _VIS_MYOW),
+    M("vis-myow-target-m-frozen", "plugins/vision/selfsup_vision/objectives/myow.py",
+      "self.target_m.update(self.projector_m, step - 1, max_steps)", "pass", _VIS_MYOW),
+    M("vis-myow-byol-targets-same-view", "plugins/vision/selfsup_vision/objectives/myow.py",
+      "z1, z2 = self.target(v1), self.target(v2)", "z2, z1 = self.target(v1), self.target(v2)", _VIS_MYOW),
+    M("vis-myow-idle-heads-untouched", "plugins/vision/selfsup_vision/objectives/myow.py",
+      "if q_m is None:  # see", "if False:  # see", _VIS_MYOW),
 )

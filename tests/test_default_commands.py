@@ -84,7 +84,7 @@ def evaluated_by() -> dict[str, str]:
 def test_every_shipped_objective_is_covered() -> None:
     names = {name for name, _ in OBJECTIVES}
     shipped = {"t-jepa", "clan", "scgc", "scgc-star", "d-sla", "ssast", "ssamba", "augself-gan",
-               "diffaugment", "msm", "gaussian-cross", "simclr", "byol", "dino", "swav", "seer"}
+               "diffaugment", "msm", "gaussian-cross", "simclr", "byol", "myow", "dino", "swav", "seer"}
     assert shipped <= names, sorted(shipped - names)
 
 
@@ -92,7 +92,7 @@ def test_shared_evaluations_group_only_identical_evaluations() -> None:
     """The grouping sees every key the evaluation reads (a regrouping bug would hide an objective's evaluation)."""
     chosen = evaluated_by()
     assert set(chosen) == {name for name, _ in OBJECTIVES}
-    assert chosen["simclr"] == chosen["byol"] == chosen["swav"]  # ResNet-18 on digits, the same evaluators
+    assert chosen["simclr"] == chosen["byol"] == chosen["myow"] == chosen["swav"]  # ResNet-18 on digits, the same evaluators
     assert chosen["dino"] == "dino" and chosen["t-jepa"] == "t-jepa"  # they evaluate their EMA teacher/target
     assert chosen["seer"] == "seer" and chosen["mae"] == "mae"  # RegNetY / MAE-ViT: other encoders
     assert chosen["gaussian-cross"] == "gaussian-cross" and chosen["msm"] == "msm"  # posed views vs none

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-__all__ = ["ViewsConfig", "SimCLRConfig", "BYOLConfig", "DINOConfig", "SwAVConfig", "SEERConfig", "CIFAR10JPGConfig", "ImageStreamConfig"]
+__all__ = ["ViewsConfig", "SimCLRConfig", "BYOLConfig", "MYOWConfig", "DINOConfig", "SwAVConfig", "SEERConfig", "CIFAR10JPGConfig", "ImageStreamConfig"]
 
 
 @dataclass
@@ -71,6 +71,38 @@ class BYOLConfig(ViewsConfig):
     momentum_base: float = 0.996
     #: EMA momentum at the last step.
     momentum_final: float = 1.0
+
+
+@dataclass
+class MYOWConfig(BYOLConfig):
+    """``myow`` (``nerdslab/myow:scripts/cifar-train.py`` and ``docs/cifar.md``, the CIFAR-10 recipe):
+    BYOL's projector and predictor (4096 → 256) plus the cascaded mined-view heads (projector_m and
+    predictor_m, 1024 → 64), EMA momentum 0.98 → 1 (cosine); BYOL views: crop scale (0.2, 1), flip,
+    jitter (0.4, 0.4, 0.4, 0.1) p 0.8, grey p 0.2 (the ``simclr`` preset at that scale); mining
+    views: crop scale (0.8, 1) and flip only; k = 1; the mined loss off for the first 100 of 800
+    epochs, ramped linearly to weight 1 at epoch 110; SGD lr 2.0 per 256 images, wd 5e-5, 30
+    warm-up epochs. The candidate pool is the step's batch (every rank's), each anchor's own image
+    excluded (see :mod:`selfsup_vision.objectives.myow`)."""
+
+    views: str = "simclr"
+    #: Area range of the two BYOL views (official ``RandomResizedCrop(32, scale=(0.2, 1.0))``).
+    global_scale: Optional[list[float]] = field(default_factory=lambda: [0.2, 1.0])
+    #: EMA momentum at the first step (the CIFAR command's ``--mm 0.98``).
+    momentum_base: float = 0.98
+    #: Hidden width of the mined-view projector and predictor (``projection_hidden_size_2``).
+    mined_hidden_dim: int = 1024
+    #: Output width of the mined-view projector and predictor (``projection_size_2``).
+    mined_proj_dim: int = 64
+    #: Neighbours among which the mined view is drawn (``view_miner_k``; 1 for CIFAR).
+    mined_k: int = 1
+    #: Area range of the light crops of the anchors and the pool (``transform_m``: scale (0.8, 1), flip).
+    mined_scale: list[float] = field(default_factory=lambda: [0.8, 1.0])
+    #: Fraction of the run's steps before the mined loss starts (official: 100 of 800 epochs).
+    mined_warmup: float = 0.125
+    #: Fraction of the run's steps at which the mined-loss weight reaches ``mined_max_weight`` (110 of 800).
+    mined_rampup_end: float = 0.1375
+    #: Weight of the mined loss after the ramp (``myow_max_weight``).
+    mined_max_weight: float = 1.0
 
 
 @dataclass

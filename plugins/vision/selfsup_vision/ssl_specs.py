@@ -6,7 +6,7 @@ from __future__ import annotations
 from selfsup import DatasetSpec, EncoderSpec, ObjectiveSpec
 
 from .backbone_configs import RegNetYConfig, ResNetConfig, ViTConfig
-from .ssl_configs import BYOLConfig, CIFAR10JPGConfig, DINOConfig, ImageStreamConfig, SEERConfig, SimCLRConfig, SwAVConfig
+from .ssl_configs import BYOLConfig, CIFAR10JPGConfig, DINOConfig, ImageStreamConfig, MYOWConfig, SEERConfig, SimCLRConfig, SwAVConfig
 
 __all__ = ["backbone_encoders", "joint_embedding_objectives", "ssl_datasets", "IMAGE_BACKBONES"]
 
@@ -20,6 +20,10 @@ IMAGE_BACKBONES = ("resnet18", "resnet50", "vit-tiny", "vit-small", "vit-base", 
 SIMCLR_TRAINER = {"optimizer": "lars", "lr": 1.0, "weight_decay": 1e-4, "momentum": 0.9}
 #: BYOL (``deepmind-research:byol/configs/byol.py``): LARS, lr 0.2 per 256, wd 1.5e-6.
 BYOL_TRAINER = {"optimizer": "lars", "lr": 0.2, "weight_decay": 1.5e-6, "momentum": 0.9}
+#: MYOW's CIFAR-10 command (``nerdslab/myow:docs/cifar.md``): SGD lr 2.0 per 256, wd 5e-5, 30 of 800
+#: epochs of warm-up; DDP may skip the mined heads, unused until the mined loss starts.
+MYOW_TRAINER = {"optimizer": "sgd", "lr": 2.0, "weight_decay": 5e-5, "momentum": 0.9, "warmup_fraction": 30 / 800,
+                "find_unused_parameters": True}
 #: DINO ViT-S/16 (``main_dino.py``): AdamW, lr 5e-4 per 256, wd 0.04, clip 3.0.
 DINO_TRAINER = {"optimizer": "adamw", "lr": 5e-4, "weight_decay": 0.04, "grad_clip_norm": 3.0}
 #: SwAV bs-256 script: LARS, lr 0.6, wd 1e-6.
@@ -53,6 +57,7 @@ def joint_embedding_objectives() -> list[ObjectiveSpec]:
     return [
         spec("simclr", "simclr:SimCLR", SimCLRConfig, SIMCLR_TRAINER, "SimCLR (Chen et al. 2020): two views, projection MLP, NT-Xent."),
         spec("byol", "byol:BYOL", BYOLConfig, BYOL_TRAINER, "BYOL (Grill et al. 2020): online predictor regresses an EMA target's projection."),
+        spec("myow", "myow:MYOW", MYOWConfig, MYOW_TRAINER, "MYOW (Azabou et al. 2021): BYOL plus a loss predicting mined nearest-neighbour views."),
         spec("dino", "dino:DINO", DINOConfig, DINO_TRAINER, "DINO (Caron et al. 2021): multi-crop self-distillation to a centred, sharpened EMA teacher."),
         spec("swav", "swav:SwAV", SwAVConfig, SWAV_TRAINER, "SwAV (Caron et al. 2020): swapped prediction of Sinkhorn-Knopp codes across multi-crop views."),
         spec("seer", "swav:SwAV", SEERConfig, SEER_TRAINER, "SEER recipe: SwAV on a RegNetY trunk, 16k prototypes, 10 Sinkhorn iterations, no BN head.", encoder="regnety"),

@@ -36,6 +36,13 @@ class TestBYOLContract(ObjectiveContract):
     objective_config = {**_SMALL, "proj_dim": 8}
 
 
+class TestMYOWContract(ObjectiveContract):
+    modality, dataset, encoder, objective = "vision", "digits", "vit-tiny", "myow"
+    encoder_config = {"patch_size": 4, "depth": 1}
+    objective_config = {**_SMALL, "proj_dim": 8, "mined_hidden_dim": 16, "mined_proj_dim": 4,
+                        "mined_warmup": 0.0, "mined_rampup_end": 0.0}  # the mined loss from the first step
+
+
 class TestDINOContract(ObjectiveContract):
     modality, dataset, encoder, objective = "vision", "digits", "vit-tiny", "dino"
     encoder_config = {"patch_size": 4}

@@ -26,13 +26,15 @@ __all__ = ["BYOL"]
 
 class BYOL(ViewObjective):
     method = "byol"
+    #: The view preset named in the 2-views error's fix (MYOW's default is ``simclr``).
+    default_views = "byol"
 
     def __init__(self, config: BYOLConfig, encoder: nn.Module, data_info: Mapping[str, Any]) -> None:
         super().__init__(encoder, config, data_info)
         if self.views.num_views != 2:
             raise ConfigError(
-                f"byol uses exactly 2 views; views={config.views!r} gives {self.views.num_views}. "
-                "Use objective_config.views=byol with objective_config.local_crops=0."
+                f"{self.method} uses exactly 2 views; views={config.views!r} gives {self.views.num_views}. "
+                f"Use objective_config.views={self.default_views} with objective_config.local_crops=0."
             )
         if not 0.0 <= config.momentum_base <= config.momentum_final <= 1.0:
             raise ConfigError(
