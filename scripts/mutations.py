@@ -367,4 +367,8 @@ MUTATIONS: tuple[Mutation, ...] = (
       "student_temp=self.config.student_temp,\n                         teacher_temp=self.teacher_temp(step))",
       "student_temp=self.teacher_temp(step),\n                         teacher_temp=self.config.student_temp)",
       (_VJ + "test_vision_ssl_quality_ema.py",) + _VIS_SSL_WIRING),
+    # ---- issue 21 (dtab): T-JEPA's mean_predictor_loss diagnostic over every token (the reg token included)
+    M("tjepa-mean-predictor-loss-all-tokens", "plugins/tabular/selfsup_tabular/objectives/t_jepa.py",
+      "variance.view(full.shape[1], -1)[self._target_token_positions].mean()", "variance.mean()",
+      (_TAB + "test_tabular_models_objectives.py",)),
 )
