@@ -452,4 +452,8 @@ MUTATIONS: tuple[Mutation, ...] = (
       "z1, z2 = self.target(v1), self.target(v2)", "z2, z1 = self.target(v1), self.target(v2)", _VIS_MYOW),
     M("vis-myow-idle-heads-untouched", "plugins/vision/selfsup_vision/objectives/myow.py",
       "if q_m is None:  # see", "if False:  # see", _VIS_MYOW),
+    # ---- issue 21 (dtab): T-JEPA's mean_predictor_loss diagnostic over every token (the reg token included)
+    M("tjepa-mean-predictor-loss-all-tokens", "plugins/tabular/selfsup_tabular/objectives/t_jepa.py",
+      "variance.view(full.shape[1], -1)[self._target_token_positions].mean()", "variance.mean()",
+      (_TAB + "test_tabular_models_objectives.py",)),
 )

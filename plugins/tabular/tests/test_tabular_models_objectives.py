@@ -144,11 +144,30 @@ def test_backward_reaches_every_trainable_parameter_and_never_the_target(
 def test_training_step_logs_detached_scalars() -> None:
     objective = tjepa(make_info(4, [3, 3]))
     out = objective.training_step(make_batch(32, 4, [3, 3]), step=1, phase="main")
-    assert set(out) == {"loss", "target_std", "context_size", "target_size"}
+    assert set(out) == {"loss", "target_std", "mean_predictor_loss", "context_size", "target_size"}
     for key, value in out.items():
         assert isinstance(value, torch.Tensor) and value.dim() == 0, key
         assert value.requires_grad == (key == "loss"), key
     assert out["target_std"].item() > 0
+
+
+@pytest.mark.parametrize("mode", ["offset", "as_released"])
+def test_mean_predictor_loss_is_the_loss_of_predicting_each_target_by_its_row_mean(mode: str) -> None:
+    """Hand-derived for two rows a, b: the row mean is (a + b)/2, so predicting it costs
+    ((a − b)/2)² per value, averaged over the positions a target can take (``offset``: the feature
+    tokens after the reg token; ``as_released``: the first d tokens) and the dimensions."""
+    torch.manual_seed(0)
+    info = make_info(4, [3, 3])
+    objective = tjepa(info, reg_token_index_mode=mode)
+    batch = make_batch(2, 4, [3, 3])
+    out = objective.training_step(batch, step=1, phase="main")
+    with torch.no_grad():
+        full = objective.target_encoder.encode(objective.target_encoder.tokens(batch))  # [2, 1 + 6, h]
+    positions = slice(1, 7) if mode == "offset" else slice(0, 6)
+    expected = ((full[0, positions] - full[1, positions]) / 2).square().mean()
+    assert out["mean_predictor_loss"].item() == pytest.approx(expected.item(), rel=1e-5)
+    wrong = ((full[0] - full[1]) / 2).square().mean()  # every token, the reg token included
+    assert abs(wrong.item() - expected.item()) > 1e-3 * expected.item()
 
 
 def test_target_encoder_stays_in_eval_mode_and_is_in_the_state_dict() -> None:

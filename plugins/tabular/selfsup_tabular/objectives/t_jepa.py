@@ -15,6 +15,13 @@ One step, for a batch of B rows with d features and R reg tokens:
 5. predictor g (:mod:`.predictor`): ŝ_k = g(z, C', T_k);
 6. loss (:func:`selfsup_tabular.losses.jepa_loss.jepa_latent_mse`):
    L = (1/M) Σ_k MSE(ŝ_k, sg(s[T_k]));
+   logged beside it (no gradient): ``target_std``, the across-row std of the target encoder's
+   tokens averaged over tokens and dimensions (a collapse diagnostic), and ``mean_predictor_loss``
+   = mean over the positions a target can take and the dimensions of Var_rows(s), the loss of
+   the trivial predictor ŝ = the batch's row mean of each target token. L above it means the
+   predictor has not yet learned even each target position's constant: on the bundled Adult
+   sample at the default budget L ends near 0.15 against ≈ 0.006 (benchmarks/tabular.md § The
+   tabular default command);
 7. after the optimiser step: θ̄ ← m·θ̄ + (1 − m)·θ with m rising linearly from
    ``ema_start`` (first step) to ``ema_end`` (last step).
 
@@ -180,6 +187,11 @@ class TJEPA(Objective):
         if clip is not None:  # after make_target: the EMA copy gets no hooks
             for parameter in encoder.parameters():
                 parameter.register_hook(_Clamp(float(clip)))
+        #: The token positions a target can take (``offset``: the features after the reg tokens;
+        #: ``as_released``: the first ``d`` tokens).
+        self._target_token_positions = (
+            slice(0, self.num_features) if config.reg_token_index_mode == "as_released" else slice(self.n_reg_tokens, None)
+        )
         #: The momentum of the last EMA update (for inspection; recomputed from the step).
         self.last_momentum: float | None = None
 
@@ -221,10 +233,15 @@ class TJEPA(Objective):
         with torch.no_grad():  # collapse diagnostic: across-row std of every target token, averaged
             # (two-pass population std: 2x faster than Tensor.std(dim=0) across rows on a CPU)
             flat = full.float().reshape(rows, -1)
-            target_std = (flat - flat.mean(dim=0)).square().mean(dim=0).sqrt().mean()
+            variance = (flat - flat.mean(dim=0)).square().mean(dim=0)  # [L·h], across rows
+            target_std = variance.sqrt().mean()
+            # the loss of the trivial predictor that outputs each token's mean over the rows, on the
+            # positions a target can take: a JEPA loss above it has not learned even that constant
+            mean_predictor_loss = variance.view(full.shape[1], -1)[self._target_token_positions].mean()
         return {
             "loss": loss,
             "target_std": target_std,
+            "mean_predictor_loss": mean_predictor_loss,
             "context_size": loss.new_full((), float(masks.context.shape[1])).detach(),
             "target_size": loss.new_full((), float(num_targets)).detach(),
         }
