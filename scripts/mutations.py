@@ -24,6 +24,7 @@ _CORE_PROBE = ("tests/test_mutants_probe.py", "tests/test_evaluation_probes.py")
 _ONLINE = ("tests/test_online_probe.py",)
 _SELF_TRAIN = ("tests/test_after_self_train_encoder.py", "tests/test_after_self_training.py")
 _STREAM = ("tests/test_engine_stream.py", "plugins/vision/tests/test_vision_stream.py")
+_GSIMCLR = ("plugins/vision/tests/test_vision_g_simclr.py", "tests/test_engine_grouped_batches.py")
 _CORE_ENGINE = ("tests/test_mutants_ema.py", "tests/test_engine.py", "tests/test_engine_switches.py")
 _TAB = "plugins/tabular/tests/"
 _TAB_LOSS = (_TAB + "test_tabular_models_losses.py", _TAB + "test_tabular_mutants.py", _TAB + "test_tabular_models_objectives.py")
@@ -456,4 +457,24 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("tjepa-mean-predictor-loss-all-tokens", "plugins/tabular/selfsup_tabular/objectives/t_jepa.py",
       "variance.view(full.shape[1], -1)[self._target_token_positions].mean()", "variance.mean()",
       (_TAB + "test_tabular_models_objectives.py",)),
+    # ---- issue 15: G-SimCLR (core grouped batches, vision g-simclr)
+    M("gsimclr-groups-ignored", "core/selfsup/engine/trainer.py",
+      "if isinstance(objective, GroupsBatches):  # e.g. G-SimCLR", "if False:  # e.g. G-SimCLR", _GSIMCLR),
+    M("gsimclr-order-by-index", "core/selfsup/engine/sampler.py",
+      "self.order = torch.argsort(rank * (groups.numel() + 1) + torch.arange(groups.numel()))",
+      "self.order = torch.arange(groups.numel())", _GSIMCLR),
+    M("gsimclr-k-not-batch-size", "plugins/vision/selfsup_vision/objectives/g_simclr.py",
+      "cluster_images(_train_images(data), batch_size,", "cluster_images(_train_images(data), 10,", _GSIMCLR),
+    M("gsimclr-loss-not-halved", "plugins/vision/selfsup_vision/objectives/g_simclr.py",
+      '{"loss": 0.5 * super()', '{"loss": 1.0 * super()', _GSIMCLR),
+    M("gsimclr-head-batchnorm", "plugins/vision/selfsup_vision/objectives/g_simclr.py",
+      "layers += [nn.Linear(width, out), nn.ReLU()]", "layers += [nn.Linear(width, out), nn.BatchNorm1d(out), nn.ReLU()]", _GSIMCLR),
+    M("gsimclr-dae-noise-in-eval", "plugins/vision/selfsup_vision/networks/dae.py",
+      "if self.training and self.noise > 0:", "if self.noise > 0:", _GSIMCLR),
+    M("gsimclr-bn-statistics-stale", "plugins/vision/selfsup_vision/networks/dae.py",
+      "        _recompute_batchnorm_statistics(model, images, batch_size, device)\n", "", _GSIMCLR),
+    M("gsimclr-views-cropped", "plugins/vision/selfsup_vision/views/policies.py",
+      '"g-simclr": (CropSet(2, 1.0, (1.0, 1.0), _G_SIMCLR', '"g-simclr": (CropSet(2, 1.0, (0.08, 1.0), _G_SIMCLR', _GSIMCLR),
+    M("gsimclr-features-unpooled-max", "plugins/vision/selfsup_vision/networks/dae.py",
+      "return self.encoder(images).mean(dim=(2, 3))", "return self.encoder(images).amax(dim=(2, 3))", _GSIMCLR),
 )

@@ -29,6 +29,7 @@ from omegaconf import OmegaConf
 
 from ..capabilities import missing_members
 from ..engine.device import seed_everything
+from ..engine.sampler import GroupsBatches
 from ..interfaces import DataSource, Evaluator, Objective
 from ..registry import get_registry
 from ..specs import NAME_PATTERN
@@ -212,6 +213,22 @@ class ObjectiveContract(EncoderContract):
 
     def test_objective_picklable(self) -> None:
         pickle.loads(pickle.dumps(self.build_objective(self.build_data())))
+
+    def test_batch_groups_cover_the_train_split_deterministically(self) -> None:
+        """Only for an objective that groups its batches (:class:`~selfsup.engine.sampler.GroupsBatches`):
+        one integer group per train item, the same for the same seed."""
+        import pytest  # the kit's only pytest use; imported here so that importing the kit needs no pytest
+
+        data = self.build_data()
+        objective = self.build_objective(data)
+        if not isinstance(objective, GroupsBatches):
+            pytest.skip(f"{self.objective} does not group its batches")
+        groups = []
+        for _ in range(2):
+            seed_everything(self.seed)
+            groups.append(torch.as_tensor(self.build_objective(data).batch_groups(data, self.batch_size)))
+        assert groups[0].dtype == torch.int64 and groups[0].shape == (len(data.split("train")),)
+        assert torch.equal(groups[0], groups[1])
 
 
 class EvaluatorContract(EncoderContract):

@@ -2,7 +2,7 @@
 
 Defaults are the papers' official settings (cited per class); the view keys are shared:
 
-* ``views``: a preset of :mod:`selfsup_vision.views.policies` (``simclr``, ``byol``, ``dino``, ``swav``);
+* ``views``: a preset of :mod:`selfsup_vision.views.policies` (``simclr``, ``byol``, ``dino``, ``swav``, ``g-simclr``);
 * ``local_crops`` / ``local_scale`` / ``local_size`` / ``global_scale``: override the preset's crops
   (``null`` keeps the preset's); sizes are relative to the image side;
 * ``blur``: Gaussian blur in the policies; ``null``: on for images of 64 px or more (SimCLR's
@@ -16,12 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-__all__ = ["ViewsConfig", "SimCLRConfig", "BYOLConfig", "MYOWConfig", "DINOConfig", "SwAVConfig", "SEERConfig", "CIFAR10JPGConfig", "ImageStreamConfig"]
+__all__ = ["ViewsConfig", "SimCLRConfig", "GSimCLRConfig", "BYOLConfig", "MYOWConfig", "DINOConfig", "SwAVConfig", "SEERConfig", "CIFAR10JPGConfig", "ImageStreamConfig"]
 
 
 @dataclass
 class ViewsConfig:
-    #: View preset: ``simclr``, ``byol``, ``dino`` or ``swav``.
+    #: View preset: ``simclr``, ``byol``, ``dino``, ``swav`` or ``g-simclr``.
     views: str = "simclr"
     #: Number of local (small) crops; ``null``: the preset's.
     local_crops: Optional[int] = None
@@ -55,6 +55,34 @@ class SimCLRConfig(ViewsConfig):
     proj_dim: int = 128
     #: Linear layers in the projection MLP.
     proj_layers: int = 3
+
+
+@dataclass
+class GSimCLRConfig(ViewsConfig):
+    """``g-simclr`` (``ariG23498/G-SimCLR``, CIFAR-10 notebooks; arXiv 2009.12007): SimCLR whose
+    batches hold at most one image of each cluster of a denoising autoencoder's features.
+    ``CIFAR10/Autoencoder.ipynb``: the autoencoder (σ = 0.01 input noise, Adam lr 1e-3, MSE,
+    batch 64); ``SimCLR_Pseudo_Labels_Training.ipynb``: k-means with K = the batch size
+    (``random_state`` 0 there, the run's seed here; scikit-learn's 2020 default of 10
+    initialisations), NT-Xent at τ = 0.1, projection head 256 → 128 → 50 (Dense-ReLU, no
+    BatchNorm), the ``g-simclr`` view preset (no crop, mild jitter), SGD lr 0.1, batch 64."""
+
+    views: str = "g-simclr"
+    #: NT-Xent temperature τ.
+    temperature: float = 0.1
+    #: Widths of the projection head's Linear layers (ReLU between them, none after the last).
+    proj_widths: list[int] = field(default_factory=lambda: [256, 128, 50])
+    #: Autoencoder: std of the Gaussian noise added to its [0, 1] inputs while it trains.
+    dae_noise: float = 0.01
+    #: Autoencoder: epochs over the train split (the notebook: up to 100 with early stopping,
+    #: patience 2, on the *test* images' loss; a fixed budget here, so no test image is used).
+    dae_epochs: int = 10
+    #: Autoencoder: Adam learning rate (Keras' default).
+    dae_lr: float = 1e-3
+    #: Autoencoder: batch size.
+    dae_batch_size: int = 64
+    #: k-means initialisations (k-means++ each; the best inertia is kept).
+    kmeans_n_init: int = 10
 
 
 @dataclass

@@ -6,7 +6,7 @@ from __future__ import annotations
 from selfsup import DatasetSpec, EncoderSpec, ObjectiveSpec
 
 from .backbone_configs import RegNetYConfig, ResNetConfig, ViTConfig
-from .ssl_configs import BYOLConfig, CIFAR10JPGConfig, DINOConfig, ImageStreamConfig, MYOWConfig, SEERConfig, SimCLRConfig, SwAVConfig
+from .ssl_configs import BYOLConfig, CIFAR10JPGConfig, DINOConfig, GSimCLRConfig, ImageStreamConfig, MYOWConfig, SEERConfig, SimCLRConfig, SwAVConfig
 
 __all__ = ["backbone_encoders", "joint_embedding_objectives", "ssl_datasets", "IMAGE_BACKBONES"]
 
@@ -18,6 +18,8 @@ IMAGE_BACKBONES = ("resnet18", "resnet50", "vit-tiny", "vit-small", "vit-base", 
 
 #: SimCLR's CIFAR-10 command (``google-research/simclr`` README): LARS, lr 1.0 per 256, wd 1e-4.
 SIMCLR_TRAINER = {"optimizer": "lars", "lr": 1.0, "weight_decay": 1e-4, "momentum": 0.9}
+#: G-SimCLR's CIFAR-10 notebook: SGD (Keras: no momentum) lr 0.1, cosine decay, batch 64 (K = 64 clusters).
+G_SIMCLR_TRAINER = {"optimizer": "sgd", "lr": 0.1, "momentum": 0.0, "weight_decay": 0.0, "batch_size": 64, "warmup_fraction": 0.0}
 #: BYOL (``deepmind-research:byol/configs/byol.py``): LARS, lr 0.2 per 256, wd 1.5e-6.
 BYOL_TRAINER = {"optimizer": "lars", "lr": 0.2, "weight_decay": 1.5e-6, "momentum": 0.9}
 #: MYOW's CIFAR-10 command (``nerdslab/myow:docs/cifar.md``): SGD lr 2.0 per 256, wd 5e-5, 30 of 800
@@ -56,6 +58,8 @@ def joint_embedding_objectives() -> list[ObjectiveSpec]:
 
     return [
         spec("simclr", "simclr:SimCLR", SimCLRConfig, SIMCLR_TRAINER, "SimCLR (Chen et al. 2020): two views, projection MLP, NT-Xent."),
+        spec("g-simclr", "g_simclr:GSimCLR", GSimCLRConfig, G_SIMCLR_TRAINER,
+             "G-SimCLR (Chakraborty et al. 2020): SimCLR on batches holding one image per k-means cluster of a denoising autoencoder's features."),
         spec("byol", "byol:BYOL", BYOLConfig, BYOL_TRAINER, "BYOL (Grill et al. 2020): online predictor regresses an EMA target's projection."),
         spec("myow", "myow:MYOW", MYOWConfig, MYOW_TRAINER, "MYOW (Azabou et al. 2021): BYOL plus a loss predicting mined nearest-neighbour views."),
         spec("dino", "dino:DINO", DINOConfig, DINO_TRAINER, "DINO (Caron et al. 2021): multi-crop self-distillation to a centred, sharpened EMA teacher."),

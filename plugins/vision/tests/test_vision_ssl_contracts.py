@@ -31,6 +31,11 @@ class TestSimCLRContract(ObjectiveContract):
     objective_config = {"proj_hidden_dim": 32}
 
 
+class TestGSimCLRContract(ObjectiveContract):
+    modality, dataset, encoder, objective = "vision", "digits", "resnet18", "g-simclr"
+    objective_config = {"proj_widths": [32, 16, 8], "dae_epochs": 1, "kmeans_n_init": 1}
+
+
 class TestBYOLContract(ObjectiveContract):
     modality, dataset, encoder, objective = "vision", "digits", "resnet18", "byol"
     objective_config = {**_SMALL, "proj_dim": 8}

@@ -36,8 +36,12 @@ class SimCLR(ViewObjective):
             )
         if config.temperature <= 0:
             raise ConfigError(f"objective_config.temperature={config.temperature} must be > 0. Use 0.5 (CIFAR) or 0.1.")
-        width = encoder.embed_dim
-        self.projector = mlp(width, config.proj_hidden_dim or width, config.proj_dim, layers=config.proj_layers, last_bn=True)
+        self.projector = self.build_projector(encoder.embed_dim)
+
+    def build_projector(self, width: int) -> nn.Module:
+        """SimCLR v2's projection head (BatchNorm in every layer, the last without affine)."""
+        config = self.config
+        return mlp(width, config.proj_hidden_dim or width, config.proj_dim, layers=config.proj_layers, last_bn=True)
 
     def training_step(self, batch: Batch, *, step: int, phase: str) -> StepOutput:
         v1, v2 = self.make_views(batch)

@@ -14,7 +14,12 @@ Preset sources (official files):
   scale (0.4, 1) (the ViT default ``global_crops_scale``), blur 1.0 / 0.1, solarize 0 / 0.2; 8
   local crops of 96/224 of the side, scale (0.05, 0.4), blur 0.5);
 * ``swav``: ``facebookresearch/swav:src/multicropdataset.py`` (2×224 scale (0.14, 1) + 6×96 scale
-  (0.05, 0.14), jitter strength 1 → (0.8, 0.8, 0.8, 0.2) p 0.8, grey 0.2, blur p 0.5).
+  (0.05, 0.14), jitter strength 1 → (0.8, 0.8, 0.8, 0.2) p 0.8, grey 0.2, blur p 0.5);
+* ``g-simclr``: ``ariG23498/G-SimCLR:CIFAR10/SimCLR_Pseudo_Labels/SimCLR_Pseudo_Labels_Training.ipynb``
+  (``CustomAugment``): no crop (the whole image), flip p 0.5, colour jitter strength s = 0.2 →
+  (0.16, 0.16, 0.16, 0.04) with p 0.5, and no grey: the notebook's ``_color_drop`` returns its
+  input unchanged. Its brightness is TensorFlow's additive ``random_brightness`` (± 0.16); here it
+  is torchvision's multiplicative factor in [0.84, 1.16].
 """
 
 from __future__ import annotations
@@ -56,6 +61,7 @@ _BYOL_1 = ViewPolicy(saturation=0.2, blur_p=1.0)
 _BYOL_2 = ViewPolicy(saturation=0.2, blur_p=0.1, solarize_p=0.2)
 _DINO_LOCAL = ViewPolicy(saturation=0.2, blur_p=0.5)
 _SWAV = ViewPolicy(brightness=0.8, contrast=0.8, saturation=0.8, hue=0.2, blur_p=0.5)
+_G_SIMCLR = ViewPolicy(jitter_p=0.5, brightness=0.16, contrast=0.16, saturation=0.16, hue=0.04, gray_p=0.0)
 
 #: name -> crop sets, in the order the views are returned (global crops first).
 PRESETS: dict[str, tuple[CropSet, ...]] = {
@@ -67,6 +73,7 @@ PRESETS: dict[str, tuple[CropSet, ...]] = {
         CropSet(8, 96 / 224, (0.05, 0.4), _DINO_LOCAL),
     ),
     "swav": (CropSet(2, 1.0, (0.14, 1.0), _SWAV), CropSet(6, 96 / 224, (0.05, 0.14), _SWAV)),
+    "g-simclr": (CropSet(2, 1.0, (1.0, 1.0), _G_SIMCLR, ratio=(1.0, 1.0)),),
 }
 
 
