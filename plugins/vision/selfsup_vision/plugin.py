@@ -47,7 +47,7 @@ def register_modalities() -> list[ModalitySpec]:
         ModalitySpec(
             name="vision",
             sample_unit="images",
-            description="Images [rows, channels, height, width] in [-1, 1]; image SSL (SimCLR, BYOL, MYOW, DINO, SwAV, SEER, MAE) on timm backbones and GAN discriminator pretraining.",
+            description="Images [rows, channels, height, width] in [-1, 1]; image SSL (SimCLR, G-SimCLR, BYOL, MYOW, DINO, SwAV, SEER, MAE) on timm backbones and GAN discriminator pretraining.",
             default_encoder="biggan-d",
             default_objective="augself-gan",
             default_dataset="digits",
