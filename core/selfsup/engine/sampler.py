@@ -31,10 +31,13 @@ class EpochBatchSampler:
     def batches_per_epoch(self) -> int:
         return self.size // self.batch_size if self.drop_last else math.ceil(self.size / self.batch_size)
 
+    def epoch_order(self) -> torch.Tensor:
+        """The current epoch's order of the item indices."""
+        return torch.randperm(self.size, generator=torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch))
+
     def __iter__(self) -> Iterator[list[int]]:
         while True:
-            generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
-            order = torch.randperm(self.size, generator=generator)
+            order = self.epoch_order()
             for index in range(self.position, self.batches_per_epoch()):
                 self.position = index + 1
                 yield order[index * self.batch_size : (index + 1) * self.batch_size].tolist()
@@ -57,7 +60,7 @@ class GroupsBatches(Protocol):
     def batch_groups(self, data: Any, batch_size: int) -> torch.Tensor: ...
 
 
-class GroupedBatchSampler:
+class GroupedBatchSampler(EpochBatchSampler):
     """G-SimCLR's data order (``ariG23498/G-SimCLR``, the notebooks' reordering; arXiv 2009.12007
     § III): each item is ranked within its group (in index order), the items are sorted by rank
     (ties by index), and the unshuffled sequence is cut into consecutive batches, the last short
@@ -68,29 +71,15 @@ class GroupedBatchSampler:
 
     def __init__(self, groups: torch.Tensor, batch_size: int) -> None:
         groups = torch.as_tensor(groups, dtype=torch.int64).flatten()
+        super().__init__(groups.numel(), batch_size, seed=0, drop_last=True)
         rank = torch.empty_like(groups)
         for group in groups.unique():
             members = torch.nonzero(groups == group).flatten()
             rank[members] = torch.arange(members.numel())
         self.order = torch.argsort(rank * (groups.numel() + 1) + torch.arange(groups.numel()))
-        self.size, self.batch_size = groups.numel(), batch_size
-        self.epoch, self.position = 0, 0
 
-    def batches_per_epoch(self) -> int:
-        return self.size // self.batch_size
-
-    def __iter__(self) -> Iterator[list[int]]:
-        while True:
-            for index in range(self.position, self.batches_per_epoch()):
-                self.position = index + 1
-                yield self.order[index * self.batch_size : (index + 1) * self.batch_size].tolist()
-            self.epoch, self.position = self.epoch + 1, 0
-
-    def state_dict(self) -> dict[str, int]:
-        return {"epoch": self.epoch, "position": self.position}
-
-    def load_state_dict(self, state: dict[str, int]) -> None:
-        self.epoch, self.position = state["epoch"], state["position"]
+    def epoch_order(self) -> torch.Tensor:
+        return self.order
 
 
 @runtime_checkable

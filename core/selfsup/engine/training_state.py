@@ -14,7 +14,7 @@ from .distributed import full_state_dicts, gather_to_main, load_state_dicts, opt
 from .optim import kernel_choices, restore_kernel_choices
 from .phases import PhaseState
 from .resume_state import check_saved_settings, continue_from
-from .sampler import EpochBatchSampler, GroupedBatchSampler, StreamOrder
+from .sampler import EpochBatchSampler, StreamOrder
 
 #: The trainer (``selfsup.engine.trainer.Trainer``; not imported here, to keep imports acyclic).
 Trainer = Any
@@ -26,7 +26,7 @@ EVAL_LOG_FILE = "eval_log.jsonl"
 
 
 def save_training_state(
-    trainer: Trainer, objective: Objective, phases: list[PhaseState], sampler: EpochBatchSampler | GroupedBatchSampler | StreamOrder | None, step: int
+    trainer: Trainer, objective: Objective, phases: list[PhaseState], sampler: EpochBatchSampler | StreamOrder | None, step: int
 ) -> None:
     """Rank 0 writes the checkpoint: DDP keeps every rank's weights equal, and the sampler
     position is global, so the file resumes under any world size."""
@@ -65,7 +65,7 @@ def save_training_state(
     trainer.last_checkpoint = save_checkpoint(state, directory, step, trainer.config.keep_checkpoints)
 
 def resume_training_state(
-    trainer: Trainer, objective: Objective, phases: list[PhaseState], sampler: EpochBatchSampler | GroupedBatchSampler | StreamOrder | None
+    trainer: Trainer, objective: Objective, phases: list[PhaseState], sampler: EpochBatchSampler | StreamOrder | None
 ) -> int:
     """With ``trainer.resume=true``: load the newest checkpoint that verifies into ``objective``,
     the phases' optimisers, schedules and scalers and the sampler; return its step (0 otherwise)."""
