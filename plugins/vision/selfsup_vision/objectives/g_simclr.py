@@ -115,5 +115,6 @@ class GSimCLR(SimCLR):
 
     def batch_groups(self, data: Any, batch_size: int) -> torch.Tensor:
         device = next(self.parameters()).device
-        self.pseudo_labels = cluster_images(_train_images(data), batch_size, self.config, torch.initial_seed(), device)
+        seed = torch.initial_seed()  # the run's seed: pretrain seeds torch with it, the same on every rank
+        self.pseudo_labels = cluster_images(_train_images(data), batch_size, self.config, seed, device)
         return self.pseudo_labels
