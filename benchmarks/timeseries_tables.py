@@ -1,6 +1,7 @@
 """The table of benchmarks/timeseries.md from its raw results (``benchmarks/quality.py --out`` lists).
 
-    .venv/bin/python benchmarks/timeseries_tables.py
+    .venv/bin/python benchmarks/timeseries_tables.py                  # linear probe
+    .venv/bin/python benchmarks/timeseries_tables.py knn/accuracy     # another metric of the same runs
 
 For each UCR/UEA problem: the linear-probe accuracy (mean ± sample std over seeds) of frame
 projections (``frame-resnet1d``, concat embedding), of its random-init encoder, of the SimCLR-style
@@ -19,7 +20,7 @@ from pathlib import Path
 __all__ = ["DATASETS", "summary", "main"]
 
 RESULTS = Path(__file__).resolve().parent / "results"
-DATASETS = ("ItalyPowerDemand", "BasicMotions", "JapaneseVowels")
+DATASETS = ("ItalyPowerDemand", "GunPoint", "ArrowHead", "BasicMotions", "JapaneseVowels")
 METRIC = "linear-probe/accuracy"
 #: two-sided 95 % Student-t quantiles by degrees of freedom
 T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776}
@@ -44,27 +45,31 @@ def _paired(a: list[float], b: list[float]) -> str:
     return f"{mean:+.3f} [{mean - half:+.3f}, {mean + half:+.3f}]"
 
 
-def summary(dataset: str) -> str | None:
+def summary(dataset: str, metric: str = METRIC) -> str | None:
     """One markdown row, or None when a result file is missing."""
     fp, sc = _rows("frame-projections", dataset), _rows("series-simclr", dataset)
     seeds = sorted(set(fp) & set(sc))
     if not seeds:
         return None
-    fp_p = [fp[s]["pretrained"][METRIC] for s in seeds]
-    fp_r = [fp[s]["random_init"][METRIC] for s in seeds]
-    sc_p = [sc[s]["pretrained"][METRIC] for s in seeds]
-    sc_r = [sc[s]["random_init"][METRIC] for s in seeds]
+    fp_p = [fp[s]["pretrained"][metric] for s in seeds]
+    fp_r = [fp[s]["random_init"][metric] for s in seeds]
+    sc_p = [sc[s]["pretrained"][metric] for s in seeds]
+    sc_r = [sc[s]["random_init"][metric] for s in seeds]
     minutes = max(r["seconds"] for r in [*fp.values(), *sc.values()]) / 60
     return (f"| {dataset} | {len(seeds)} | {_mean_sd(fp_p)} | {_mean_sd(fp_r)} | {_mean_sd(sc_p)} | {_mean_sd(sc_r)} "
             f"| {_paired(fp_p, fp_r)} | {_paired(fp_p, sc_p)} | {minutes:.1f} |")
 
 
 def main() -> None:
+    import sys
+
+    metric = sys.argv[1] if len(sys.argv) > 1 else METRIC
+    print(f"{metric}:")
     print("| dataset | seeds | frame projections | its random init | SimCLR-style | its random init "
           "| FP − random init (95 % CI) | FP − SimCLR (95 % CI) | longest run, wall min |")
     print("|---|---|---|---|---|---|---|---|---|")
     for dataset in DATASETS:
-        row = summary(dataset)
+        row = summary(dataset, metric)
         print(row if row is not None else f"| {dataset} | – | not run | | | | | | |")
 
 
