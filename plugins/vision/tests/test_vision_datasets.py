@@ -192,6 +192,27 @@ def test_flat_unlabelled_folder_and_split_folders(tmp_path):
             write_png(tmp_path / "tree" / split / ("a" if i % 2 else "b") / f"{i}.png", rng.integers(0, 256, (8, 8), dtype=np.uint8))
     tree = ImageFolder(ImageFolderConfig(root=str(tmp_path / "tree"), val_fraction=0.0))
     assert tree.info["sizes"] == {"train": 3, "test": 2, "val": 0} and tree.info["channels"] == 1
+    assert tree.splits == ("train", "test")  # an empty split is not offered to the evaluators
+
+
+def test_linear_probe_carves_validation_rows_when_the_val_split_is_empty(tmp_path):
+    """cifar10-jpg's fixed 8k/2k split has no val images: the default linear probe must hold rows
+    out of train (it failed with 'split val has no rows' before the source stopped offering it)."""
+    from selfsup_vision.backbone_configs import ResNetConfig
+    from selfsup_vision.encoders.backbones import build_resnet18
+
+    from selfsup.evaluation.configs import LinearProbeConfig
+    from selfsup.evaluation.linear_probe import LinearProbe
+
+    rng = np.random.default_rng(3)
+    for split, n in (("train", 12), ("test", 6)):
+        for i in range(n):
+            write_png(tmp_path / split / ("a" if i % 2 else "b") / f"{i}.png", rng.integers(0, 256, (8, 8, 3), dtype=np.uint8))
+    source = ImageFolder(ImageFolderConfig(root=str(tmp_path), val_fraction=0.0))
+    torch.manual_seed(0)
+    encoder = build_resnet18(ResNetConfig(), source.info)
+    scores = LinearProbe(LinearProbeConfig()).evaluate(encoder, source, device=torch.device("cpu"), seed=0)
+    assert 0.0 <= scores["accuracy"] <= 1.0
 
 
 def test_folder_bad_inputs_are_named(tmp_path):

@@ -133,6 +133,9 @@ class ImageSource(DataSource):
             order = torch.randperm(train_images.shape[0], generator=torch.Generator().manual_seed(config.fraction_seed))
             index = order[:keep].sort().values
             self._splits["train"] = (train_images[index], train_labels[index] if train_labels is not None else None)
+        # the splits that hold images: an empty one (data.val_fraction=0, cifar10-jpg's fixed 8k/2k) is
+        # not offered, so a probe carves its validation rows out of train instead of failing on it
+        self.splits = tuple(split for split in ImageSource.splits if self._splits[split][0].shape[0] > 0)
         labelled = all(labels is not None for _, labels in self._splits.values())
         height, width = self._splits["train"][0].shape[-2:]
         self.info: dict[str, Any] = {
