@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 
@@ -113,3 +115,40 @@ def test_distill_moves_the_inputs_lowers_the_loss_and_writes_png_and_manifest(tm
     saved = load_weights(tmp_path / "out" / "distilled.safetensors")
     torch.testing.assert_close(saved["targets"], result.targets)
     assert set(record["sha256"]) >= {"distilled.safetensors", "images/00000.png"}
+
+
+def _tiny_tabular_run(tmp_path):
+    pytest.importorskip("selfsup_tabular")
+    from selfsup import pretrain
+
+    run_dir = tmp_path / "run"
+    pretrain(modality="tabular", evaluators=[], run_dir=str(run_dir), trainer={"max_steps": 2, "progress": "off"})
+    return run_dir
+
+
+def test_distill_command_writes_the_set_and_its_transfer_scores(tmp_path) -> None:
+    from selfsup.cli import main
+
+    run_dir = _tiny_tabular_run(tmp_path)
+    out = tmp_path / "distilled"
+    assert main(["distill", f"run_dir={run_dir}", "size=8", "steps=2", "transfer=true", "transfer_steps=2", f"out={out}"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert (out / "rows.csv").is_file() and manifest["size"] == 8
+    assert manifest["transfer"] and all(isinstance(v, float) for v in manifest["transfer"].values())
+
+
+def test_a_failing_transfer_keeps_the_distilled_set(tmp_path, monkeypatch) -> None:
+    """Distilling can take many minutes: the transfer comparison runs after the set is on disk."""
+    from selfsup.cli import main
+    from selfsup.procedures import distill as distill_module
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("transfer failed")
+
+    monkeypatch.setattr(distill_module, "transfer_scores", broken)
+    run_dir = _tiny_tabular_run(tmp_path)
+    out = tmp_path / "distilled"
+    with pytest.raises(RuntimeError, match="transfer failed"):
+        main(["distill", f"run_dir={run_dir}", "size=8", "steps=2", "transfer=true", f"out={out}"])
+    assert (out / "distilled.safetensors").is_file() and (out / "rows.csv").is_file()
+    assert json.loads((out / "manifest.json").read_text())["size"] == 8

@@ -63,8 +63,6 @@ def _distill(args: argparse.Namespace) -> int:
     if out.exists() and any(out.iterdir()):
         raise ConfigError(f"selfsup distill: {str(out)!r} already holds files. Give a new folder with out=<dir>.")
     distilled = distill(target, data, make_encoder, settings, device=device, log=print)
-    if settings.transfer:
-        distilled.transfer = transfer_scores(target, data, make_encoder, distilled, settings, device=device)
     record = {
         "run_dir": str(run_dir),
         "modality": resolved.config.modality,
@@ -72,7 +70,11 @@ def _distill(args: argparse.Namespace) -> int:
         "dataset": resolved.dataset.name,
         "settings": dataclasses.asdict(settings),
     }
-    manifest = write_distilled(out, distilled, data.info, record)
+    manifest = write_distilled(out, distilled, data.info, record)  # saved before the transfer can fail
+    if settings.transfer:
+        print(f"selfsup: distilled rows saved in {out}; now pretraining fresh encoders on them and on real rows")
+        distilled.transfer = transfer_scores(target, data, make_encoder, distilled, settings, device=device)
+        manifest = write_distilled(out, distilled, data.info, record)  # the manifest gains the transfer scores
     print(f"selfsup: {settings.size} distilled rows ({', '.join(distilled.keys)}) written to {out}; manifest {manifest}")
     for key, value in distilled.transfer.items():
         print(f"  {key}: {value:.4f}")
