@@ -157,6 +157,7 @@ def test_replacement_pastes_from_the_batch() -> None:
             assert out_mask[i].mean() >= 0.3 and (inside == inside[0]).all()  # one other image's pixels
         else:
             assert torch.equal(out[i], corrupted[i])
+    assert any(not torch.equal(out[i], clean[i]) for i in replaced)  # pasted from other images
 
 
 # ---------------------------------------------------------------- objective wiring
