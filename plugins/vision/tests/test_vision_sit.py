@@ -197,10 +197,14 @@ def test_teacher_gets_no_gradient_and_its_ema_update_is_applied() -> None:
 def test_teacher_sees_clean_views_and_student_corrupted(monkeypatch: pytest.MonkeyPatch) -> None:
     model = _sit(drop_replace=0.0)  # zeros only: the corrupted pixels are recognisable
     seen: dict[str, torch.Tensor] = {}
-    student_forward, teacher_forward = model.student.forward, model.teacher.network.forward
-    monkeypatch.setattr(model.student, "forward", lambda x, recons=True: seen.setdefault("s", x) is not None and student_forward(x, recons))
-    monkeypatch.setattr(model.teacher.network, "forward",
-                        lambda x, recons=True: seen.setdefault("t", x) is not None and teacher_forward(x, recons))
+    def spy(name: str, forward):  # noqa: ANN001, ANN202
+        def wrapped(x: torch.Tensor, recons: bool = True):  # noqa: ANN202
+            seen[name] = x
+            return forward(x, recons)
+        return wrapped
+
+    monkeypatch.setattr(model.student, "forward", spy("s", model.student.forward))
+    monkeypatch.setattr(model.teacher.network, "forward", spy("t", model.teacher.network.forward))
     views = [torch.rand(4, 1, 16, 16) + 0.5, torch.rand(4, 1, 16, 16) + 0.5]
     monkeypatch.setattr(model, "make_views", lambda batch: views)
     model.training_step({"x": torch.zeros(4, 1, 16, 16)}, step=1, phase="train")

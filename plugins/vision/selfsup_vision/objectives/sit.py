@@ -78,7 +78,8 @@ class SiT(ViewObjective):
         family = str(getattr(encoder, "family", ""))
         if not family.startswith("vit-") or not hasattr(getattr(encoder, "trunk", None), "patch_embed"):
             raise ConfigError(
-                f"sit needs a ViT encoder (its reconstruction head decodes patch tokens); got {family or type(encoder).__name__}. "
+                "sit needs a ViT encoder (its reconstruction head decodes patch tokens); "
+                f"got {family or type(encoder).__name__}. "
                 "Use encoder=vit-small (or vit-tiny / vit-base)."
             )
         if self.views.num_views != 2:
