@@ -54,6 +54,8 @@ _PC_GC = (_PC + "test_pointcloud_gaussian_losses.py", _PC + "test_pointcloud_gau
 _PC_MSM = (_PC + "test_pointcloud_msm_loss.py", _PC + "test_pointcloud_msm.py")
 _EX = ("examples/selfsup-example-plugin/tests/test_example_losses.py",)
 _MAE = ("plugins/vision/tests/test_vision_mae.py",)
+#: SiT: golden values, GMML corruption, heads, wiring and the digits reconstruction check (not slow).
+_SIT = ("plugins/vision/tests/test_vision_sit.py",)
 _FTS = ("tests/test_fine_tune_strategies.py",)
 _TS = "plugins/timeseries/tests/"
 _TS_LOSS = (_TS + "test_timeseries_losses.py", _TS + "test_timeseries_fidelity.py")
@@ -477,4 +479,37 @@ MUTATIONS: tuple[Mutation, ...] = (
       '"g-simclr": (CropSet(2, 1.0, (1.0, 1.0), _G_SIMCLR', '"g-simclr": (CropSet(2, 1.0, (0.08, 1.0), _G_SIMCLR', _GSIMCLR),
     M("gsimclr-features-unpooled-max", "plugins/vision/selfsup_vision/networks/dae.py",
       "return self.encoder(images).mean(dim=(2, 3))", "return self.encoder(images).amax(dim=(2, 3))", _GSIMCLR),
+    # ---- issue 16: SiT (vision sit, GMML version)
+    M('sit-l1-all-pixels', 'plugins/vision/selfsup_vision/losses/sit.py',
+      'return (err * m).sum() / m.sum().clamp_min(1.0)', 'return err.mean()', _SIT),
+    M('sit-l1-unmasked-pixels', 'plugins/vision/selfsup_vision/losses/sit.py',
+      'm = mask.to(err.dtype).expand_as(err)', 'm = (1 - mask.to(err.dtype)).expand_as(err)', _SIT),
+    M('sit-contrastive-not-scaled', 'plugins/vision/selfsup_vision/losses/sit.py',
+      'return F.cross_entropy(logits, target) * (2.0 * temperature)', 'return F.cross_entropy(logits, target)', _SIT),
+    M('sit-keys-not-normalised', 'plugins/vision/selfsup_vision/losses/sit.py',
+      'kn = F.normalize(keys, dim=1)', 'kn = keys', _SIT),
+    M('sit-same-view-pairs', 'plugins/vision/selfsup_vision/losses/sit.py',
+      '(moco_contrastive(s1, t2, temperature=temperature, k_all=t2_all', '(moco_contrastive(s1, t1, temperature=temperature, k_all=t1_all', _SIT),
+    M('sit-rank-offset-ignored', 'plugins/vision/selfsup_vision/losses/sit.py',
+      'target = torch.arange(qn.shape[0], device=qn.device) + offset', 'target = torch.arange(qn.shape[0], device=qn.device)', _SIT),
+    M('sit-lambda-ignored', 'plugins/vision/selfsup_vision/losses/sit.py',
+      'return l_con + lmbda * l_rec', 'return l_con + l_rec', _SIT),
+    M('sit-blocks-not-zeroed', 'plugins/vision/selfsup_vision/views/gmml.py',
+      'return images.masked_fill(masks, 0.0), masks.to(images.dtype)', 'return images.clone(), masks.to(images.dtype)', _SIT),
+    M('sit-area-below-target', 'plugins/vision/selfsup_vision/views/gmml.py',
+      'while mask.sum() < n_drop:', 'while mask.sum() < 0.5 * n_drop:', _SIT),
+    M('sit-replace-from-self', 'plugins/vision/selfsup_vision/views/gmml.py',
+      'out[i] = torch.where(blocks, clean[j], clean[i])', 'out[i] = torch.where(blocks, clean[i], clean[i])', _SIT),
+    M('sit-replace-on-top-of-zeros', 'plugins/vision/selfsup_vision/views/gmml.py',
+      'out[i] = torch.where(blocks, clean[j], clean[i])', 'out[i] = torch.where(blocks, clean[j], out[i])', _SIT),
+    M('sit-teacher-on-corrupted', 'plugins/vision/selfsup_vision/objectives/sit.py',
+      't, _ = self.teacher.network(clean_all, recons=False)', 't, _ = self.teacher.network(torch.cat(corrupted), recons=False)', _SIT),
+    M('sit-student-on-clean', 'plugins/vision/selfsup_vision/objectives/sit.py',
+      's, recon = self.student(torch.cat(corrupted))', 's, recon = self.student(clean_all)', _SIT),
+    M('sit-recon-target-corrupted', 'plugins/vision/selfsup_vision/objectives/sit.py',
+      'l_rec = masked_l1(recon, clean_all, torch.cat(masks))', 'l_rec = masked_l1(recon, torch.cat(corrupted), torch.cat(masks))', _SIT),
+    M('sit-no-ema-update', 'plugins/vision/selfsup_vision/objectives/sit.py',
+      'self.teacher.update(self.student, step - 1, max_steps)', 'pass', _SIT),
+    M('sit-cls-head-last-bn-affine', 'plugins/vision/selfsup_vision/heads/sit.py',
+      'nn.Linear(hidden_dim, out_dim), nn.BatchNorm1d(out_dim, affine=False),', 'nn.Linear(hidden_dim, out_dim), nn.BatchNorm1d(out_dim),', _SIT),
 )

@@ -169,6 +169,36 @@ class DINOConfig(ViewsConfig):
 
 
 @dataclass
+class SiTConfig(ViewsConfig):
+    """``sit`` (``Sara-Ahmed/SiT@7f22e9c:main.py`` defaults, the GMML version): two DINO-style global
+    crops with scale (0.2, 1) and no local crops; GMML corruption of ``drop_perc`` 0.5 of each view
+    (zeros, ``drop_align`` 1) and the collate-time replacement (``drop_replace`` 0.3, probability ½);
+    CLS head 4096-4096-256 (``--out_dim`` 256); contrastive τ 0.2 (``--simclr_temp``); λ 1
+    (``--lmbda``); teacher momentum 0.996 → 1 (cosine); AdamW lr 5e-4 per 256, weight decay 0.04,
+    gradient clipping 3.0 (the trainer defaults)."""
+
+    views: str = "dino"
+    local_crops: Optional[int] = 0
+    global_scale: Optional[list[float]] = field(default_factory=lambda: [0.2, 1.0])
+    #: Largest share of each image corrupted with zeros (the area is U[min(0.5, p), p]); 0: none.
+    drop_perc: float = 0.5
+    #: Share of an image re-corrupted with blocks of another image of the batch; 0: no replacement.
+    drop_replace: float = 0.3
+    #: Block corners and sides are multiples of this many pixels (the patch size aligns to patches).
+    drop_align: int = 1
+    #: Hidden width of the CLS projection head.
+    hidden_dim: int = 4096
+    #: Output width of the CLS projection head.
+    out_dim: int = 256
+    #: Temperature τ of the contrastive term.
+    temperature: float = 0.2
+    #: Weight λ of the reconstruction loss.
+    lmbda: float = 1.0
+    #: Teacher EMA momentum at the first step (cosine to 1).
+    momentum_teacher: float = 0.996
+
+
+@dataclass
 class SwAVConfig(ViewsConfig):
     """``swav`` (``facebookresearch/swav:main_swav.py`` defaults and its 400-epoch ImageNet script):
     projection 2048 → 128, 3000 prototypes, temperature 0.1, Sinkhorn ε 0.05 with 3 iterations,

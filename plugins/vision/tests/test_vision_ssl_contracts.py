@@ -54,6 +54,12 @@ class TestDINOContract(ObjectiveContract):
     objective_config = {**_SMALL, "out_dim": 16, "bottleneck_dim": 8, "local_crops": 2}
 
 
+class TestSiTContract(ObjectiveContract):
+    modality, dataset, encoder, objective = "vision", "digits", "vit-tiny", "sit"
+    encoder_config = {"patch_size": 4, "depth": 1}
+    objective_config = {"hidden_dim": 32, "out_dim": 8}
+
+
 class TestSwAVContract(ObjectiveContract):
     modality, dataset, encoder, objective = "vision", "digits", "resnet18", "swav"
     objective_config = {**_SMALL, "feat_dim": 8, "prototypes": 10, "local_crops": 2, "freeze_prototypes_steps": 0}
