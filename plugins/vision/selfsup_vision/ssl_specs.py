@@ -6,7 +6,7 @@ from __future__ import annotations
 from selfsup import DatasetSpec, EncoderSpec, ObjectiveSpec
 
 from .backbone_configs import RegNetYConfig, ResNetConfig, ViTConfig
-from .ssl_configs import BYOLConfig, CIFAR10JPGConfig, DINOConfig, GSimCLRConfig, ImageStreamConfig, MYOWConfig, SEERConfig, SimCLRConfig, SwAVConfig
+from .ssl_configs import BYOLConfig, CIFAR10JPGConfig, DINOConfig, GSimCLRConfig, ImageStreamConfig, MugsConfig, MYOWConfig, SEERConfig, SimCLRConfig, SwAVConfig
 
 __all__ = ["backbone_encoders", "joint_embedding_objectives", "ssl_datasets", "IMAGE_BACKBONES"]
 
@@ -15,6 +15,8 @@ _B = "selfsup_vision.encoders.backbones:"
 _O = "selfsup_vision.objectives."
 #: Every image backbone a joint-embedding objective can train.
 IMAGE_BACKBONES = ("resnet18", "resnet50", "vit-tiny", "vit-small", "vit-base", "regnety")
+#: The ViTs (Mugs' relation block and memory need patch tokens).
+VIT_BACKBONES = ("vit-tiny", "vit-small", "vit-base")
 
 #: SimCLR's CIFAR-10 command (``google-research/simclr`` README): LARS, lr 1.0 per 256, wd 1e-4.
 SIMCLR_TRAINER = {"optimizer": "lars", "lr": 1.0, "weight_decay": 1e-4, "momentum": 0.9}
@@ -28,6 +30,8 @@ MYOW_TRAINER = {"optimizer": "sgd", "lr": 2.0, "weight_decay": 5e-5, "momentum":
                 "find_unused_parameters": True}
 #: DINO ViT-S/16 (``main_dino.py``): AdamW, lr 5e-4 per 256, wd 0.04, clip 3.0.
 DINO_TRAINER = {"optimizer": "adamw", "lr": 5e-4, "weight_decay": 0.04, "grad_clip_norm": 3.0}
+#: Mugs ViT-S/16 (``sail-sg/mugs:main.py``): AdamW, lr 8e-4 per 256, wd 0.04, clip 3.0.
+MUGS_TRAINER = {"optimizer": "adamw", "lr": 8e-4, "weight_decay": 0.04, "grad_clip_norm": 3.0}
 #: SwAV bs-256 script: LARS, lr 0.6, wd 1e-6.
 SWAV_TRAINER = {"optimizer": "lars", "lr": 0.6, "weight_decay": 1e-6, "momentum": 0.9}
 #: SEER: LARS, wd 1e-5 (``wd1e5``), cosine schedule.
@@ -49,10 +53,11 @@ def backbone_encoders() -> list[EncoderSpec]:
 
 
 def joint_embedding_objectives() -> list[ObjectiveSpec]:
-    def spec(name: str, factory: str, config: type, trainer: dict, description: str, encoder: str = "resnet18") -> ObjectiveSpec:
+    def spec(name: str, factory: str, config: type, trainer: dict, description: str, encoder: str = "resnet18",
+             encoders: tuple[str, ...] = IMAGE_BACKBONES) -> ObjectiveSpec:
         return ObjectiveSpec(
             name=name, modalities=_VISION, factory=_O + factory, config_cls=config, description=description,
-            trainer_defaults=trainer, encoders=IMAGE_BACKBONES, default_encoder=encoder,
+            trainer_defaults=trainer, encoders=encoders, default_encoder=encoder,
             default_evaluators=("linear-probe", "knn"),  # fd-local scores GAN samples, not encoders
         )
 
@@ -63,6 +68,9 @@ def joint_embedding_objectives() -> list[ObjectiveSpec]:
         spec("byol", "byol:BYOL", BYOLConfig, BYOL_TRAINER, "BYOL (Grill et al. 2020): online predictor regresses an EMA target's projection."),
         spec("myow", "myow:MYOW", MYOWConfig, MYOW_TRAINER, "MYOW (Azabou et al. 2021): BYOL plus a loss predicting mined nearest-neighbour views."),
         spec("dino", "dino:DINO", DINOConfig, DINO_TRAINER, "DINO (Caron et al. 2021): multi-crop self-distillation to a centred, sharpened EMA teacher."),
+        spec("mugs", "mugs:Mugs", MugsConfig, MUGS_TRAINER,
+             "Mugs (Zhou et al. 2022): instance, local-group (relation block over memory neighbours) and group (DINO) losses from an EMA ViT teacher.",
+             encoder="vit-tiny", encoders=VIT_BACKBONES),
         spec("swav", "swav:SwAV", SwAVConfig, SWAV_TRAINER, "SwAV (Caron et al. 2020): swapped prediction of Sinkhorn-Knopp codes across multi-crop views."),
         spec("seer", "swav:SwAV", SEERConfig, SEER_TRAINER, "SEER recipe: SwAV on a RegNetY trunk, 16k prototypes, 10 Sinkhorn iterations, no BN head.", encoder="regnety"),
     ]
