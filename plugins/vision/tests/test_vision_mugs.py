@@ -239,6 +239,7 @@ def test_step_writes_first_global_crop_mean_patch_tokens_and_enqueues_targets() 
         t_net = objective.teacher.network
         t_tokens = t_net.backbone.trunk.norm(vit_tokens(t_net.backbone, views[0]))
         t_cls = t_net.backbone.trunk.norm(vit_tokens(t_net.backbone, torch.cat(views[:2])))[:, 0]
+        t_rel = t_net.features(torch.cat(views[:2]), objective.teacher_memory)[1]  # the teacher's own memory
     objective.losses(views, step=1)
     n = views[0].shape[0]
     assert torch.allclose(objective.student_memory.bank[:n], s_tokens[:, 1:].mean(1), atol=1e-5)
@@ -246,6 +247,7 @@ def test_step_writes_first_global_crop_mean_patch_tokens_and_enqueues_targets() 
     assert int(objective.student_memory.pointer) == n and int(objective.teacher_memory.pointer) == n
     assert torch.allclose(objective.instance_queue.bank[: 2 * n], t_net.instance_head(t_cls, True), atol=1e-5)
     assert int(objective.instance_queue.pointer) == 2 * n and int(objective.local_group_queue.pointer) == 2 * n
+    assert torch.allclose(objective.local_group_queue.bank[: 2 * n], t_net.local_group_head(t_rel, True), atol=1e-5)
 
 
 def test_local_group_output_depends_on_the_memory_neighbours() -> None:
@@ -287,3 +289,15 @@ def test_teacher_is_an_ema_of_the_student() -> None:
     m = objective.config.momentum_teacher
     for old, new, s in zip(before, objective.teacher.parameters(), objective.student.parameters()):
         assert torch.allclose(new, m * old + (1 - m) * s, atol=1e-6)
+
+
+def test_relation_output_is_the_backbone_norm_of_the_first_token() -> None:
+    objective = _mugs()
+    x = _images()
+    net, memory = objective.student, objective.student_memory
+    with torch.no_grad():
+        tokens = vit_tokens(net.backbone, x)
+        query = tokens.mean(dim=1)
+        stacked = torch.cat([query.unsqueeze(1), memory.neighbours(query)], dim=1)
+        expected = net.backbone.trunk.norm(net.relation.block(stacked)[:, 0])
+        assert torch.allclose(net.features(x, memory)[1], expected, atol=1e-6)
