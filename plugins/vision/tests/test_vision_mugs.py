@@ -233,6 +233,9 @@ def test_teacher_gets_no_gradient_and_every_student_part_does() -> None:
 def test_step_writes_first_global_crop_mean_patch_tokens_and_enqueues_targets() -> None:
     objective = _mugs()
     torch.manual_seed(5)
+    with torch.no_grad():  # a teacher that differs from the student, as after EMA steps
+        for p in objective.teacher.parameters():
+            p.add_(0.05 * torch.randn_like(p))
     views = objective.make_views({"x": _images()})
     with torch.no_grad():
         s_tokens = objective.student.backbone.trunk.norm(vit_tokens(objective.student.backbone, views[0]))
