@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-__all__ = ["ViewsConfig", "SimCLRConfig", "GSimCLRConfig", "BYOLConfig", "MYOWConfig", "DINOConfig", "SwAVConfig", "SEERConfig", "CIFAR10JPGConfig", "ImageStreamConfig"]
+__all__ = ["ViewsConfig", "SimCLRConfig", "GSimCLRConfig", "BYOLConfig", "MYOWConfig", "DINOConfig", "MugsConfig", "SiTConfig", "SwAVConfig", "SEERConfig", "CIFAR10JPGConfig", "ImageStreamConfig"]
 
 
 @dataclass
@@ -196,6 +196,59 @@ class SiTConfig(ViewsConfig):
     lmbda: float = 1.0
     #: Teacher EMA momentum at the first step (cosine to 1).
     momentum_teacher: float = 0.996
+
+
+@dataclass
+class MugsConfig(ViewsConfig):
+    """``mugs`` (``sail-sg/mugs:main.py`` defaults, ViT-S/16 100 epochs): DINO's weak crops with global
+    scale (0.25, 1) and 10 local crops of scale (0.05, 0.25) (``--global_crops_scale``,
+    ``--local_crops_number``, ``--local_crops_scale``); loss weights [1, 1, 1]; instance and
+    local-group heads 2048 → 256 (predictor 4096, ``norm_before_pred``), queues of 65,536 at
+    τ 0.2, top-8 neighbours from a 65,536-row memory; group head 65,536 prototypes, bottleneck 256,
+    student τ 0.1, teacher τ 0.04 (no warm-up; 0.07 after 30–50 warm-up epochs in the longer
+    recipes); centre momentum 0.9; teacher momentum 0.996 → 1 (cosine); last layer frozen for
+    1 epoch; AdamW lr 8e-4 per 256, wd 0.04 (→ 0.2 in the official cosine schedule), clip 3.0."""
+
+    views: str = "dino"
+    local_crops: Optional[int] = 10
+    global_scale: Optional[list[float]] = field(default_factory=lambda: [0.25, 1.0])
+    local_scale: Optional[list[float]] = field(default_factory=lambda: [0.05, 0.25])
+    #: Weights of the instance, local-group and group losses: a term is on when its weight is > 0;
+    #: the total is the sum of the active terms divided by the sum of the weights (not weighted).
+    loss_weights: list[float] = field(default_factory=lambda: [1.0, 1.0, 1.0])
+    #: Hidden width of the instance / local-group projectors and of the group head's MLP.
+    hidden_dim: int = 2048
+    #: Hidden width of the student's instance / local-group predictors.
+    pred_hidden_dim: int = 4096
+    #: BatchNorm in the heads' MLPs (official ``use_bn_in_head``: false).
+    use_bn_in_head: bool = False
+    #: L2-normalise the projector output before the predictor.
+    norm_before_pred: bool = True
+    #: Instance head output width, queue length and InfoNCE temperature.
+    instance_out_dim: int = 256
+    instance_queue_size: int = 65536
+    instance_temp: float = 0.2
+    #: Local-group head output width, queue length (also the memory's rows), temperature, neighbours.
+    local_group_out_dim: int = 256
+    local_group_queue_size: int = 65536
+    local_group_temp: float = 0.2
+    local_group_top_k: int = 8
+    #: Group head prototypes and bottleneck.
+    group_out_dim: int = 65536
+    group_bottleneck_dim: int = 256
+    #: Fix the prototypes' weight-norm gain to 1.
+    norm_last_layer: bool = True
+    #: Group loss student temperature, teacher temperature after the warm-up, at step 1, warm-up steps.
+    group_student_temp: float = 0.1
+    group_teacher_temp: float = 0.04
+    group_warmup_teacher_temp: float = 0.04
+    group_warmup_teacher_temp_steps: int = 0
+    #: Centre EMA momentum.
+    center_momentum: float = 0.9
+    #: Teacher EMA momentum at the first step (cosine to 1).
+    momentum_teacher: float = 0.996
+    #: Steps during which the prototypes get no gradient (official: 1 epoch).
+    freeze_last_layer_steps: int = 0
 
 
 @dataclass

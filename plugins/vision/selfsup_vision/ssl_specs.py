@@ -6,7 +6,7 @@ from __future__ import annotations
 from selfsup import DatasetSpec, EncoderSpec, ObjectiveSpec
 
 from .backbone_configs import RegNetYConfig, ResNetConfig, ViTConfig
-from .ssl_configs import BYOLConfig, CIFAR10JPGConfig, DINOConfig, GSimCLRConfig, ImageStreamConfig, MYOWConfig, SEERConfig, SimCLRConfig, SiTConfig, SwAVConfig
+from .ssl_configs import BYOLConfig, CIFAR10JPGConfig, DINOConfig, GSimCLRConfig, ImageStreamConfig, MugsConfig, MYOWConfig, SEERConfig, SimCLRConfig, SiTConfig, SwAVConfig
 
 __all__ = ["backbone_encoders", "joint_embedding_objectives", "ssl_datasets", "IMAGE_BACKBONES"]
 
@@ -15,6 +15,8 @@ _B = "selfsup_vision.encoders.backbones:"
 _O = "selfsup_vision.objectives."
 #: Every image backbone a joint-embedding objective can train.
 IMAGE_BACKBONES = ("resnet18", "resnet50", "vit-tiny", "vit-small", "vit-base", "regnety")
+#: The ViTs (Mugs' relation block and memory, SiT's reconstruction head need patch tokens).
+VIT_BACKBONES = ("vit-tiny", "vit-small", "vit-base")
 
 #: SimCLR's CIFAR-10 command (``google-research/simclr`` README): LARS, lr 1.0 per 256, wd 1e-4.
 SIMCLR_TRAINER = {"optimizer": "lars", "lr": 1.0, "weight_decay": 1e-4, "momentum": 0.9}
@@ -30,8 +32,8 @@ MYOW_TRAINER = {"optimizer": "sgd", "lr": 2.0, "weight_decay": 5e-5, "momentum":
 DINO_TRAINER = {"optimizer": "adamw", "lr": 5e-4, "weight_decay": 0.04, "grad_clip_norm": 3.0}
 #: SiT (``Sara-Ahmed/SiT@7f22e9c:main.py``): AdamW, lr 5e-4 per 256, wd 0.04 (cosine to 0.1 there), clip 3.0.
 SIT_TRAINER = {"optimizer": "adamw", "lr": 5e-4, "weight_decay": 0.04, "grad_clip_norm": 3.0}
-#: SiT's encoders: ViTs only (its reconstruction head decodes patch tokens).
-VIT_BACKBONES = ("vit-tiny", "vit-small", "vit-base")
+#: Mugs ViT-S/16 (``sail-sg/mugs:main.py``): AdamW, lr 8e-4 per 256, wd 0.04, clip 3.0.
+MUGS_TRAINER = {"optimizer": "adamw", "lr": 8e-4, "weight_decay": 0.04, "grad_clip_norm": 3.0}
 #: SwAV bs-256 script: LARS, lr 0.6, wd 1e-6.
 SWAV_TRAINER = {"optimizer": "lars", "lr": 0.6, "weight_decay": 1e-6, "momentum": 0.9}
 #: SEER: LARS, wd 1e-5 (``wd1e5``), cosine schedule.
@@ -68,6 +70,9 @@ def joint_embedding_objectives() -> list[ObjectiveSpec]:
         spec("byol", "byol:BYOL", BYOLConfig, BYOL_TRAINER, "BYOL (Grill et al. 2020): online predictor regresses an EMA target's projection."),
         spec("myow", "myow:MYOW", MYOWConfig, MYOW_TRAINER, "MYOW (Azabou et al. 2021): BYOL plus a loss predicting mined nearest-neighbour views."),
         spec("dino", "dino:DINO", DINOConfig, DINO_TRAINER, "DINO (Caron et al. 2021): multi-crop self-distillation to a centred, sharpened EMA teacher."),
+        spec("mugs", "mugs:Mugs", MugsConfig, MUGS_TRAINER,
+             "Mugs (Zhou et al. 2022): instance, local-group (relation block over memory neighbours) and group (DINO) losses from an EMA ViT teacher.",
+             encoder="vit-tiny", encoders=VIT_BACKBONES),
         spec("sit", "sit:SiT", SiTConfig, SIT_TRAINER,
              "SiT (Atito et al. 2021, GMML): a ViT reconstructs GMML-corrupted pixels and matches an EMA teacher's clean-view CLS projection.",
              encoder="vit-small", encoders=VIT_BACKBONES),

@@ -60,6 +60,14 @@ class TestSiTContract(ObjectiveContract):
     objective_config = {"hidden_dim": 32, "out_dim": 8}
 
 
+class TestMugsContract(ObjectiveContract):
+    modality, dataset, encoder, objective = "vision", "digits", "vit-tiny", "mugs"
+    encoder_config = {"patch_size": 4, "depth": 1}
+    objective_config = {**_SMALL, "pred_hidden_dim": 16, "instance_out_dim": 8, "local_group_out_dim": 8,
+                        "instance_queue_size": 32, "local_group_queue_size": 32, "local_group_top_k": 4,
+                        "group_out_dim": 16, "group_bottleneck_dim": 8, "local_crops": 2}
+
+
 class TestSwAVContract(ObjectiveContract):
     modality, dataset, encoder, objective = "vision", "digits", "resnet18", "swav"
     objective_config = {**_SMALL, "feat_dim": 8, "prototypes": 10, "local_crops": 2, "freeze_prototypes_steps": 0}
