@@ -456,4 +456,14 @@ MUTATIONS: tuple[Mutation, ...] = (
     M("tjepa-mean-predictor-loss-all-tokens", "plugins/tabular/selfsup_tabular/objectives/t_jepa.py",
       "variance.view(full.shape[1], -1)[self._target_token_positions].mean()", "variance.mean()",
       (_TAB + "test_tabular_models_objectives.py",)),
+    # ---- issue 21 (daudio): the embedded audio default's generator and defaults
+    M("synthetic-contours-not-reversed", "plugins/audio/selfsup_audio/datasets/synthetic.py",
+      "return out[::-1].copy() if cls % 2 else out", "return out",
+      ("plugins/audio/tests/test_audio_synthetic.py",)),
+    M("synthetic-contours-pitch-order-blind", "plugins/audio/selfsup_audio/datasets/synthetic.py",
+      "return span * u, flat", "return span * np.abs(2 * u - 1), flat",
+      ("plugins/audio/tests/test_audio_synthetic.py",)),
+    M("synthetic-default-budget-dropped", "plugins/audio/selfsup_audio/plugin.py",
+      "            trainer_defaults=SYNTHETIC_TRAINER_DEFAULTS,\n", "",
+      ("plugins/audio/tests/test_audio_synthetic.py",)),
 )
