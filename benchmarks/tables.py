@@ -125,6 +125,9 @@ TABLES["default-timeseries-frame-projections-before"] = (
 
 # audio's default before the contours generator and synthetic-sounds' own budget (2026-12-08): the
 # earlier tones, 128 x 128 fbank, 300 steps of 64, no fine-tune evaluator
+TABLES["default-audio-ssast-600steps"] = (
+    "benchmarks/README.md § Default commands: audio, contours at 600 steps of 32 (an intermediate default)",
+    tuple(f"default-audio-ssast-600steps-s{s}.metrics.json" for s in range(3)), DEFAULT_COMMANDS["audio"][1])
 TABLES["default-audio-ssast-before"] = (
     "benchmarks/README.md § Default commands: selfsup pretrain modality=audio (before)",
     tuple(f"default-audio-ssast-before-s{s}.metrics.json" for s in range(3)), ("linear-probe/accuracy", "knn/accuracy"))

@@ -80,7 +80,7 @@ def test_order_blind_fbank_statistics_cannot_tell_a_pair_apart_but_their_halves_
 
 def test_the_audio_default_command_resolves_to_the_measured_defaults() -> None:
     """``selfsup pretrain modality=audio`` as measured in benchmarks/README.md § Default commands:
-    contours at 64 mel bins × 96 frames, synthetic-sounds' own budget (600 steps of 32 at SSAST's lr),
+    contours at 64 mel bins × 96 frames, synthetic-sounds' own budget (1,800 steps of 32 at SSAST's lr),
     and fine-tuning (10 epochs) beside the frozen probes; FSDD keeps its own budget, a user's keys win."""
     from omegaconf import OmegaConf
 
@@ -93,7 +93,7 @@ def test_the_audio_default_command_resolves_to_the_measured_defaults() -> None:
     config = resolved()
     assert config["dataset"] == "synthetic-sounds" and config["objective"] == "ssast"
     assert (config["data"]["preset"], config["data"]["num_mel_bins"], config["data"]["target_length"]) == ("contours", 64, 96)
-    assert (config["trainer"]["max_steps"], config["trainer"]["batch_size"], config["trainer"]["lr"]) == (600, 32, 5e-4)
+    assert (config["trainer"]["max_steps"], config["trainer"]["batch_size"], config["trainer"]["lr"]) == (1800, 32, 5e-4)
     assert config["evaluators"] == ["linear-probe", "knn", "fine-tune"]
     assert config["evaluator_config"]["fine-tune"]["epochs"] == 10
     fsdd = resolved(dataset="fsdd", data={"root": "fsdd"})
