@@ -109,7 +109,7 @@ DEFAULT_COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "timeseries": ("frame-projections", ("regression-probe/r2", "regression-probe/rmse", "regression-probe/mae")),
     "pointcloud": ("msm", ("seg-linear-probe/miou_multires", "seg-knn/miou_multires")),
     "vision": ("augself-gan", ("linear-probe/accuracy", "knn/accuracy", "fd-local/fd_local")),
-    "audio": ("ssast", ("linear-probe/accuracy", "knn/accuracy")),
+    "audio": ("ssast", ("linear-probe/accuracy", "knn/accuracy", "fine-tune/accuracy")),
     "tabular": ("t-jepa", ("linear-probe/accuracy", "mlp-probe/accuracy")),
 }
 TABLES.update({
@@ -122,6 +122,15 @@ TABLES.update({
 TABLES["default-timeseries-frame-projections-before"] = (
     "benchmarks/README.md § Default commands: timeseries, before (300 + 100 steps of 128, CWT width 32)",
     ("default-timeseries-frame-projections-before-s0.metrics.json",), DEFAULT_COMMANDS["timeseries"][1])
+
+# audio's default before the contours generator and synthetic-sounds' own budget (2026-12-08): the
+# earlier tones, 128 x 128 fbank, 300 steps of 64, no fine-tune evaluator
+TABLES["default-audio-ssast-600steps"] = (
+    "benchmarks/README.md § Default commands: audio, contours at 600 steps of 32 (an intermediate default)",
+    tuple(f"default-audio-ssast-600steps-s{s}.metrics.json" for s in range(3)), DEFAULT_COMMANDS["audio"][1])
+TABLES["default-audio-ssast-before"] = (
+    "benchmarks/README.md § Default commands: selfsup pretrain modality=audio (before)",
+    tuple(f"default-audio-ssast-before-s{s}.metrics.json" for s in range(3)), ("linear-probe/accuracy", "knn/accuracy"))
 
 #: The two arms a table compares when they are not (pretrained, random init).
 ARMS: dict[str, tuple[str, str]] = {

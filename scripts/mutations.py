@@ -564,4 +564,14 @@ MUTATIONS: tuple[Mutation, ...] = (
       'self.teacher.update(self.student, step - 1, max_steps)', 'pass', _SIT),
     M('sit-cls-head-last-bn-affine', 'plugins/vision/selfsup_vision/heads/sit.py',
       'nn.Linear(hidden_dim, out_dim), nn.BatchNorm1d(out_dim, affine=False),', 'nn.Linear(hidden_dim, out_dim), nn.BatchNorm1d(out_dim),', _SIT),
+    # ---- issue 21 (daudio): the embedded audio default's generator and defaults
+    M("synthetic-contours-not-reversed", "plugins/audio/selfsup_audio/datasets/synthetic.py",
+      "return out[::-1].copy() if cls % 2 else out", "return out",
+      ("plugins/audio/tests/test_audio_synthetic.py",)),
+    M("synthetic-contours-pitch-order-blind", "plugins/audio/selfsup_audio/datasets/synthetic.py",
+      "return span * u, flat", "return span * np.abs(2 * u - 1), flat",
+      ("plugins/audio/tests/test_audio_synthetic.py",)),
+    M("synthetic-default-budget-dropped", "plugins/audio/selfsup_audio/plugin.py",
+      "            trainer_defaults=SYNTHETIC_TRAINER_DEFAULTS,\n", "",
+      ("plugins/audio/tests/test_audio_synthetic.py",)),
 )

@@ -140,13 +140,25 @@ class SpeechCommandsConfig(FeatureConfig):
 
 @dataclass
 class SyntheticSoundsConfig(FeatureConfig):
-    """Generated clips of several sound classes (tones, chirps, noise bursts...); needs no files."""
+    """Generated clips of several sound classes; needs no files (``selfsup_audio.datasets.synthetic``).
 
+    ``preset="contours"``: four pairs of pitch/loudness contours, each class the time reversal of
+    its pair (order-blind fbank statistics cannot separate a pair); ``"tones"``: the earlier
+    tones, chirps, noise bursts, harmonics, AM tones and clicks.
+    """
+
+    #: ``"contours"`` (default) or ``"tones"`` (the default before 2026-12-08).
+    preset: str = "contours"
+    #: 64 mel bins × 96 frames (the 1 s clip's 98 frames, cut): a 4×6 grid of 16×16 patches, 24
+    #: tokens instead of the 128×128 input's 64, so a default run costs about a third as much
+    #: (before 2026-12-08: the SSAST defaults, 128 × 128).
+    num_mel_bins: int = 64
+    target_length: int = 96
     #: Clips per class in the train, validation and test splits.
     train_per_class: int = 80
     val_per_class: int = 10
     test_per_class: int = 30
-    #: Number of classes, at most 8 (see ``selfsup_audio.datasets.synthetic.CLASSES``).
+    #: Number of classes, at most 8 (the first of the preset's, ``selfsup_audio.datasets.synthetic.PRESETS``).
     num_classes: int = 8
     #: Clip duration in seconds.
     duration: float = 1.0

@@ -40,7 +40,10 @@ def test_fine_tune_runs_on_fsdd_beside_the_random_init_encoder(tmp_path):
 
 
 def test_end_to_end_fine_tuning_beats_a_head_on_frozen_features():
-    data = SyntheticSounds(SyntheticSoundsConfig(train_per_class=12, val_per_class=3, test_per_class=6, seed=0))
+    # the earlier default data (tones, 128 x 128): an end-to-end fine-tune of a random-init encoder
+    # must beat a head on its frozen features there; on the contours preset 12 clips a class are too few
+    data = SyntheticSounds(SyntheticSoundsConfig(preset="tones", num_mel_bins=128, target_length=128,
+                                                 train_per_class=12, val_per_class=3, test_per_class=6, seed=0))
     torch.manual_seed(0)
     encoder = build_ast(ASTConfig(**TINY_AST), data.info)
     before = {k: v.clone() for k, v in encoder.state_dict().items()}

@@ -11,7 +11,7 @@ from selfsup.registry import get_registry
 def test_modality_defaults():
     registry = get_registry()
     modality = registry.get("modality", "audio")
-    assert modality.default_evaluators == ("linear-probe", "knn")
+    assert modality.default_evaluators == ("linear-probe", "knn", "fine-tune")  # SSAST's protocol is fine-tuning
     assert modality.default_encoder == "ast" and modality.default_objective == "ssast"
     assert modality.default_dataset == "synthetic-sounds"
 
