@@ -6,7 +6,7 @@ from __future__ import annotations
 from selfsup import DatasetSpec, EncoderSpec, ObjectiveSpec
 
 from .backbone_configs import RegNetYConfig, ResNetConfig, ViTConfig
-from .ssl_configs import BYOLConfig, CIFAR10JPGConfig, DINOConfig, GSimCLRConfig, ImageStreamConfig, MYOWConfig, SEERConfig, SimCLRConfig, SwAVConfig
+from .ssl_configs import BYOLConfig, CIFAR10JPGConfig, DINOConfig, GSimCLRConfig, ImageStreamConfig, MYOWConfig, OBoWConfig, SEERConfig, SimCLRConfig, SwAVConfig
 
 __all__ = ["backbone_encoders", "joint_embedding_objectives", "ssl_datasets", "IMAGE_BACKBONES"]
 
@@ -26,6 +26,10 @@ BYOL_TRAINER = {"optimizer": "lars", "lr": 0.2, "weight_decay": 1.5e-6, "momentu
 #: epochs of warm-up; DDP may skip the mined heads, unused until the mined loss starts.
 MYOW_TRAINER = {"optimizer": "sgd", "lr": 2.0, "weight_decay": 5e-5, "momentum": 0.9, "warmup_fraction": 30 / 800,
                 "find_unused_parameters": True}
+#: OBoW ResNet-18 (``valeoai/obow:config/ImageNet20/ResNet18_OBoW_full.yaml``): SGD lr 0.05 (cosine),
+#: momentum 0.9, wd 5e-4, batch 128 (K = 8192 is a multiple of it); the config names no warm-up.
+OBOW_TRAINER = {"optimizer": "sgd", "lr": 0.05, "weight_decay": 5e-4, "momentum": 0.9, "batch_size": 128,
+                "warmup_fraction": 0.0}
 #: DINO ViT-S/16 (``main_dino.py``): AdamW, lr 5e-4 per 256, wd 0.04, clip 3.0.
 DINO_TRAINER = {"optimizer": "adamw", "lr": 5e-4, "weight_decay": 0.04, "grad_clip_norm": 3.0}
 #: SwAV bs-256 script: LARS, lr 0.6, wd 1e-6.
@@ -62,6 +66,8 @@ def joint_embedding_objectives() -> list[ObjectiveSpec]:
              "G-SimCLR (Chakraborty et al. 2020): SimCLR on batches holding one image per k-means cluster of a denoising autoencoder's features."),
         spec("byol", "byol:BYOL", BYOLConfig, BYOL_TRAINER, "BYOL (Grill et al. 2020): online predictor regresses an EMA target's projection."),
         spec("myow", "myow:MYOW", MYOWConfig, MYOW_TRAINER, "MYOW (Azabou et al. 2021): BYOL plus a loss predicting mined nearest-neighbour views."),
+        spec("obow", "obow:OBoW", OBoWConfig, OBOW_TRAINER,
+             "OBoW (Gidaris et al. 2021): crops predict an EMA teacher's bags of visual words over online queue vocabularies."),
         spec("dino", "dino:DINO", DINOConfig, DINO_TRAINER, "DINO (Caron et al. 2021): multi-crop self-distillation to a centred, sharpened EMA teacher."),
         spec("swav", "swav:SwAV", SwAVConfig, SWAV_TRAINER, "SwAV (Caron et al. 2020): swapped prediction of Sinkhorn-Knopp codes across multi-crop views."),
         spec("seer", "swav:SwAV", SEERConfig, SEER_TRAINER, "SEER recipe: SwAV on a RegNetY trunk, 16k prototypes, 10 Sinkhorn iterations, no BN head.", encoder="regnety"),
