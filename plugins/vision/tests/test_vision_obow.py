@@ -299,3 +299,19 @@ def test_perplexity_neither_collapsed_nor_uniform_on_digits() -> None:
     for level in ("block3", "block4"):
         assert 1.5 < float(out[f"perp_b_{level}"]) < 0.95 * 64
         assert 1.0 < float(out[f"perp_i_{level}"]) < 0.95 * 64
+
+
+def test_targets_come_from_the_teacher_not_the_student() -> None:
+    obj = _obow()
+    obj.train()
+    with torch.no_grad():
+        for p in obj.encoder.parameters():
+            p.mul_(1.5)  # the student moves away from the teacher
+    x = _images()
+    words = [v.words.clone() for v in obj.vocabularies]
+    torch.manual_seed(0)
+    targets = obj.teacher_targets(x)
+    teacher_maps = obj.teacher.network.feature_maps(x)
+    for i, target in enumerate(targets):
+        mu = update_min_distance_mean(torch.tensor(0.5), min_distance_mean(squared_distances(teacher_maps[i], words[i])))
+        torch.testing.assert_close(target, bow_target(squared_distances(teacher_maps[i], words[i]), mu, 10.0))
