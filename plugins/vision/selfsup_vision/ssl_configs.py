@@ -21,7 +21,7 @@ __all__ = ["ViewsConfig", "SimCLRConfig", "GSimCLRConfig", "BYOLConfig", "MYOWCo
 
 @dataclass
 class ViewsConfig:
-    #: View preset: ``simclr``, ``byol``, ``dino``, ``swav`` or ``g-simclr``.
+    #: View preset: ``simclr``, ``byol``, ``dino``, ``swav``, ``g-simclr`` or ``obow``.
     views: str = "simclr"
     #: Number of local (small) crops; ``null``: the preset's.
     local_crops: Optional[int] = None

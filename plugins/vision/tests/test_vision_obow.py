@@ -27,8 +27,13 @@ the schedule index one step later); on maps under 5 px the border is kept and th
 shrinks (``drop_border=null``; official at ImageNet scale); patches are independent random crops of
 a grid cell's area; no monitoring classifier; ``[-1, 1]`` images.
 
-**No quality test** (not measured in this session: the time went to the official comparison and
-the mechanics); docs/testing.md says so.
+**No quality test** (measured, seed 0, the default command on ``digits``: ``resnet18``, K 8192,
+batch 128; about 5 images/s on a shared CPU): 5 steps: k-NN 0.550 vs 0.706 random init, linear
+probe 0.856 vs 0.872; 20 steps (``evaluators=[knn]``, 184 s wall): k-NN 0.639 vs 0.706. The BoW
+perplexity after 20 steps, per batch / per image: 110 / 36 (``block3``), 53 / 10 (``block4``), of
+K = 8192 (``test_perplexity_neither_collapsed_nor_uniform_on_digits`` checks the same with K = 64).
+No budget a test can afford shows a gain; the mechanics are tested here instead, each check
+killing named mutants (``obow-*`` in ``scripts/mutations.py``, all 26 killed).
 """
 
 from __future__ import annotations
