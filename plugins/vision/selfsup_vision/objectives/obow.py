@@ -12,7 +12,7 @@ One training step, in the official order (``OBoW.forward``):
    0.99 → 1), sees the image with a random flip (the official "original" view: Resize 256,
    CenterCrop 224, flip; here the whole image at the data's side) and gives ``block3``/``block4``
    maps (:meth:`..encoders.backbones.ImageBackbone.feature_maps`); per level: border dropped,
-   distances to the current words, μ updated, one 3×3-pooled local feature per image enqueued
+   distances to the current words, μ updated (the batch mean averaged over ranks), one 3×3-pooled local feature per image enqueued
    (all ranks' gathered), and the BoW target from the updated μ;
 4. loss: Σ over crop types of the mean over levels of ``KL(y ‖ softmax(z))`` (batchmean).
 
@@ -49,6 +49,7 @@ from selfsup.errors import ConfigError
 from selfsup.interfaces import Batch, StepOutput
 
 from ..heads.obow import BoWVocabulary, WeightGenerator, sample_local_words
+from ..heads.queue import gather_rows
 from ..heads.teacher import EMATeacher
 from ..losses.obow import (
     bow_logits,
@@ -125,7 +126,8 @@ class OBoW(ViewObjective):
             features = drop_border(maps[i], self._border(maps[i]))
             dist = squared_distances(features, vocab.words)
             if self.training:
-                vocab.mu.copy_(update_min_distance_mean(vocab.mu, min_distance_mean(dist), vocab.decay))
+                batch_mean = gather_rows(min_distance_mean(dist).view(1)).mean()  # all ranks' mean, as the official reduce_all
+                vocab.mu.copy_(update_min_distance_mean(vocab.mu, batch_mean, vocab.decay))
                 vocab.push(sample_local_words(features))
             targets.append(bow_target(dist, vocab.mu, self.config.inv_delta))
         return targets
