@@ -2,7 +2,7 @@
 
 Defaults are the papers' official settings (cited per class); the view keys are shared:
 
-* ``views``: a preset of :mod:`selfsup_vision.views.policies` (``simclr``, ``byol``, ``dino``, ``swav``, ``g-simclr``);
+* ``views``: a preset of :mod:`selfsup_vision.views.policies` (``simclr``, ``byol``, ``dino``, ``swav``, ``g-simclr``, ``obow``);
 * ``local_crops`` / ``local_scale`` / ``local_size`` / ``global_scale``: override the preset's crops
   (``null`` keeps the preset's); sizes are relative to the image side;
 * ``blur``: Gaussian blur in the policies; ``null``: on for images of 64 px or more (SimCLR's
@@ -16,12 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-__all__ = ["ViewsConfig", "SimCLRConfig", "GSimCLRConfig", "BYOLConfig", "MYOWConfig", "DINOConfig", "MugsConfig", "SiTConfig", "SwAVConfig", "SEERConfig", "CIFAR10JPGConfig", "ImageStreamConfig"]
+__all__ = ["ViewsConfig", "SimCLRConfig", "GSimCLRConfig", "BYOLConfig", "MYOWConfig", "OBoWConfig", "DINOConfig", "MugsConfig", "SiTConfig", "SwAVConfig", "SEERConfig", "CIFAR10JPGConfig", "ImageStreamConfig"]
 
 
 @dataclass
 class ViewsConfig:
-    #: View preset: ``simclr``, ``byol``, ``dino``, ``swav`` or ``g-simclr``.
+    #: View preset: ``simclr``, ``byol``, ``dino``, ``swav``, ``g-simclr`` or ``obow``.
     views: str = "simclr"
     #: Number of local (small) crops; ``null``: the preset's.
     local_crops: Optional[int] = None
@@ -131,6 +131,36 @@ class MYOWConfig(BYOLConfig):
     mined_rampup_end: float = 0.1375
     #: Weight of the mined loss after the ramp (``myow_max_weight``).
     mined_max_weight: float = 1.0
+
+
+@dataclass
+class OBoWConfig(ViewsConfig):
+    """``obow`` (``valeoai/obow:config/ImageNet20/ResNet18_OBoW_full.yaml``, the ResNet-18 setting):
+    BoW targets on ``block3`` and ``block4`` (ResNet ``layer3``/``layer4``), K = 8192 words per
+    level, inverse temperature δ = 10 (``inv_delta``), κ = 5, teacher momentum 0.99 → 1 (cosine,
+    per step), μ decay 0.99 (``BoWExtractor._decay``); student crops: the ``obow`` view preset (2
+    crops of 160/224 of the side, scale (0.08, 0.6), blur p 0.5; 5 patches of 96/224, see
+    :mod:`selfsup_vision.views.policies`); SGD lr 0.05, momentum 0.9, wd 5e-4, batch 128 (the
+    trainer defaults). ``num_words`` must be a multiple of the global batch."""
+
+    views: str = "obow"
+    #: Teacher feature levels whose BoW the student predicts: ``block3`` and/or ``block4``.
+    bow_levels: list[str] = field(default_factory=lambda: ["block3", "block4"])
+    #: Visual words per level (K; ResNet-18 and ResNet-50: 8192).
+    num_words: int = 8192
+    #: Base inverse temperature δ of the soft assignment (ResNet-18 10, ResNet-50 15).
+    inv_delta: float = 10.0
+    #: Scale κ of the student's logits (ResNet-18 5, ResNet-50 8).
+    kappa: float = 5.0
+    #: Decay of the EMA μ of the mean per-location minimum distance.
+    mu_decay: float = 0.99
+    #: Teacher EMA momentum at the first step (cosine schedule to ``momentum_final``).
+    momentum_base: float = 0.99
+    #: Teacher EMA momentum at the last step.
+    momentum_final: float = 1.0
+    #: Drop the teacher maps' 1-pixel border (official: always); ``null``: on maps of at least
+    #: 5 px a side (so 3×3 locations remain), off on smaller ones (16-32 px images).
+    drop_border: Optional[bool] = None
 
 
 @dataclass

@@ -6,7 +6,10 @@ from __future__ import annotations
 from selfsup import DatasetSpec, EncoderSpec, ObjectiveSpec
 
 from .backbone_configs import RegNetYConfig, ResNetConfig, ViTConfig
-from .ssl_configs import BYOLConfig, CIFAR10JPGConfig, DINOConfig, GSimCLRConfig, ImageStreamConfig, MugsConfig, MYOWConfig, SEERConfig, SimCLRConfig, SiTConfig, SwAVConfig
+from .ssl_configs import (
+    BYOLConfig, CIFAR10JPGConfig, DINOConfig, GSimCLRConfig, ImageStreamConfig, MugsConfig, MYOWConfig, OBoWConfig, SEERConfig,
+    SimCLRConfig, SiTConfig, SwAVConfig,
+)
 
 __all__ = ["backbone_encoders", "joint_embedding_objectives", "ssl_datasets", "IMAGE_BACKBONES"]
 
@@ -28,6 +31,10 @@ BYOL_TRAINER = {"optimizer": "lars", "lr": 0.2, "weight_decay": 1.5e-6, "momentu
 #: epochs of warm-up; DDP may skip the mined heads, unused until the mined loss starts.
 MYOW_TRAINER = {"optimizer": "sgd", "lr": 2.0, "weight_decay": 5e-5, "momentum": 0.9, "warmup_fraction": 30 / 800,
                 "find_unused_parameters": True}
+#: OBoW ResNet-18 (``valeoai/obow:config/ImageNet20/ResNet18_OBoW_full.yaml``): SGD lr 0.05 (cosine),
+#: momentum 0.9, wd 5e-4, batch 128 (K = 8192 is a multiple of it); the config names no warm-up.
+OBOW_TRAINER = {"optimizer": "sgd", "lr": 0.05, "weight_decay": 5e-4, "momentum": 0.9, "batch_size": 128,
+                "warmup_fraction": 0.0}
 #: DINO ViT-S/16 (``main_dino.py``): AdamW, lr 5e-4 per 256, wd 0.04, clip 3.0.
 DINO_TRAINER = {"optimizer": "adamw", "lr": 5e-4, "weight_decay": 0.04, "grad_clip_norm": 3.0}
 #: SiT (``Sara-Ahmed/SiT@7f22e9c:main.py``): AdamW, lr 5e-4 per 256, wd 0.04 (cosine to 0.1 there), clip 3.0.
@@ -69,6 +76,8 @@ def joint_embedding_objectives() -> list[ObjectiveSpec]:
              "G-SimCLR (Chakraborty et al. 2020): SimCLR on batches holding one image per k-means cluster of a denoising autoencoder's features."),
         spec("byol", "byol:BYOL", BYOLConfig, BYOL_TRAINER, "BYOL (Grill et al. 2020): online predictor regresses an EMA target's projection."),
         spec("myow", "myow:MYOW", MYOWConfig, MYOW_TRAINER, "MYOW (Azabou et al. 2021): BYOL plus a loss predicting mined nearest-neighbour views."),
+        spec("obow", "obow:OBoW", OBoWConfig, OBOW_TRAINER,
+             "OBoW (Gidaris et al. 2021): crops predict an EMA teacher's bags of visual words over online queue vocabularies."),
         spec("dino", "dino:DINO", DINOConfig, DINO_TRAINER, "DINO (Caron et al. 2021): multi-crop self-distillation to a centred, sharpened EMA teacher."),
         spec("mugs", "mugs:Mugs", MugsConfig, MUGS_TRAINER,
              "Mugs (Zhou et al. 2022): instance, local-group (relation block over memory neighbours) and group (DINO) losses from an EMA ViT teacher.",

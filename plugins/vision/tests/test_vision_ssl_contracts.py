@@ -48,6 +48,11 @@ class TestMYOWContract(ObjectiveContract):
                         "mined_warmup": 0.0, "mined_rampup_end": 0.0}  # the mined loss from the first step
 
 
+class TestOBoWContract(ObjectiveContract):
+    modality, dataset, encoder, objective = "vision", "digits", "resnet18", "obow"
+    objective_config = {"num_words": 64, "local_crops": 1}
+
+
 class TestDINOContract(ObjectiveContract):
     modality, dataset, encoder, objective = "vision", "digits", "vit-tiny", "dino"
     encoder_config = {"patch_size": 4}

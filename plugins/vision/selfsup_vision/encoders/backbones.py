@@ -6,7 +6,9 @@ Every backbone is wrapped in :class:`ImageBackbone`: ``encoder(batch)`` embeds
 no further normalisation, a deliberate simplification of the ImageNet mean/std
 normalisation the papers use), ``forward_images(x)`` embeds a tensor (the objectives'
 views) and ``feature_map(x)`` returns the last spatial features (``[B, C, h, w]`` for the
-CNNs, patch tokens ``[B, N, D]`` for ViTs; OBoW-style methods). ``embed_dim`` is the pooled
+CNNs, patch tokens ``[B, N, D]`` for ViTs; OBoW-style methods) and, for the ResNets,
+``feature_maps(x)`` the last two stages' maps (``layer3``, ``layer4``: OBoW's ``block3`` and
+``block4``). ``embed_dim`` is the pooled
 width (ResNet-18 512, ResNet-50 2048) or the CLS token's width (ViT-T 192, S 384, B 768).
 """
 
@@ -52,6 +54,24 @@ class ImageBackbone(nn.Module):
     def feature_map(self, x: torch.Tensor) -> torch.Tensor:
         """The trunk's last features before pooling."""
         return self.trunk.forward_features(x)
+
+    def feature_maps(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """ResNets: ``[layer3(x), layer4(x)]`` (``[B, C3, h3, w3]``, ``[B, C4, h4, w4]``; ResNet-18:
+        256 and 512 channels), the stages OBoW builds its BoW targets on; ``layer4`` is the map
+        ``forward_images`` pools. Other families raise a named :class:`ConfigError`."""
+        if not self.family.startswith("resnet"):
+            raise ConfigError(
+                f"feature_maps: {self.family} has no ResNet stages (block3/block4). Use encoder=resnet18 or encoder=resnet50."
+            )
+        t = self.trunk
+        h = t.maxpool(t.act1(t.bn1(t.conv1(x))))
+        h3 = t.layer3(t.layer2(t.layer1(h)))
+        return [h3, t.layer4(h3)]
+
+    def feature_map_channels(self) -> list[int]:
+        """Channels of :meth:`feature_maps`' two maps."""
+        t = self.trunk
+        return [int(t.feature_info[-2]["num_chs"]), int(t.feature_info[-1]["num_chs"])]
 
     def forward(self, batch: Union[Mapping[str, Any], torch.Tensor]) -> torch.Tensor:
         x = batch["x"] if isinstance(batch, Mapping) else batch

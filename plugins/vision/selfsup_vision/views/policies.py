@@ -1,4 +1,4 @@
-"""Crop sets and augmentation policies, and the SimCLR / BYOL / DINO / SwAV presets.
+"""Crop sets and augmentation policies, and the SimCLR / BYOL / DINO / SwAV / OBoW presets.
 
 Torch-free. Sizes are *relative* to the data's image side (1.0 = the image side), so one
 preset serves 32 px CIFAR and 224 px ImageNet: DINO's 224/96 px crops are 1.0 / 0.43.
@@ -20,6 +20,14 @@ Preset sources (official files):
   (0.16, 0.16, 0.16, 0.04) with p 0.5, and no grey: the notebook's ``_color_drop`` returns its
   input unchanged. Its brightness is TensorFlow's additive ``random_brightness`` (± 0.16); here it
   is torchvision's multiplicative factor in [0.84, 1.16].
+* ``obow``: ``valeoai/obow:obow/datasets.py`` with ``config/ImageNet20/ResNet18_OBoW_full.yaml``
+  (relative to the teacher's 224-px image): 2 crops of 160 px, scale (0.08, 0.6), jitter
+  (0.4, 0.4, 0.4, 0.1) p 0.8, grey 0.2, blur p 0.5, flip; 5 patches of 96 px, no blur. The
+  official patches are 5 of the 9 cells of a jittered 3×3 grid over a 256-px crop of scale
+  (0.6, 1) (one jitter/grey/flip per image); here they are 5 independent random crops whose area
+  is a grid cell's, (96/256)²·(0.6, 1) = (0.084, 0.141) of the image, each with its own jitter.
+  Both crop sets are smaller than the image, so ``local_crops``/``local_scale``/``local_size``
+  override both.
 """
 
 from __future__ import annotations
@@ -74,6 +82,10 @@ PRESETS: dict[str, tuple[CropSet, ...]] = {
     ),
     "swav": (CropSet(2, 1.0, (0.14, 1.0), _SWAV), CropSet(6, 96 / 224, (0.05, 0.14), _SWAV)),
     "g-simclr": (CropSet(2, 1.0, (1.0, 1.0), _G_SIMCLR, ratio=(1.0, 1.0)),),
+    "obow": (
+        CropSet(2, 160 / 224, (0.08, 0.6), ViewPolicy(blur_p=0.5)),
+        CropSet(5, 96 / 224, ((96 / 256) ** 2 * 0.6, (96 / 256) ** 2), ViewPolicy()),
+    ),
 }
 
 
