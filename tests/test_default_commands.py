@@ -84,7 +84,8 @@ def evaluated_by() -> dict[str, str]:
 def test_every_shipped_objective_is_covered() -> None:
     names = {name for name, _ in OBJECTIVES}
     shipped = {"t-jepa", "clan", "scgc", "scgc-star", "d-sla", "ssast", "ssamba", "augself-gan",
-               "diffaugment", "msm", "gaussian-cross", "simclr", "byol", "myow", "dino", "swav", "seer"}
+               "diffaugment", "msm", "gaussian-cross", "simclr", "g-simclr", "byol", "myow", "obow", "dino", "mugs",
+               "swav", "seer", "sit"}
     assert shipped <= names, sorted(shipped - names)
 
 
@@ -92,7 +93,9 @@ def test_shared_evaluations_group_only_identical_evaluations() -> None:
     """The grouping sees every key the evaluation reads (a regrouping bug would hide an objective's evaluation)."""
     chosen = evaluated_by()
     assert set(chosen) == {name for name, _ in OBJECTIVES}
-    assert chosen["simclr"] == chosen["byol"] == chosen["myow"] == chosen["swav"]  # ResNet-18 on digits, the same evaluators
+    # ResNet-18 on digits, the same evaluators
+    assert chosen["simclr"] == chosen["g-simclr"] == chosen["byol"] == chosen["myow"] == chosen["obow"] == chosen["swav"]
+    assert chosen["mugs"] == "mugs" and chosen["sit"] == "sit"  # ViT defaults: vit-tiny / vit-small
     assert chosen["dino"] == "dino" and chosen["t-jepa"] == "t-jepa"  # they evaluate their EMA teacher/target
     assert chosen["seer"] == "seer" and chosen["mae"] == "mae"  # RegNetY / MAE-ViT: other encoders
     assert chosen["gaussian-cross"] == "gaussian-cross" and chosen["msm"] == "msm"  # posed views vs none
